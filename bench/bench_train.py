@@ -1,0 +1,157 @@
+"""Training and inference speed of capsnet against the straightforward broadcast implementation.
+
+    python bench/bench_train.py            # all figures, about 2 minutes on 2 cores
+
+Prints images/s of a full training step (forward + loss + backward + Adam) at
+batch 128 for our model in fp32 and bf16 autocast and for the reference, both
+measured in this process on the same inputs, alternating so that machine noise
+hits both; the ratio; single-image inference and decode latency; and the peak
+RSS of a fresh process doing batch-128 training steps. Memory is allocated as
+train.py does it (glibc keeps freed memory, see train.keep_freed_memory).
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from capsnet import CapsNet, capsule_loss, route  # noqa: E402
+from capsnet.routing import squash  # noqa: E402
+from train import keep_freed_memory  # noqa: E402
+
+BATCH = 128
+
+
+class BroadcastDigitCapsules(nn.Module):
+    """REFERENCE ONLY, the pattern of popular public CapsNets: u_hat = W @ u with W broadcast over the batch.
+
+    torch.matmul expands W (1, 1152, 10, 16, 8) to (B, 1152, 10, 16, 8) and
+    copies it: 755 MB at B = 128. Routing is the usual elementwise version.
+    """
+
+    def __init__(self, W: torch.Tensor, iterations: int):
+        super().__init__()
+        self.W = nn.Parameter(W.detach().clone().unsqueeze(0))  # (1, 1152, 10, 16, 8)
+        self.iterations = iterations
+
+    def forward(self, u):
+        u_hat = torch.matmul(self.W, u[:, :, None, :, None]).squeeze(-1)  # (B, 1152, 10, 16)
+        b = torch.zeros(*u_hat.shape[:3], 1)
+        for iteration in range(self.iterations):
+            c = torch.softmax(b, dim=2)
+            v = squash((c * u_hat).sum(dim=1))  # (B, 10, 16)
+            if iteration < self.iterations - 1:
+                b = b + (u_hat * v.unsqueeze(1)).sum(-1, keepdim=True)
+        return v, c.squeeze(-1)
+
+
+def reference_model(model: CapsNet) -> CapsNet:
+    """REFERENCE ONLY: the same weights as popular public CapsNets run them (broadcast W, default NCHW layout)."""
+    reference = CapsNet(model.config)
+    reference.load_state_dict(model.state_dict())
+    reference.digit_capsules = BroadcastDigitCapsules(model.digit_capsules.W, model.config.routing_iterations)
+    return reference.to(memory_format=torch.contiguous_format)
+
+
+def make_step(model: CapsNet, bf16: bool):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+    def step(x, y):
+        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
+            out = model(x, y)
+            loss = capsule_loss(out.lengths, y, out.reconstruction, x)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def training_speed(rounds: int) -> None:
+    torch.manual_seed(0)
+    x, y = torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,))
+    ours = CapsNet()
+    steps = {
+        "reference (broadcast W, fp32)": make_step(reference_model(ours), bf16=False),
+        "capsnet fp32": make_step(CapsNet(ours.config), bf16=False),
+        "capsnet bf16 autocast": make_step(ours, bf16=True),
+    }
+    times = {name: [] for name in steps}
+    for name, step in steps.items():
+        step(x, y)  # warm-up: allocator, oneDNN kernels
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step(x, y)
+            times[name].append(time.perf_counter() - start)
+    rates = {name: BATCH / statistics.median(t) for name, t in times.items()}
+    print(f"training step, batch {BATCH}, median of {rounds} alternating rounds ({torch.get_num_threads()} threads)")
+    reference = rates["reference (broadcast W, fp32)"]
+    for name, rate in rates.items():
+        print(f"  {name:32s} {rate:7.1f} images/s   {rate / reference:4.2f}x reference")
+
+
+def median_ms(fn, repeats: int) -> float:
+    for _ in range(10):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def latency() -> None:
+    model = CapsNet().eval()
+    x = torch.rand(1, 1, 28, 28)
+    pose, digit = torch.randn(1, 16) * 0.2, torch.tensor([3])
+    with torch.inference_mode():
+        forward = median_ms(lambda: model(x), 200)
+        decode = median_ms(lambda: model.decode(pose, digit), 1000)
+    print("inference, batch 1, inference mode, median")
+    print(f"  model(x)       {forward:6.2f} ms   (target <= 8 ms)")
+    print(f"  model.decode   {decode:6.3f} ms   (target <= 1 ms)")
+
+
+def peak_rss_child(which: str) -> None:
+    torch.manual_seed(0)
+    x, y = torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,))
+    model = CapsNet()
+    step = make_step(reference_model(model), bf16=False) if which == "reference" else make_step(model, which == "bf16")
+    for _ in range(3):
+        step(x, y)
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec
+    status = Path("/proc/self/status").read_text()
+    print(next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024)  # KiB
+
+
+def peak_rss() -> None:
+    print(f"peak RSS of a fresh process doing batch-{BATCH} training steps (target <= 1200 MB for capsnet)")
+    for which in ("bf16", "fp32", "reference"):
+        out = subprocess.run([sys.executable, __file__, "--peak-rss-child", which], capture_output=True, text=True, check=True)
+        print(f"  {which:10s} {float(out.stdout):7.0f} MB")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=10, help="timed steps per implementation (default: 10)")
+    p.add_argument("--peak-rss-child", choices=["bf16", "fp32", "reference"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    keep_freed_memory()  # as train.py does, for every implementation measured here
+    if args.peak_rss_child:
+        return peak_rss_child(args.peak_rss_child)
+    training_speed(args.rounds)
+    latency()
+    peak_rss()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Capsule Networks ("Dynamic Routing Between Capsules", Sabour, Frosst & Hinton, 2017) in PyTorch."""
+
+from .checkpoints import DEFAULT_CHECKPOINT, CheckpointError, load_model, save_checkpoint
+from .loss import capsule_loss, margin_loss, reconstruction_loss
+from .model import CapsNet, CapsNetConfig, CapsNetOutput, Decoder, DigitCapsules, PrimaryCapsules
+from .preprocessing import preprocess
+from .routing import capsule_length, route, squash
+
+__all__ = [
+    "DEFAULT_CHECKPOINT",
+    "CapsNet",
+    "CapsNetConfig",
+    "CapsNetOutput",
+    "CheckpointError",
+    "Decoder",
+    "DigitCapsules",
+    "PrimaryCapsules",
+    "capsule_length",
+    "capsule_loss",
+    "load_model",
+    "margin_loss",
+    "preprocess",
+    "reconstruction_loss",
+    "route",
+    "save_checkpoint",
+    "squash",
+]

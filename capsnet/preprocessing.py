@@ -1,0 +1,199 @@
+"""Make a person's drawing look like an MNIST digit, the only kind of image the network has seen.
+
+MNIST's recipe (LeCun et al.): fit the digit's longer side into a 20x20 box,
+keeping its aspect ratio, with anti-aliasing, then place it in a 28x28 field so
+that its centre of mass lies at the centre. MNIST digits are light on black,
+and their strokes are about a tenth of the digit's height wide. A canvas
+drawing differs in all of this: it has margins, any size, either polarity, maybe
+a transparent background, and a pen from 1 px on a large canvas to a fat
+marker. Skipping these steps is why CapsNet demos recognise so little of what
+people draw.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+MNIST_SIZE = 28
+DIGIT_BOX = 20  # MNIST fits the digit's longer side into 20 px
+MNIST_CENTRE = 14.0  # mean centre of mass of MNIST test digits, row and column (bench/mnist_stats.py)
+MAX_SIDE = 2048  # larger images are first shrunk by box averaging, which keeps 1 px lines visible
+MIN_CONTRAST = 0.08  # ink that differs from the paper by less than this is no drawing
+NOISE_FLOOR = 0.15  # after normalising, fainter pixels are paper (JPEG noise, smudges, shadows)
+WORK_SIZE = 160  # stroke width is measured and changed with the digit's longer side this many px
+# Stroke width over the digit's longer side in MNIST test digits, 10th to 90th
+# percentile, measured by stroke_width() (bench/mnist_stats.py). Thinner or
+# thicker drawings are brought to the nearest end of the range.
+STROKE_RANGE = (0.089, 0.154)
+MIN_ELONGATION = 2.5  # a disc is 2 stroke widths long; ink no longer than this is a dot, not a digit
+
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as PIL's "L"
+
+
+def preprocess(image) -> torch.Tensor | None:
+    """An image of one digit as the network's input: float tensor (1, 1, 28, 28) in [0, 1].
+
+    image: a PIL image (any mode) or a numpy array (H, W), (H, W, 3) or (H, W, 4)
+    of integers (0-255), bools or floats (0-1), any size, either polarity; in
+    RGBA, transparent pixels are background. Returns None when there is no digit
+    to see: a blank, uniform or near-blank image, or a lone dot. Raises TypeError
+    (one line) for anything that is not an image.
+    """
+    gray = _to_gray(_to_pil(image))
+    ink = _ink(gray)
+    if ink is None:
+        return None
+    ink = to_work_size(crop_to_ink(ink))
+    width = stroke_width(ink)
+    if max(ink.shape) < MIN_ELONGATION * width:
+        return None
+    ink = _normalise_stroke(ink, width)
+    digit = _fit_box(crop_to_ink(ink))
+    return _centre_by_mass(digit).view(1, 1, MNIST_SIZE, MNIST_SIZE)
+
+
+def _to_pil(image) -> Image.Image:
+    """Any accepted input as a PIL image, shrunk when huge."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(_array_to_uint8(image))
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"preprocess needs a PIL image or a numpy array, not {type(image).__name__}")
+    factor = -(-max(image.size) // MAX_SIDE)
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _array_to_uint8(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise TypeError(f"an image array has shape (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
+    if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.floating):
+        values = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer) and array.size and 0 <= array.min() and array.max() <= 255:
+        return np.ascontiguousarray(array, dtype=np.uint8)
+    raise TypeError(f"an image array holds 0-255 integers, bools or 0-1 floats, not {array.dtype} "
+                    f"values; convert it, e.g. with array.astype('uint8')")
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1]; a transparent background becomes the colour farthest from the ink."""
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+    luma, alpha = rgba[..., :3] @ LUMA, rgba[..., 3]
+    ink_luma = float((luma * alpha).sum() / max(alpha.sum(), 1e-6))
+    paper = 1.0 if ink_luma < 0.5 else 0.0
+    return luma * alpha + paper * (1 - alpha)
+
+
+def _ink(gray: np.ndarray) -> torch.Tensor | None:
+    """How much each pixel differs from the paper, 0 (paper) to 1 (strongest ink); None if nothing is drawn.
+
+    The paper is the median of the image's border; the ink is whichever side of
+    it (darker or lighter) holds more of the difference, so both polarities work.
+    """
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    difference = gray - np.median(border)
+    darker, lighter = np.clip(-difference, 0, None), np.clip(difference, 0, None)
+    ink = darker if darker.sum() > lighter.sum() else lighter
+    contrast = float(ink.max())
+    if contrast < MIN_CONTRAST:
+        return None
+    ink = ink / contrast
+    ink[ink < NOISE_FLOOR] = 0
+    return torch.from_numpy(ink)
+
+
+def crop_to_ink(ink: torch.Tensor) -> torch.Tensor:
+    rows, cols = torch.nonzero(ink.any(dim=1))[:, 0], torch.nonzero(ink.any(dim=0))[:, 0]
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def to_work_size(ink: torch.Tensor) -> torch.Tensor:
+    """Rescale so the longer side is WORK_SIZE; shrinking takes the max of each block, so no line fades."""
+    height, width = ink.shape
+    scale = WORK_SIZE / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    t = ink.view(1, 1, height, width)
+    if scale < 1:
+        return F.adaptive_max_pool2d(t, size)[0, 0]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0]
+
+
+def stroke_width(ink: torch.Tensor) -> float:
+    """Mean stroke width in pixels: twice the ink's area over its outline's length.
+
+    A stroke of width w and length L has area wL and an outline of about 2L.
+    Both are taken over all grey levels at once, the outline as the summed
+    gradient magnitude (total variation), so anti-aliased edges and slanted
+    strokes count right; forward differences keep a 1 px line's two edges apart.
+    """
+    padded = F.pad(ink, (1, 1, 1, 1))
+    grad_y = padded[1:, :-1] - padded[:-1, :-1]
+    grad_x = padded[:-1, 1:] - padded[:-1, :-1]
+    outline = float(torch.sqrt(grad_x**2 + grad_y**2).sum())
+    return 2 * float(ink.sum()) / max(outline, 1e-6)
+
+
+def _normalise_stroke(ink: torch.Tensor, width: float) -> torch.Tensor:
+    """Thicken thin pens and thin fat markers until the stroke is as wide, relative to the digit, as MNIST's."""
+    length = max(ink.shape)
+    target = min(max(width / length, STROKE_RANGE[0]), STROKE_RANGE[1])
+    # Growing every edge by r px makes the stroke w + 2r wide and the digit L + 2r long.
+    radius = (target * length - width) / (2 * (1 - target))
+    if radius > 0:
+        return _dilate(F.pad(ink, (math.ceil(radius),) * 4), radius)
+    if radius < 0:
+        thinner = 1 - _dilate(1 - ink, -radius)
+        return thinner if thinner.max() > 0.5 else ink
+    return ink
+
+
+def _dilate(ink: torch.Tensor, radius: float) -> torch.Tensor:
+    """Grey-level dilation by a disc-like octagon of any radius, whole pixels and a last fraction.
+
+    A fractional pixel blends the last two steps, so the result changes smoothly
+    with the radius: pens of nearly the same width give nearly the same digit.
+    """
+    t = ink[None, None]
+    for step in range(math.ceil(radius)):
+        grown = _grow_one_pixel(t, step)
+        t = t + min(radius - step, 1.0) * (grown - t)
+    return t[0, 0]
+
+
+def _grow_one_pixel(t: torch.Tensor, step: int) -> torch.Tensor:
+    """Each pixel's max over a 3x3 square on even steps and over a cross on odd ones: together, an octagon."""
+    if step % 2 == 0:
+        return F.max_pool2d(t, 3, stride=1, padding=1)
+    rows = F.max_pool2d(t, (3, 1), stride=1, padding=(1, 0))
+    cols = F.max_pool2d(t, (1, 3), stride=1, padding=(0, 1))
+    return torch.maximum(rows, cols)
+
+
+def _fit_box(ink: torch.Tensor) -> torch.Tensor:
+    """The longer side to DIGIT_BOX px, aspect kept, anti-aliased; the strongest ink back to 1."""
+    height, width = ink.shape
+    scale = DIGIT_BOX / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    small = F.interpolate(ink[None, None], size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    small = small.clamp(0, 1)
+    return small / small.max().clamp_min(1e-6)
+
+
+def _centre_by_mass(digit: torch.Tensor) -> torch.Tensor:
+    """Paste into a 28x28 field so that the centre of mass lands on MNIST_CENTRE (whole pixels: no blur)."""
+    height, width = digit.shape
+    mass = digit.sum()
+    com_y = float((digit.sum(dim=1) * torch.arange(height)).sum() / mass)
+    com_x = float((digit.sum(dim=0) * torch.arange(width)).sum() / mass)
+    top = min(max(round(MNIST_CENTRE - com_y), 0), MNIST_SIZE - height)
+    left = min(max(round(MNIST_CENTRE - com_x), 0), MNIST_SIZE - width)
+    field = torch.zeros(MNIST_SIZE, MNIST_SIZE)
+    field[top : top + height, left : left + width] = digit
+    return field

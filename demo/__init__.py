@@ -1,0 +1,1 @@
+"""The interactive demo: draw a digit, watch the capsules, slide the 16 pose dimensions (`python -m demo`)."""

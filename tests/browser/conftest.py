@@ -1,0 +1,54 @@
+"""The demo served in-process on a free loopback port, and Debian's Chromium driven by Playwright.
+
+Without /usr/bin/chromium the browser tests are skipped on a developer's machine
+and fail in CI (CI set), where a skip would hide that they never ran.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the shared helpers in tests/
+
+from page_driver import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def model():
+    from capsnet import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def demo_url(model):
+    from demo.app import build, launch
+
+    page = build(model)
+    port = free_port()
+    launch(page, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    page.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if browser_missing():
+        if in_ci():
+            pytest.fail(MISSING_BROWSER)
+        pytest.skip(MISSING_BROWSER)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, demo_url):
+    """A fresh tab on the demo: its own Gradio state."""
+    tab = open_demo(browser, demo_url)
+    yield tab
+    tab.close()

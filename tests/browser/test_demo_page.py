@@ -1,0 +1,185 @@
+"""The demo page in a real browser: drawing, predictions, capsule choice, pose sliders, reset, clear."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from page_driver import (
+    draw,
+    draw_by_touch,
+    drag_slider,
+    image_src,
+    open_demo,
+    pixels,
+    pose_on_page,
+    predicted_digit,
+    wait_for_new_src,
+    wait_for_pixels,
+    wait_for_pose,
+    wait_for_prediction,
+)
+
+from demo import handlers
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PIXEL_TOLERANCE = 3 / 255  # PNG is 8 bit; threads may sum floats in another order
+
+
+def selected_digit(page) -> int:
+    return int(page.locator("#digit input[aria-checked=true]").get_attribute("value"))
+
+
+@pytest.mark.parametrize("digit", ["1", "0"])
+def test_drawn_digit_is_recognised(page, digit):
+    draw(page, int(digit))
+    assert wait_for_prediction(page, digit) == digit
+
+
+def test_drawing_with_a_finger_works_like_the_mouse(browser, demo_url):
+    phone = open_demo(browser, demo_url, touch=True)
+    try:
+        draw_by_touch(phone, 7)
+        assert wait_for_prediction(phone, "7") == "7"
+    finally:
+        phone.close()
+
+
+def test_prediction_appears_while_the_pen_is_still_down(page):
+    draw(page, 7, finish=False)
+    wait_for_prediction(page)
+    page.mouse.up()
+
+
+def test_prediction_shows_lengths_and_the_networks_input(page):
+    blank_input = image_src(page, "input-28")
+    draw(page, 1)
+    wait_for_prediction(page, "1")
+    wait_for_new_src(page, "input-28", blank_input)
+    bars = page.locator("#lengths .bar")
+    assert bars.count() == 10
+    assert page.locator("#lengths .bar.longest .name").inner_text() == "1"
+    assert pixels(image_src(page, "input-28")).shape == (28, 28)
+
+
+def canvas_url(page) -> str:
+    return page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+
+
+def wait_for_finished_drawing(page, model) -> handlers.View:
+    """What the page shows once the answer to the stroke's end is in (answers sent while drawing come first)."""
+    expected = handlers.predict_drawing(model, canvas_url(page))
+    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
+                           arg=expected.network_input)
+    return expected
+
+
+def test_sliders_take_the_longest_capsules_pose(page, model):
+    draw(page, 0)
+    wait_for_prediction(page, "0")
+    expected = wait_for_finished_drawing(page, model)
+    assert pose_on_page(page) == pytest.approx(expected.pose, abs=2e-4)
+    assert selected_digit(page) == expected.digit == 0
+
+
+def test_new_prediction_sets_the_sliders_without_running_the_decoder(page, model, monkeypatch):
+    decoded = []
+    decode = model.decode
+    monkeypatch.setattr(model, "decode", lambda *args: decoded.append(args) or decode(*args))
+    draw(page, 0)
+    wait_for_prediction(page, "0")
+    wait_for_finished_drawing(page, model)
+    before = image_src(page, "reconstruction")
+    # One move of one slider: a decoder run or two (press and move). Had setting the 16
+    # sliders from the prediction fired their events, there would be 16 more by now.
+    drag_slider(page, 1, 0.9, steps=1)
+    wait_for_new_src(page, "reconstruction", before)
+    assert 1 <= len(decoded) <= 2
+
+
+def test_dragging_a_slider_redraws_from_the_final_pose(page, model):
+    draw(page, 0)
+    wait_for_prediction(page, "0")
+    wait_for_finished_drawing(page, model)
+    before = image_src(page, "reconstruction")
+    drag_slider(page, 4, 0.95)
+    wait_for_new_src(page, "reconstruction", before)
+    # The last image shown is the decoder's output for the sliders as they were left.
+    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    shown = wait_for_pixels(page, "reconstruction", expected, PIXEL_TOLERANCE)
+    assert np.abs(shown - expected).max() <= PIXEL_TOLERANCE
+
+
+def test_choosing_another_capsule_decodes_that_capsule(page, model):
+    draw(page, 1)
+    wait_for_prediction(page, "1")
+    drawing = wait_for_finished_drawing(page, model)
+    pose_of_one, before = pose_on_page(page), image_src(page, "reconstruction")
+    page.locator("#digit label", has_text="7").click()
+    wait_for_new_src(page, "reconstruction", before)
+    pose_of_seven = wait_for_pose(page, pose_of_one)
+    assert selected_digit(page) == 7
+    assert pose_of_seven == pytest.approx(handlers.slider_values(torch.from_numpy(drawing.poses[7])), abs=1e-3)
+
+
+def test_reset_puts_the_drawings_pose_back(page, model):
+    draw(page, 0)
+    wait_for_prediction(page, "0")
+    wait_for_finished_drawing(page, model)
+    drawing_pose, drawing_image = pose_on_page(page), image_src(page, "reconstruction")
+    drag_slider(page, 2, 0.02)
+    moved_image = wait_for_new_src(page, "reconstruction", drawing_image)
+    page.locator("#reset").click()
+    wait_for_new_src(page, "reconstruction", moved_image)
+    assert pose_on_page(page) == drawing_pose  # set by the same answer as the image
+    assert np.abs(pixels(image_src(page, "reconstruction")) - pixels(drawing_image)).max() <= PIXEL_TOLERANCE
+
+
+def test_clear_brings_back_the_draw_a_digit_state(page):
+    draw(page, 1)
+    wait_for_prediction(page, "1")
+    page.locator("#clear").click()
+    page.wait_for_function("() => document.querySelector('#prediction').innerText.includes('Draw a digit')")
+    assert predicted_digit(page) == "?"
+    all_white = page.evaluate(
+        "() => { const c = document.querySelector('#canvas canvas');"
+        " return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.every(v => v === 255); }")
+    assert all_white
+
+
+def test_blank_page_shows_no_error(page):
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        page.locator("#clear").click()  # sends the empty canvas
+    assert "Draw a digit" in page.locator("#prediction").inner_text()
+    assert page.locator(".toast-body").count() == 0
+    assert page.js_errors == []
+
+
+def test_screenshot_of_a_drawn_digit_is_saved(page):
+    draw(page, 4)
+    wait_for_prediction(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "demo-page.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+
+
+def test_two_tabs_keep_their_own_capsules(page, browser, demo_url, model):
+    other = open_demo(browser, demo_url)
+    try:
+        draw(page, 1)
+        wait_for_prediction(page, "1")
+        own = wait_for_finished_drawing(page, model)
+        draw(other, 0)
+        wait_for_prediction(other, "0")
+        wait_for_finished_drawing(other, model)
+        drag_slider(page, 2, 0.02)
+        page.locator("#reset").click()  # the pose comes back from this tab's state, not the other's
+        page.wait_for_function("(want) => Number(document.querySelector('#dim-2 input[type=number]').value) === want",
+                               arg=own.pose[2])
+        assert pose_on_page(page) == own.pose
+        assert predicted_digit(page) == "1" and predicted_digit(other) == "0"
+    finally:
+        other.close()

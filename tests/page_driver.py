@@ -1,0 +1,189 @@
+"""Driving the demo page in Debian's Chromium with Playwright: shared by the browser tests and the bench scripts."""
+
+import base64
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digit_strokes import strokes
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright cannot download its own browsers here; these flags make Debian's run headless in a container.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1280, "height": 800}
+SLIDERS = 16  # #dim-0 ... #dim-15
+# Generous: CI's 2 cores may be busy; nothing here measures speed.
+TIMEOUT_MS = 60_000
+MISSING_BROWSER = f"{CHROMIUM} not found; install it with `apt-get install -y chromium`"
+
+
+def browser_missing() -> bool:
+    return not CHROMIUM.exists()
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def open_demo(browser, url: str, touch: bool = False):
+    """A new tab on the demo, returned once canvas.js has run (it paints the canvas white).
+
+    touch: a touch screen, as on a phone. page.js_errors collects the tab's uncaught
+    JavaScript errors from the start.
+    """
+    page = browser.new_page(viewport=VIEWPORT, has_touch=touch)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.js_errors = []
+    page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function(
+        "() => { const c = document.querySelector('#canvas canvas');"
+        " return c && c.getContext('2d').getImageData(0, 0, 1, 1).data[0] === 255; }")
+    return page
+
+
+def canvas_box(page) -> tuple[float, float, float, float]:
+    """Where a digit is drawn: a box in the middle of the canvas, in page pixels (left, top, width, height)."""
+    box = page.locator("#canvas canvas").bounding_box()
+    return box["x"] + 0.3 * box["width"], box["y"] + 0.15 * box["height"], 0.4 * box["width"], 0.7 * box["height"]
+
+
+def draw(page, digit: int, finish: bool = True) -> None:
+    """Draws the digit with the mouse; with finish=False the pen stays down on the last stroke's end."""
+    paths = strokes(digit, canvas_box(page))
+    for number, path in enumerate(paths):
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for point in path[1:]:
+            page.mouse.move(*point, steps=2)
+        if finish or number < len(paths) - 1:
+            page.mouse.up()
+
+
+def draw_by_touch(page, digit: int) -> None:
+    """Draws the digit with a finger: real touch events through the DevTools protocol (Playwright only taps)."""
+    touch = page.context.new_cdp_session(page)
+    for path in strokes(digit, canvas_box(page)):
+        for kind, (x, y) in zip(["touchStart"] + ["touchMove"] * (len(path) - 1), path):
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touch.detach()
+
+
+def predicted_digit(page) -> str:
+    return page.locator("#prediction .predicted-digit").inner_text()
+
+
+def wait_for_prediction(page, digit: str | None = None) -> str:
+    """Waits until a digit (the given one, if any) is shown, and returns it."""
+    page.wait_for_function(
+        "(want) => { const d = document.querySelector('#prediction .predicted-digit');"
+        " return d && d.innerText !== '?' && (want === null || d.innerText === want); }", arg=digit)
+    return predicted_digit(page)
+
+
+def image_src(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id} img").get_attribute("src")
+
+
+def wait_for_new_src(page, elem_id: str, old: str) -> str:
+    page.wait_for_function("([id, old]) => document.querySelector(`#${id} img`).getAttribute('src') !== old",
+                           arg=[elem_id, old])
+    return image_src(page, elem_id)
+
+
+def pixels(data_url: str) -> np.ndarray:
+    """A PNG data URL's pixels as floats in [0, 1]."""
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float32) / 255
+
+
+def slider_value(page, dim: int) -> float:
+    """The exact value (the range input shows it rounded to the slider's step)."""
+    return float(page.locator(f"#dim-{dim} input[type=number]").input_value())
+
+
+def wait_for_pose(page, old: list[float] | None = None) -> list[float]:
+    """Waits until the 16 sliders hold a pose other than old (default: all zero) and returns it."""
+    page.wait_for_function(
+        "(old) => [...Array(old.length).keys()].some(dim =>"
+        " Number(document.querySelector(`#dim-${dim} input[type=number]`).value) !== old[dim])",
+        arg=old or [0.0] * SLIDERS)
+    return pose_on_page(page)
+
+
+def pose_on_page(page) -> list[float]:
+    return [slider_value(page, dim) for dim in range(SLIDERS)]
+
+
+def drag_slider(page, dim: int, fraction: float, steps: int = 8) -> None:
+    """Drags slider dim's handle with the mouse to fraction (0-1) of its track, sending input events on the way."""
+    track = page.locator(f"#dim-{dim} input[type=range]").bounding_box()
+    value = slider_value(page, dim)
+    low, high = (float(page.locator(f"#dim-{dim} input[type=range]").get_attribute(a)) for a in ("min", "max"))
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * (value - low) / (high - low), y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * fraction, y, steps=steps)
+    page.mouse.up()
+
+
+def wait_for_pixels(page, elem_id: str, expected: np.ndarray, tolerance: float) -> np.ndarray:
+    """The image once it shows expected (within tolerance), or as it is when TIMEOUT_MS has passed.
+
+    After the mouse is released the last event may still be on its way: poll rather than read once.
+    """
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        shown = pixels(image_src(page, elem_id))
+        if np.abs(shown - expected).max() <= tolerance or time.monotonic() > deadline:
+            return shown
+        page.wait_for_timeout(100)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def demo_process(port: int, checkpoint: str | None = None, timeout_s: float = 120):
+    """`python -m demo` as a user starts it; yields the seconds until its page answered, then stops it."""
+    command = [sys.executable, "-m", "demo", "--port", str(port)] + (["--checkpoint", checkpoint] if checkpoint else [])
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while not page_answers(f"http://127.0.0.1:{port}/"):
+            if process.poll() is not None:
+                raise RuntimeError(f"python -m demo stopped: {process.stderr.read().strip()}")
+            if time.monotonic() - started > timeout_s:
+                raise RuntimeError(f"python -m demo did not answer within {timeout_s} s")
+            time.sleep(0.05)
+        yield time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def page_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False

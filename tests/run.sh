@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README and CI): installs what the tests need on a
+# fresh machine, then runs the whole suite, browser tests included.
+# Uses .venv/bin/python when the project has a .venv, else python3 (or $PYTHON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+
+"$PYTHON" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+# Playwright cannot download its own browsers here: the browser tests drive Debian's Chromium.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+exec "$PYTHON" -m pytest "$@"
