@@ -28,13 +28,17 @@ SLIDER = 5
 # changes, when a stroke ends and when a digit first appears after it.
 PROBES = """() => {
   window.probe = {input: null, redrawn: [], strokeEnd: null, shown: null, inputs: []};
-  new MutationObserver(() => probe.inputs.push(performance.now()))
-    .observe(document.querySelector('#input-28'), {subtree: true, attributes: true, attributeFilter: ['src']});
+  let networkInput = null;
+  new MutationObserver(() => { const src = document.querySelector('#input-28 img').getAttribute('src');
+    if (src !== networkInput) { networkInput = src; probe.inputs.push(performance.now()); } })
+    .observe(document.querySelector('#input-28'), {subtree: true, childList: true, attributes: true});
+  const reconstruction = () => document.querySelector('#reconstruction img').getAttribute('src');
   document.querySelector('#dim-%d input[type=range]').addEventListener('input', () => {
-    probe.input = performance.now(); }, true);
-  new MutationObserver(() => { if (probe.input !== null) {
+    probe.input = performance.now(); probe.before = reconstruction(); }, true);
+  // Only a new picture counts: Gradio also re-renders the component when an event starts.
+  new MutationObserver(() => { if (probe.input !== null && reconstruction() !== probe.before) {
     probe.redrawn.push(performance.now() - probe.input); probe.input = null; } })
-    .observe(document.querySelector('#reconstruction'), {subtree: true, attributes: true, attributeFilter: ['src']});
+    .observe(document.querySelector('#reconstruction'), {subtree: true, childList: true, attributes: true});
   document.querySelector('#canvas canvas').addEventListener('pointerup', () => {
     probe.strokeEnd = performance.now(); }, true);
   new MutationObserver(() => { const digit = document.querySelector('#prediction .predicted-digit');

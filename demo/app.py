@@ -86,5 +86,7 @@ def build(model: CapsNet) -> gr.Blocks:
 
 def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
     """Serve the page; with block=False return at once (tests), leaving the server running until page.close()."""
+    # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
+    # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block)
+                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False)

@@ -41,7 +41,7 @@ def launch_chromium(playwright):
 
 
 def open_demo(browser, url: str, touch: bool = False):
-    """A new tab on the demo, returned once canvas.js has run (it paints the canvas white).
+    """A new tab on the demo, returned once canvas.js has run (it paints the canvas white) and the last slider is on the page.
 
     touch: a touch screen, as on a phone. page.js_errors collects the tab's uncaught
     JavaScript errors from the start.
@@ -52,8 +52,9 @@ def open_demo(browser, url: str, touch: bool = False):
     page.on("pageerror", lambda error: page.js_errors.append(str(error)))
     page.goto(url)
     page.wait_for_function(
-        "() => { const c = document.querySelector('#canvas canvas');"
-        " return c && c.getContext('2d').getImageData(0, 0, 1, 1).data[0] === 255; }")
+        "(last) => { const c = document.querySelector('#canvas canvas');"
+        " return c && c.getContext('2d').getImageData(0, 0, 1, 1).data[0] === 255"
+        " && document.querySelector(`#dim-${last} input[type=range]`) !== null; }", arg=SLIDERS - 1)
     return page
 
 

@@ -157,6 +157,13 @@ def test_blank_page_shows_no_error(page):
     assert page.js_errors == []
 
 
+def test_drawings_are_not_kept_in_the_browsers_storage(page):
+    # Gradio's run history would store every event's drawing in localStorage and re-encode it on each event.
+    draw(page, 1)
+    wait_for_prediction(page, "1")
+    assert page.evaluate("() => Object.keys(localStorage).filter(key => key.startsWith('gradio:run-history'))") == []
+
+
 def test_screenshot_of_a_drawn_digit_is_saved(page):
     draw(page, 4)
     wait_for_prediction(page)
