@@ -4,11 +4,11 @@
 
 Prints images/s of a full training step (forward + loss + backward + Adam) at
 batch 128 for our model in fp32 and bf16 autocast (where the CPU has bf16
-arithmetic) and for the reference, all
-measured in this process on the same inputs, alternating so that machine noise
-hits both; the ratio; single-image inference and decode latency; and the peak
-RSS of a fresh process doing batch-128 training steps. Memory is allocated as
-train.py does it (glibc keeps freed memory, see train.keep_freed_memory).
+arithmetic) and for the reference, all measured in this process on the same
+inputs, alternating so that machine noise hits them alike; the ratios;
+single-image inference and decode latency; and the peak RSS of a fresh process
+doing batch-128 training steps. Memory is allocated as train.py does it (glibc
+keeps freed memory, see train.keep_freed_memory).
 """
 
 import argparse
