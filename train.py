@@ -10,7 +10,6 @@ the metrics to <out>.metrics.json. A kill loses at most the running epoch.
 """
 
 import argparse
-import ctypes
 import json
 import math
 import platform
@@ -26,8 +25,8 @@ from tqdm import tqdm
 from capsnet import CapsNet, CapsNetConfig, CheckpointError, capsule_loss, load_model, save_checkpoint
 from capsnet.checkpoints import atomic_save, safe_load
 from capsnet.data import DataError, load_mnist, random_shift
+from capsnet.device import DeviceError, autocast, keep_freed_memory, pick_device, pick_precision
 
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # mallopt parameters, from glibc's malloc.h
 SHARED_MNIST = Path(__file__).resolve().parent.parent / "shared" / "mnist"
 DEFAULT_DATA_DIR = SHARED_MNIST if SHARED_MNIST.is_dir() else Path("data")
 
@@ -63,59 +62,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval", action="store_true", help="only evaluate --checkpoint on the test set and print the confusion matrix")
     p.add_argument("--checkpoint", type=Path, default=None, help="checkpoint for --eval (default: the shipped one)")
     return p.parse_args(argv)
-
-
-def keep_freed_memory() -> None:
-    """Make glibc keep freed memory for reuse instead of handing it back to the OS.
-
-    By default every block over 32 MB (here: activations of a batch-128 step)
-    is mmap'ed and unmapped again, so each step page-faults its memory anew;
-    measured on a 2-core CPU that made steps 1.5x slower, and up to 5x once the
-    heap is fragmented. No-op where the C library is not glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(M_MMAP_MAX, 0)  # never serve a block with its own mmap
-    libc.mallopt(M_TRIM_THRESHOLD, 2**30)  # keep up to 1 GiB of free heap
-
-
-def pick_device(name: str) -> torch.device:
-    if name != "auto":
-        try:
-            device = torch.device(name)
-        except RuntimeError:
-            raise TrainingError(f"--device {name}: not a device name; use auto, cpu, cuda, cuda:N or mps") from None
-        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-        if not available.get(device.type, False):
-            raise TrainingError(f"--device {name}: no such device on this machine; use --device auto or cpu")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether the device has bf16 arithmetic in hardware. Elsewhere autocast emulates it:
-    measured on a 2-core AVX2 CPU, a training step took 14x longer than in fp32."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":  # torch has no public query for these CPU features
-        return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return False
-
-
-def pick_precision(name: str, device: torch.device) -> str:
-    if name == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    return name
-
-
-def autocast(device: torch.device, precision: str):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def sibling(out: Path, suffix: str) -> Path:
@@ -260,7 +206,7 @@ def main(argv=None) -> int:
         device = pick_device(args.device)
         args.precision = pick_precision(args.precision, device)
         evaluate_checkpoint(args, device) if args.eval else train(args, device)
-    except (DataError, CheckpointError, TrainingError) as e:
+    except (DataError, CheckpointError, DeviceError, TrainingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,9 +19,9 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from page_driver import demo_process, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
+from demo.page_driver import demo_process, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
 
 SLIDER = 5
 # Timestamps in the page: when a slider sends input, when the reconstruction's image

@@ -8,7 +8,7 @@ arithmetic) and for the reference, all measured in this process on the same
 inputs, alternating so that machine noise hits them alike; the ratios;
 single-image inference and decode latency; and the peak RSS of a fresh process
 doing batch-128 training steps. Memory is allocated as train.py does it (glibc
-keeps freed memory, see train.keep_freed_memory).
+keeps freed memory, see capsnet.device.keep_freed_memory).
 """
 
 import argparse
@@ -25,7 +25,7 @@ import torch.nn as nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from capsnet import CapsNet, capsule_loss, route  # noqa: E402
 from capsnet.routing import squash  # noqa: E402
-from train import keep_freed_memory, native_bf16  # noqa: E402
+from capsnet.device import keep_freed_memory, native_bf16  # noqa: E402
 
 BATCH = 128
 # Without bf16 in hardware autocast emulates it, 14x slower than fp32 on an AVX2 CPU: nothing to measure.

@@ -3,7 +3,7 @@
     python bench/preprocess_accuracy.py [--mnist 1000] [--checkpoint PATH]
 
 MNIST digits should lose nothing by the round trip. The drawn digits are
-tests/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
+demo/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
 1 px to a fat marker, placed large, small or off-centre, dark on light, light
 on dark and on a transparent background: the framings people's drawings come in.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from digit_strokes import DIGITS, render  # noqa: E402
+from demo.digit_strokes import DIGITS, render  # noqa: E402
 
 from capsnet import load_model, preprocess  # noqa: E402
 from capsnet.data import load_mnist  # noqa: E402

@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from page_driver import REPO, demo_process, draw, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
+from demo.page_driver import REPO, demo_process, draw, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from .checkpoints import DEFAULT_CHECKPOINT, CheckpointError, load_model, save_checkpoint
 from .loss import capsule_loss, margin_loss, reconstruction_loss
 from .model import CapsNet, CapsNetConfig, CapsNetOutput, Decoder, DigitCapsules, PrimaryCapsules
-from .preprocessing import preprocess
+from .preprocessing import ImageError, preprocess, read_image
 from .routing import capsule_length, route, squash
 
 __all__ = [
@@ -14,12 +14,14 @@ __all__ = [
     "CheckpointError",
     "Decoder",
     "DigitCapsules",
+    "ImageError",
     "PrimaryCapsules",
     "capsule_length",
     "capsule_loss",
     "load_model",
     "margin_loss",
     "preprocess",
+    "read_image",
     "reconstruction_loss",
     "route",
     "save_checkpoint",

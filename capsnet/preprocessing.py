@@ -10,7 +10,10 @@ marker. Skipping these steps is why CapsNet demos recognise so little of what
 people draw.
 """
 
+import io
 import math
+import os
+import warnings
 
 import numpy as np
 import torch
@@ -30,7 +33,54 @@ WORK_SIZE = 160  # stroke width is measured and changed with the digit's longer 
 STROKE_RANGE = (0.089, 0.154)
 MIN_ELONGATION = 2.5  # a disc is 2 stroke widths long; ink no longer than this is a dot, not a digit
 
+# Limits for an image file from a person (upload, canvas, API), checked before decoding.
+# A phone photo is 12-50 megapixels and a few MB as JPEG; a digit needs far less.
+MAX_IMAGE_BYTES = 25 * 2**20
+MAX_IMAGE_PIXELS = 50_000_000
+
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as PIL's "L"
+
+
+class ImageError(ValueError):
+    """An input that is no usable image; the message is one line saying what is wrong and what to do."""
+
+
+def read_image(source: bytes | str | os.PathLike) -> Image.Image:
+    """An image file's bytes (or its path) as a PIL image, refused before decoding when over the limits.
+
+    Only the header is read before the size checks, so a small file that claims
+    a huge picture (a decompression bomb) costs nothing. Animated images give
+    their first frame. Raises ImageError (one line) for anything else.
+    """
+    data = source if isinstance(source, bytes) else _read_file(source)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageError(f"the file is {len(data) / 2**20:.0f} MB; send an image of at most {MAX_IMAGE_BYTES // 2**20} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageError(f"the image is {width}x{height} pixels; send one of at most "
+                                 f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+            image.seek(0)  # an animated GIF, WebP or PNG: its first frame
+            image.load()  # Image.open reads only the header: a truncated file fails here
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ImageError(f"not a readable image ({type(error).__name__}); send a PNG, JPEG, GIF, WebP or BMP file") from None
+    return image
+
+
+def _read_file(path: str | os.PathLike) -> bytes:
+    try:
+        if os.path.getsize(path) > MAX_IMAGE_BYTES:
+            raise ImageError(f"the file is {os.path.getsize(path) / 2**20:.0f} MB; send an image of at most "
+                             f"{MAX_IMAGE_BYTES // 2**20} MB")
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as error:
+        raise ImageError(f"cannot read {os.fspath(path)!r} ({error.strerror or type(error).__name__})") from None
 
 
 def preprocess(image) -> torch.Tensor | None:

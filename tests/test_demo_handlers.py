@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from digit_strokes import render
+from demo.digit_strokes import render
 from PIL import Image
 
 from capsnet import load_model, preprocess

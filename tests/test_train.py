@@ -46,17 +46,6 @@ def test_unknown_device_is_one_clear_line(tmp_path):
     assert result.stderr == "error: --device nonsense: not a device name; use auto, cpu, cuda, cuda:N or mps\n"
 
 
-@pytest.mark.parametrize("hardware_bf16, picked", [(True, "bf16"), (False, "fp32")])
-def test_auto_precision_uses_bf16_only_where_the_hardware_has_it(monkeypatch, hardware_bf16, picked):
-    monkeypatch.setattr(train, "native_bf16", lambda device: hardware_bf16)
-    assert train.pick_precision("auto", torch.device("cpu")) == picked
-
-
-def test_asked_for_precision_is_kept(monkeypatch):
-    monkeypatch.setattr(train, "native_bf16", lambda device: False)
-    assert train.pick_precision("bf16", torch.device("cpu")) == "bf16"
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, mnist_dir):
     out = tmp_path_factory.mktemp("run") / "tiny.pt"

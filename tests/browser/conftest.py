@@ -4,14 +4,9 @@ Without /usr/bin/chromium the browser tests are skipped on a developer's machine
 and fail in CI (CI set), where a skip would hide that they never ran.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the shared helpers in tests/
-
-from page_driver import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo  # noqa: E402
+from demo.page_driver import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo
 
 
 @pytest.fixture(scope="session")
