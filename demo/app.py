@@ -26,6 +26,8 @@ CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label
 # Events that must feel instant: no queue round trip, no progress overlay, and
 # while one runs only the newest input waits, so the last one is always shown.
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
+# The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
+INTERNAL = {"api_visibility": "undocumented"}
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -75,12 +77,14 @@ def build(model: CapsNet) -> gr.Blocks:
             return handlers.select_capsule(model, chosen, all_poses)
 
         canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction, digit,
-                                                      *sliders, poses], **LIVE)
+                                                      *sliders, poses], api_name="draw", **INTERNAL, **LIVE)
         # .input, not .change: setting the sliders from a prediction must not run the decoder 16 times.
         for slider in sliders:
-            slider.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, **LIVE)
-        digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], **LIVE)
-        reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], **LIVE)
+            slider.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL, **LIVE)
+        digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select", **INTERNAL,
+                    **LIVE)
+        reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
+                    **LIVE)
     return page
 
 
