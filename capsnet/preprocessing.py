@@ -10,9 +10,11 @@ marker. Skipping these steps is why CapsNet demos recognise so little of what
 people draw.
 """
 
+import contextlib
 import io
 import math
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -33,12 +35,20 @@ WORK_SIZE = 160  # stroke width is measured and changed with the digit's longer 
 STROKE_RANGE = (0.089, 0.154)
 MIN_ELONGATION = 2.5  # a disc is 2 stroke widths long; ink no longer than this is a dot, not a digit
 
-# Limits for an image file from a person (upload, canvas, API), checked before decoding.
-# A phone photo is 12-50 megapixels and a few MB as JPEG; a digit needs far less.
+# Limits for an image from a person (upload, canvas, API, preprocess), checked before decoding.
+# A phone photo is 12-50 megapixels (48 MP is 8064x6048, 50 MP 8160x6120) and 3-25 MB as
+# a JPEG; a digit needs far less, but refusing a photo straight from a phone would surprise.
 MAX_IMAGE_BYTES = 25 * 2**20
 MAX_IMAGE_PIXELS = 50_000_000
-
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as PIL's "L"
+# Decoding costs up to 4 bytes a pixel (RGBA, 32-bit grey), shrinking a few more: about
+# 300 MB at MAX_IMAGE_PIXELS. Images larger than a shrunk one are therefore decoded and
+# shrunk one at a time, so that any number arriving at once cost one big image's memory;
+# the canvas's drawings (280x280) never wait for them.
+BIG_IMAGE_PIXELS = MAX_SIDE**2
+BIG_IMAGE_LOCK = threading.Lock()
+# Modes whose pixels Image.reduce cannot average, and the mode they are averaged in.
+AVERAGE_IN = {"1": "L", "P": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
+READ_ERROR = "send a PNG, JPEG, GIF, WebP or BMP file"
 
 
 class ImageError(ValueError):
@@ -50,49 +60,91 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
 
     Only the header is read before the size checks, so a small file that claims
     a huge picture (a decompression bomb) costs nothing. Animated images give
-    their first frame. Raises ImageError (one line) for anything else.
+    their first frame. Images over MAX_SIDE px on a side come shrunk to it (as
+    preprocess would), so a big photo holds little memory once read. Raises
+    ImageError (one line) for anything else.
     """
     data = source if isinstance(source, bytes) else _read_file(source)
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"the file is {len(data) / 2**20:.0f} MB; send an image of at most {MAX_IMAGE_BYTES // 2**20} MB")
+    check_file_size(len(data))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ImageError(f"the image is {width}x{height} pixels; send one of at most "
-                                 f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+            check_pixels(*image.size)
             image.seek(0)  # an animated GIF, WebP or PNG: its first frame
-            image.load()  # Image.open reads only the header: a truncated file fails here
+            # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: a phone photo then never exists full size.
+            image.draft(image.mode, _shrunk_size(image.size))
+            with big_image_guard(image.size[0] * image.size[1]):
+                image.load()  # Image.open reads only the header: a truncated file fails here
+                return shrink(image)
     except ImageError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise ImageError(f"not a readable image ({type(error).__name__}); send a PNG, JPEG, GIF, WebP or BMP file") from None
-    return image
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
+        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
+
+
+def check_file_size(size: int) -> None:
+    if size > MAX_IMAGE_BYTES:
+        raise ImageError(f"the file is {size / 2**20:.0f} MB; send an image of at most {MAX_IMAGE_BYTES // 2**20} MB")
+
+
+def check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"the image is {width}x{height} pixels; send one of at most "
+                         f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
+
+
+def big_image_guard(pixels: int):
+    """Held while an image of this many pixels is decoded or shrunk: the lock for big ones, nothing for small."""
+    return BIG_IMAGE_LOCK if pixels > BIG_IMAGE_PIXELS else contextlib.nullcontext()
 
 
 def _read_file(path: str | os.PathLike) -> bytes:
     try:
-        if os.path.getsize(path) > MAX_IMAGE_BYTES:
-            raise ImageError(f"the file is {os.path.getsize(path) / 2**20:.0f} MB; send an image of at most "
-                             f"{MAX_IMAGE_BYTES // 2**20} MB")
+        check_file_size(os.path.getsize(path))
         with open(path, "rb") as f:
             return f.read()
     except OSError as error:
         raise ImageError(f"cannot read {os.fspath(path)!r} ({error.strerror or type(error).__name__})") from None
 
 
+def _shrunk_size(size: tuple[int, int]) -> tuple[int, int]:
+    factor = _shrink_factor(size)
+    return (-(-size[0] // factor), -(-size[1] // factor))
+
+
+def _shrink_factor(size: tuple[int, int]) -> int:
+    return max(1, -(-max(size) // MAX_SIDE))
+
+
+def shrink(image: Image.Image) -> Image.Image:
+    """At most MAX_SIDE px on the longer side, by box averaging, which keeps 1 px lines visible."""
+    factor = _shrink_factor(image.size)
+    if factor == 1:
+        return image
+    if "transparency" in image.info:  # one colour marked transparent: averaging would lose it
+        image = image.convert("RGBA")
+    if image.mode in AVERAGE_IN:
+        image = image.convert(AVERAGE_IN[image.mode])
+    return image.reduce(factor)
+
+
 def preprocess(image) -> torch.Tensor | None:
     """An image of one digit as the network's input: float tensor (1, 1, 28, 28) in [0, 1].
 
-    image: a PIL image (any mode) or a numpy array (H, W), (H, W, 3) or (H, W, 4)
-    of integers (0-255), bools or floats (0-1), any size, either polarity; in
-    RGBA, transparent pixels are background. Returns None when there is no digit
-    to see: a blank, uniform or near-blank image, or a lone dot. Raises TypeError
-    (one line) for anything that is not an image.
+    image: a PIL image (any mode) or a numpy array (H, W), (H, W, 1), (H, W, 3)
+    or (H, W, 4) of integers (0-255), bools or floats (0-1; NaN is 0, inf is
+    clipped), any size up to MAX_IMAGE_PIXELS, either polarity; in RGBA,
+    transparent pixels are background. Returns None when there is no digit to
+    see: an empty, blank, uniform or near-blank image, or a lone dot. Raises
+    ImageError (one line) for anything else: another type, another shape or
+    kind of array, too many pixels, a file PIL cannot decode.
     """
-    gray = _to_gray(_to_pil(image))
+    height, width = _image_shape(image)
+    if height == 0 or width == 0:
+        return None
+    with big_image_guard(height * width):
+        gray = _to_gray(_to_pil(image))
     ink = _ink(gray)
     if ink is None:
         return None
@@ -105,37 +157,59 @@ def preprocess(image) -> torch.Tensor | None:
     return _centre_by_mass(digit).view(1, 1, MNIST_SIZE, MNIST_SIZE)
 
 
+def _image_shape(image) -> tuple[int, int]:
+    """Height and width of an accepted input, checked against the pixel limit; ImageError for anything else."""
+    if isinstance(image, np.ndarray):
+        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
+            raise ImageError(f"an image array has shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), not {image.shape}")
+        height, width = image.shape[:2]
+    elif isinstance(image, Image.Image):
+        width, height = image.size
+    else:
+        raise ImageError(f"preprocess needs a PIL image or a numpy array, not {type(image).__name__}")
+    check_pixels(width, height)
+    return height, width
+
+
 def _to_pil(image) -> Image.Image:
-    """Any accepted input as a PIL image, shrunk when huge."""
+    """Any accepted input as a PIL image, decoded (JPEG at a reduced scale when big) and shrunk when huge."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(_array_to_uint8(image))
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"preprocess needs a PIL image or a numpy array, not {type(image).__name__}")
-    factor = -(-max(image.size) // MAX_SIDE)
-    return image.reduce(factor) if factor > 1 else image
+    try:
+        image.draft(image.mode, _shrunk_size(image.size))  # only a JPEG not yet decoded does anything here
+        image.load()
+        return shrink(image)
+    except (OSError, ValueError, SyntaxError, EOFError) as error:  # a file opened lazily: decoded only now
+        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
 
 
 def _array_to_uint8(array: np.ndarray) -> np.ndarray:
+    """0-255 grey levels of an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array; (H, W, 1) becomes (H, W)."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
-        raise TypeError(f"an image array has shape (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
-    if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.floating):
-        values = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-        return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
-    if np.issubdtype(array.dtype, np.integer) and array.size and 0 <= array.min() and array.max() <= 255:
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8) * 255
+    if array.dtype.kind == "f":
+        with np.errstate(over="ignore", invalid="ignore"):  # float64 beyond float32's range becomes inf: clipped
+            values = array.astype(np.float32)
+        np.nan_to_num(values, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(values, 0, 1, out=values)
+        return np.rint(np.multiply(values, 255, out=values), out=values).astype(np.uint8)
+    if array.dtype.kind in "iu" and 0 <= array.min() and array.max() <= 255:
         return np.ascontiguousarray(array, dtype=np.uint8)
-    raise TypeError(f"an image array holds 0-255 integers, bools or 0-1 floats, not {array.dtype} "
-                    f"values; convert it, e.g. with array.astype('uint8')")
+    raise ImageError(f"an image array holds 0-255 integers, bools or 0-1 floats, not {array.dtype} "
+                     f"values{' outside 0-255' if array.dtype.kind in 'iu' else ''}; convert it, "
+                     f"e.g. with array.astype('uint8')")
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
     """Luminance in [0, 1]; a transparent background becomes the colour farthest from the ink."""
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    if not has_alpha:
+    if image.mode == "LAB":  # PIL converts CIELAB only to RGB(A); its L band is the lightness
+        image = image.getchannel("L")
+    if not image.has_transparency_data:
         return np.asarray(image.convert("L"), dtype=np.float32) / 255
-    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
-    luma, alpha = rgba[..., :3] @ LUMA, rgba[..., 3]
+    luma_alpha = np.asarray(image.convert("LA"), dtype=np.float32) / 255
+    luma, alpha = luma_alpha[..., 0], luma_alpha[..., 1]
     ink_luma = float((luma * alpha).sum() / max(alpha.sum(), 1e-6))
     paper = 1.0 if ink_luma < 0.5 else 0.0
     return luma * alpha + paper * (1 - alpha)

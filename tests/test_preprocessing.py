@@ -1,13 +1,18 @@
 """capsnet.preprocess: any drawing in, an MNIST-like 28x28 digit out, or None when nothing is drawn."""
 
+import io
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import torch
 from demo.digit_strokes import render
 from PIL import Image
 
-from capsnet import preprocess
-from capsnet.preprocessing import DIGIT_BOX, MNIST_CENTRE, STROKE_RANGE, crop_to_ink, stroke_width, to_work_size
+from capsnet import ImageError, preprocess, read_image
+from capsnet.preprocessing import (DIGIT_BOX, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_SIDE, MNIST_CENTRE, STROKE_RANGE,
+                                   crop_to_ink, stroke_width, to_work_size)
 
 # (canvas size, pen width): a 1 px pen on a large canvas up to a fat marker
 PENS = [(1000, 1), (1000, 6), (280, 3), (280, 18), (280, 45), (64, 4)]
@@ -135,13 +140,77 @@ def test_nan_in_a_float_array_gives_no_nan():
 @pytest.mark.parametrize("bad", [
     np.zeros((28, 28), dtype=np.complex64),
     np.zeros((28, 28, 2), dtype=np.uint8),
+    np.zeros(28, dtype=np.uint8),
     np.full((28, 28), 1000, dtype=np.int32),
+    np.full((28, 28), -1, dtype=np.int8),
+    np.array([["a"]]),
+    torch.zeros(28, 28),
     "digit.png",
-])
-def test_what_is_not_an_image_raises_one_type_error(bad):
-    with pytest.raises(TypeError) as error:
+    None,
+], ids=["complex", "2 channels", "1-D", "over 255", "negative", "strings", "tensor", "path", "None"])
+def test_what_is_not_an_image_raises_one_image_error(bad):
+    with pytest.raises(ImageError) as error:
         preprocess(bad)
     assert "\n" not in str(error.value)
+
+
+def test_image_error_is_a_value_error():
+    assert issubclass(ImageError, ValueError)
+
+
+@pytest.mark.parametrize("empty", [
+    np.zeros((0, 0), np.float32),
+    np.zeros((0, 5, 3), np.uint8),
+    Image.new("L", (0, 0)),
+    Image.new("RGBA", (7, 0)),
+], ids=["0x0 float array", "0x5 RGB array", "0x0 image", "7x0 image"])
+def test_an_empty_image_is_no_digit(empty):
+    assert preprocess(empty) is None
+
+
+@pytest.mark.parametrize("one_pixel", [np.ones((1, 1), np.float32), np.zeros((1, 1, 4), np.uint8), Image.new("P", (1, 1))])
+def test_a_one_pixel_image_is_no_digit(one_pixel):
+    assert preprocess(one_pixel) is None
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "I;16"])
+def test_a_wide_image_in_a_mode_pil_cannot_shrink_is_read(mode):
+    assert preprocess(Image.new("1", (2049, 10), 1).convert(mode)) is None  # uniform: no digit, and no error
+
+
+def test_a_big_one_bit_drawing_gives_what_its_grey_copy_gives():
+    drawing = render(4, size=2100, pen=100)  # over MAX_SIDE: shrunk first, which mode "1" cannot be
+    assert torch.allclose(preprocess(drawing.convert("1")), preprocess(drawing), atol=0.02)
+
+
+def in_mode(grey: Image.Image, mode: str) -> Image.Image:
+    """A grey drawing in a mode PIL cannot convert an "L" image to directly."""
+    if mode in ("La", "RGBa"):  # premultiplied alpha; opaque, so the same bytes as LA and RGBA
+        return Image.frombytes(mode, grey.size, grey.convert(mode.upper()).tobytes())
+    if mode == "LAB":
+        return Image.merge("LAB", [grey, Image.new("L", grey.size, 128), Image.new("L", grey.size, 128)])
+    if mode == "PA":
+        return Image.merge("PA", [grey.convert("P"), Image.new("L", grey.size, 255)])
+    return grey.convert("RGB").convert(mode) if mode in ("CMYK", "YCbCr", "HSV") else grey.convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["La", "LAB", "RGBa", "PA", "CMYK", "YCbCr", "HSV", "F", "I;16"])
+def test_unusual_pil_modes_give_what_grey_gives(mode):
+    assert torch.allclose(preprocess(in_mode(render(3), mode)), preprocess(render(3)), atol=0.02)
+
+
+@pytest.mark.parametrize("values", [np.inf, -np.inf, np.nan, 1e300, -1e300])
+def test_non_finite_and_huge_floats_give_a_finite_image(values):
+    array = np.zeros((280, 280), np.float64)
+    array[40:240, 130:150] = values
+    x = preprocess(array)
+    assert x is None or torch.isfinite(x).all()
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding():
+    side = int(MAX_IMAGE_PIXELS**0.5) + 1
+    with pytest.raises(ImageError, match="megapixels"):
+        preprocess(np.broadcast_to(np.uint8(0), (side, side)))  # a view: no memory
 
 
 @pytest.mark.parametrize("width", [1, 3, 10])
@@ -150,3 +219,61 @@ def test_stroke_width_of_a_straight_stroke_is_its_width(width):
     ink[50 : 50 + width, 20:180] = 1
     assert stroke_width(ink) == pytest.approx(width, rel=0.1)
 
+
+
+def encoded(image: Image.Image, format: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels and holds none: a decompression bomb's header, in 57 bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
+def test_read_image_reads_bytes_and_paths(tmp_path):
+    png = encoded(render(2))
+    (tmp_path / "two.png").write_bytes(png)
+    for source in (png, tmp_path / "two.png", str(tmp_path / "two.png")):
+        assert torch.equal(preprocess(read_image(source)), preprocess(render(2)))
+
+
+def test_read_image_refuses_a_bomb_from_its_header():
+    with pytest.raises(ImageError, match=r"13000x13000 pixels; send one of at most 50 megapixels"):
+        read_image(png_header(13000, 13000))
+
+
+def test_read_image_refuses_too_many_bytes_before_reading_them():
+    with pytest.raises(ImageError, match=r"at most 25 MB"):
+        read_image(bytes(MAX_IMAGE_BYTES + 1))
+
+
+@pytest.mark.parametrize("data", [b"", b"hello", encoded(render(1))[:300], png_header(100, 100)],
+                         ids=["empty", "text", "truncated", "no pixel data"])
+def test_read_image_refuses_what_is_no_image_in_one_line(data):
+    with pytest.raises(ImageError, match="not a readable image") as error:
+        read_image(data)
+    assert "\n" not in str(error.value)
+
+
+def test_read_image_of_a_missing_file_names_it(tmp_path):
+    with pytest.raises(ImageError, match="nope.png"):
+        read_image(tmp_path / "nope.png")
+
+
+def test_read_image_takes_an_animations_first_frame():
+    frames = [render(7).convert("P"), render(1).convert("P")]
+    gif = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert torch.equal(preprocess(read_image(gif)), preprocess(frames[0]))
+
+
+@pytest.mark.parametrize("format", ["JPEG", "PNG"])
+def test_read_image_shrinks_a_big_photo_to_the_working_size(format):
+    photo = render(5, size=4500, pen=200).convert("RGB")
+    image = read_image(encoded(photo, format))
+    assert MAX_SIDE // 2 < max(image.size) <= MAX_SIDE and image.mode == "RGB"
+    assert (preprocess(image) - preprocess(photo)).abs().mean() < 0.02
