@@ -5,6 +5,7 @@ from pathlib import Path
 import gradio as gr
 
 from capsnet import CapsNet
+from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import handlers
 from .handlers import POSE_DIMS, POSE_RANGE
@@ -27,7 +28,9 @@ CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label
 # while one runs only the newest input waits, so the last one is always shown.
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
 # The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
-INTERNAL = {"api_visibility": "undocumented"}
+# Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
+# choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
+INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -71,7 +74,8 @@ def build(model: CapsNet) -> gr.Blocks:
             return handlers.predict_drawing(model, url).outputs()
 
         def on_pose(chosen, *pose):
-            return handlers.reconstruct(model, chosen, list(pose))
+            image = handlers.reconstruct(model, chosen, list(pose))
+            return gr.skip() if image is None else image
 
         def on_select(chosen, all_poses):
             return handlers.select_capsule(model, chosen, all_poses)
@@ -92,5 +96,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     """Serve the page; with block=False return at once (tests), leaving the server running until page.close()."""
     # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
     # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
+    # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False)
+                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
+                       max_file_size=MAX_IMAGE_BYTES)

@@ -5,14 +5,17 @@ app.py wires them to the page; tests call them directly.
 
 import base64
 import binascii
+import html
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
 
-from capsnet import CapsNet, preprocess
+from capsnet import CapsNet, ImageError, preprocess, read_image
+from capsnet.preprocessing import check_file_size
 
 NUM_DIGITS = 10
 POSE_DIMS = 16
@@ -53,16 +56,51 @@ def image_url(image: torch.Tensor | None) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def read_data_url(url: str | None) -> Image.Image | None:
-    """The canvas's PNG data URL as an image; None for an empty canvas or anything unreadable."""
-    if not url or "," not in url:
+def read_data_url(url) -> Image.Image | None:
+    """The canvas's PNG data URL as an image, under read_image's limits; None for an empty canvas.
+
+    The base64 text's length is checked before it is decoded. Raises ImageError
+    (one line) for anything that is not an image's data URL.
+    """
+    if url is None or url == "":
         return None
+    if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
+        raise ImageError(f"expected an image as a data URL (data:image/png;base64,...), not {_describe(url)}")
+    payload = url.split(",", 1)[1]
+    if not payload:
+        return None
+    check_file_size(len(payload) * 3 // 4)  # 4 base64 characters carry 3 bytes
     try:
-        image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1], validate=True)))
-        image.load()  # Image.open reads only the header: a truncated file fails here, not later
-    except (binascii.Error, ValueError, OSError, Image.DecompressionBombError):  # OSError: not an image, truncated
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII characters
+        raise ImageError("the data URL is not valid base64; send what canvas.toDataURL() gives") from None
+    return read_image(data)
+
+
+def _describe(value) -> str:
+    """A value from the page or the API, named without echoing much of it."""
+    return f"the text {value[:20]!r}" if isinstance(value, str) else f"a value of type {type(value).__name__}"
+
+
+def as_digit(value) -> int | None:
+    """A capsule number from the page or the API: 0-9 as an int (or a whole float or a numeral); None otherwise."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < NUM_DIGITS:
+        return value
+    return None
+
+
+def as_pose(values) -> list[float] | None:
+    """POSE_DIMS slider values from the page or the API, clamped to POSE_RANGE; None unless all are finite numbers."""
+    if not isinstance(values, (list, tuple)) or len(values) != POSE_DIMS:
         return None
-    return image
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        return None
+    low, high = POSE_RANGE
+    return [min(max(float(v), low), high) for v in values]
 
 
 def slider_values(pose: torch.Tensor) -> list[float]:
@@ -89,7 +127,7 @@ def lengths_html(lengths: torch.Tensor | None) -> str:
 def prediction_html(lengths: torch.Tensor | None, message: str = BLANK_MESSAGE) -> str:
     """The longest capsule's digit, large, with its length and the runner-up's; the message when none."""
     if lengths is None:
-        return f'<div class="predicted-digit empty">?</div><div class="margin">{message}</div>'
+        return f'<div class="predicted-digit empty">?</div><div class="margin">{html.escape(message)}</div>'
     top = torch.topk(lengths, 2)
     (first, second), (best, runner_up) = top.values.tolist(), top.indices.tolist()
     return (f'<div class="predicted-digit">{best}</div>'
@@ -105,7 +143,7 @@ def predict(model: CapsNet, image) -> View:
     """The page for an image (PIL or array, as capsnet.preprocess takes): blank when there's no digit in it."""
     try:
         x = preprocess(image)
-    except TypeError as error:
+    except ImageError as error:
         return blank_view(f"Cannot read this image: {error}")
     if x is None:
         return blank_view()
@@ -117,9 +155,12 @@ def predict(model: CapsNet, image) -> View:
                 digit, slider_values(poses[digit]), poses.numpy())
 
 
-def predict_drawing(model: CapsNet, url: str | None) -> View:
-    """The page for the canvas's data URL; an empty canvas is blank."""
-    image = read_data_url(url)
+def predict_drawing(model: CapsNet, url) -> View:
+    """The page for the canvas's data URL; an empty canvas is blank, anything else not an image says why."""
+    try:
+        image = read_data_url(url)
+    except ImageError as error:
+        return blank_view(f"Cannot read this drawing: {error}")
     return blank_view() if image is None else predict(model, image)
 
 
@@ -129,18 +170,26 @@ def warm_up(model: CapsNet) -> None:
         model(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE))
 
 
-def reconstruct(model: CapsNet, digit: int | None, pose: list[float]) -> str:
-    """The decoder's image of pose placed in capsule digit (the sliders' event: the decoder only)."""
+def reconstruct(model: CapsNet, digit, pose) -> str | None:
+    """The decoder's image of pose placed in capsule digit (the sliders' event: the decoder only).
+
+    Black without a capsule; None (leave the picture as it is) for a pose that is
+    not 16 finite numbers. Values outside the sliders' range are clamped to it.
+    """
+    digit, pose = as_digit(digit), as_pose(pose)
     if digit is None:
         return image_url(None)
+    if pose is None:
+        return None
     with torch.inference_mode():
         image = model.decode(torch.tensor([pose], dtype=torch.float32), torch.tensor([digit]))
     return image_url(image)
 
 
-def select_capsule(model: CapsNet, digit: int | None, poses: np.ndarray | None) -> tuple:
+def select_capsule(model: CapsNet, digit, poses: np.ndarray | None) -> tuple:
     """Capsule digit's own pose from the drawing: (reconstruction, its 16 slider values); reset does the same."""
+    digit = as_digit(digit)
     if digit is None or poses is None:
         return (image_url(None), *[0.0] * POSE_DIMS)
     pose = slider_values(torch.from_numpy(poses[digit]))
-    return (reconstruct(model, digit, torch.from_numpy(poses[digit]).tolist()), *pose)
+    return (reconstruct(model, digit, poses[digit].tolist()), *pose)

@@ -1,7 +1,9 @@
 """The demo's handlers, called as the page calls them, without a browser."""
 
 import base64
+import html
 import io
+import math
 import re
 
 import numpy as np
@@ -9,8 +11,10 @@ import pytest
 import torch
 from demo.digit_strokes import render
 from PIL import Image
+from test_preprocessing import png_header
 
 from capsnet import load_model, preprocess
+from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo import handlers
 from demo.__main__ import main
 
@@ -30,7 +34,11 @@ def model():
 def data_url(image: Image.Image) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return data_url_of(buffer.getvalue())
+
+
+def data_url_of(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def pixels(url: str) -> np.ndarray:
@@ -48,14 +56,30 @@ def test_nothing_drawn_asks_for_a_digit(model, name):
     assert_blank(handlers.predict(model, BLANK_IMAGES[name]))
 
 
-TRUNCATED_PNG = data_url(render(1))[:400]
+TRUNCATED_PNG = data_url_of(base64.b64decode(data_url(render(1)).split(",")[1])[:300])
+BOMB_PNG = data_url_of(png_header(13000, 13000))
 
 
-@pytest.mark.parametrize("url", ["", None, "data:image/png;base64,", "data:image/png;base64,not-base64!",
-                                 "data:image/png;base64,aGVsbG8=", TRUNCATED_PNG],
-                         ids=["empty", "none", "no data", "not base64", "not an image", "truncated png"])
-def test_empty_or_unreadable_canvas_is_blank(model, url):
+@pytest.mark.parametrize("url", ["", None, "data:image/png;base64,"], ids=["empty", "none", "no data"])
+def test_empty_canvas_is_blank(model, url):
     assert_blank(handlers.predict_drawing(model, url))
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("data:image/png;base64,not-base64!", "not valid base64"),
+    ("data:image/png;base64,aGVsbG8=", "not a readable image"),
+    (TRUNCATED_PNG, "not a readable image"),
+    ("hello", "expected an image as a data URL"),
+    (BOMB_PNG, "13000x13000 pixels; send one of at most 50 megapixels"),
+    ("data:image/png;base64," + "A" * (4 * MAX_IMAGE_BYTES // 3 + 8), "send an image of at most 25 MB"),
+    (7, "not a value of type int"),
+    (["data:image/png;base64,"], "not a value of type list"),
+    ({"path": "/etc/passwd"}, "not a value of type dict"),
+], ids=["not base64", "not an image", "truncated png", "no data URL", "bomb", "too long", "number", "list", "dict"])
+def test_what_is_no_drawing_says_why_in_one_line(model, url, reason):
+    view = handlers.predict_drawing(model, url)
+    assert "Cannot read this drawing" in view.prediction and reason in html.unescape(view.prediction)
+    assert "\n" not in view.prediction and view.digit is None and view.poses is None
 
 
 def test_canvas_drawing_is_predicted(model):
@@ -136,6 +160,40 @@ def test_selecting_a_capsule_gives_its_pose_and_image(model):
     image, *pose = handlers.select_capsule(model, 8, view.poses)
     assert pose == handlers.slider_values(torch.from_numpy(view.poses[8]))
     assert np.array_equal(pixels(image), pixels(handlers.reconstruct(model, 8, view.poses[8].tolist())))
+
+
+BAD_POSES = {
+    "nan": [math.nan] + [0.0] * 15,
+    "inf": [0.0] * 15 + [math.inf],
+    "text": ["0.1"] * 16,
+    "None": [None] * 16,
+    "15 values": [0.0] * 15,
+    "17 values": [0.0] * 17,
+    "not a list": 0.5,
+}
+
+
+@pytest.mark.parametrize("name", BAD_POSES)
+def test_a_pose_that_is_not_16_finite_numbers_leaves_the_picture_alone(model, name):
+    assert handlers.reconstruct(model, 3, BAD_POSES[name]) is None
+
+
+def test_pose_values_outside_the_sliders_range_are_clamped_to_it(model):
+    low, high = handlers.POSE_RANGE
+    far = handlers.reconstruct(model, 3, [-5.0] * 8 + [1e9] * 8)
+    assert far == handlers.reconstruct(model, 3, [low] * 8 + [high] * 8)
+
+
+@pytest.mark.parametrize("digit", [-1, 10, 3.5, "x", True, None, [3], math.nan])
+def test_a_capsule_outside_0_to_9_decodes_to_black(model, digit):
+    assert pixels(handlers.reconstruct(model, digit, [0.1] * handlers.POSE_DIMS)).max() == 0
+    image, *pose = handlers.select_capsule(model, digit, handlers.predict(model, render(4)).poses)
+    assert pixels(image).max() == 0 and pose == [0.0] * handlers.POSE_DIMS
+
+
+@pytest.mark.parametrize("digit", [3, "3", 3.0])
+def test_a_capsule_number_may_come_as_text_or_a_whole_float(digit):
+    assert handlers.as_digit(digit) == 3
 
 
 def test_selecting_a_capsule_before_drawing_is_blank(model):

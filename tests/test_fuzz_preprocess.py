@@ -14,7 +14,7 @@ from PIL import Image
 
 from capsnet import ImageError, preprocess
 
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 SIDES = st.integers(0, 40) | st.sampled_from([1, 2, 2049, 2050])
 DTYPES = (hnp.boolean_dtypes() | hnp.integer_dtypes() | hnp.unsigned_integer_dtypes() | hnp.floating_dtypes()
           | hnp.complex_number_dtypes() | hnp.datetime64_dtypes() | hnp.timedelta64_dtypes()

@@ -1,0 +1,104 @@
+"""The demo's HTTP API, as a script or an attacker calls it: no input makes it answer HTTP 500.
+
+The page's events are called by name (api_name) on a server in this process,
+on a free loopback port: with gradio_client, as the load script does, and with
+raw JSON, which can carry what gradio_client refuses to send (NaN).
+"""
+
+import base64
+import io
+import json
+import math
+import urllib.error
+import urllib.request
+
+import pytest
+from demo.digit_strokes import render
+from gradio_client import Client
+
+from capsnet.preprocessing import MAX_IMAGE_BYTES
+from demo.app import build, launch
+from demo.handlers import POSE_DIMS
+from demo.page_driver import free_port
+
+SLIDERS = [0.1] * POSE_DIMS
+
+
+@pytest.fixture(scope="module")
+def server():
+    from capsnet import load_model
+
+    page = build(load_model())
+    port = free_port()
+    launch(page, port=port, block=False)
+    yield f"http://127.0.0.1:{port}"
+    page.close()
+
+
+def data_url(digit: int) -> str:
+    buffer = io.BytesIO()
+    render(digit).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def call(server: str, event: str, *values) -> tuple[int, dict]:
+    """The event by name with raw JSON values (Python's json writes NaN and Infinity as JavaScript does)."""
+    status, body = post(f"{server}/gradio_api/run/{event}", json.dumps({"data": list(values)}).encode())
+    return status, json.loads(body)
+
+
+BAD_DRAWINGS = [7, 3.5, None, True, [1, 2], {"a": 1}, "", "hello", "data:image/png;base64,!!!",
+                "data:image/png;base64,aGVsbG8=", "data:," + "A" * 40]
+
+
+@pytest.mark.parametrize("drawing", BAD_DRAWINGS, ids=[repr(d)[:20] for d in BAD_DRAWINGS])
+def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
+    status, answer = call(server, "draw", drawing, None)
+    assert status == 200
+    prediction = answer["data"][0]
+    assert "?" in prediction and ("Cannot read this drawing" in prediction or "Draw a digit" in prediction)
+
+
+BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None, "out of range": 1e9,
+               "list": [0.1]}
+
+
+@pytest.mark.parametrize("name", BAD_SLIDERS)
+def test_a_bad_slider_value_is_answered_not_failed(server, name):
+    status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]))
+    assert status == 200
+
+
+@pytest.mark.parametrize("digit", [-1, 10, 99, 3.5, "x", None, math.nan, [3]])
+@pytest.mark.parametrize("event", ["pose", "select", "reset"])
+def test_a_capsule_outside_0_to_9_is_answered_not_failed(server, event, digit):
+    values = [digit, *SLIDERS] if event == "pose" else [digit, None]
+    status, _ = call(server, event, *values)
+    assert status == 200
+
+
+def test_an_upload_over_the_size_limit_is_refused(server):
+    boundary = "capsnet"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + bytes(MAX_IMAGE_BYTES + 2**20) + f"\r\n--{boundary}--\r\n".encode()
+    status, _ = post(f"{server}/gradio_api/upload", body, f"multipart/form-data; boundary={boundary}")
+    assert status == 413
+
+
+def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server):
+    first, second = Client(server + "/", verbose=False), Client(server + "/", verbose=False)
+    drawn = {client: client.predict(data_url(digit), api_name="/draw") for client, digit in ((first, 2), (second, 7))}
+    assert ">2<" in drawn[first][0] and ">7<" in drawn[second][0]
+    for client in (first, second):
+        pose = drawn[client][5:5 + POSE_DIMS]
+        _, *reset = client.predict(drawn[client][4], api_name="/reset")
+        assert reset == pytest.approx(pose)
