@@ -1,5 +1,7 @@
 """Checkpoint files: weights + architecture + training metadata, written atomically, read without running code."""
 
+import dataclasses
+import math
 import os
 import pickle
 import tempfile
@@ -13,6 +15,8 @@ from .model import CapsNet, CapsNetConfig
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.pt"
 FORMAT = "capsnet-checkpoint-v1"
 TRAIN_HINT = "train one with `python train.py` (see README)"
+# What preprocess makes and the demo shows: the rest of the architecture may vary.
+SUPPORTED = {"image_size": (28, "28x28 images"), "num_classes": (10, "10 digit classes")}
 
 
 class CheckpointError(RuntimeError):
@@ -67,12 +71,79 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+def check_config(config) -> CapsNetConfig:
+    """The architecture a checkpoint stores, checked field by field; ValueError naming the first problem.
+
+    Each field has the type of CapsNetConfig's default and a positive value (a
+    missing field takes the default); image_size and num_classes are the ones
+    this project supports.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"its config is a {type(config).__name__}, not a dict of architecture fields")
+    defaults = {field.name: field.default for field in dataclasses.fields(CapsNetConfig)}
+    for name, value in config.items():
+        if name not in defaults:
+            raise ValueError(f"its config has an unknown field {str(name)[:40]!r}")
+        if not _fits(value, defaults[name]):
+            raise ValueError(f"config field {name} is {_short(value)}; expected {_kind(defaults[name])}")
+    for name, (supported, meaning) in SUPPORTED.items():
+        if config.get(name, supported) != supported:
+            raise ValueError(f"config field {name} is {config[name]}; this project reads only {meaning}")
+    cfg = CapsNetConfig.from_dict(defaults | config)
+    if cfg.primary_grid < 1:
+        raise ValueError(f"config fields kernel_size {cfg.kernel_size} and primary_stride {cfg.primary_stride} "
+                         f"leave no primary capsules in a {cfg.image_size}x{cfg.image_size} image")
+    return cfg
+
+
+def _fits(value, default) -> bool:
+    """A positive value of the default's kind: an int (not a bool), a finite number, or a tuple of as many ints."""
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and len(value) == len(default) and all(_fits(v, 1) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float) if isinstance(default, float) else int):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _kind(default) -> str:
+    if isinstance(default, tuple):
+        return f"{len(default)} positive integers"
+    return "a positive number" if isinstance(default, float) else "a positive integer"
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_weights(weights) -> None:
+    """A state dict of finite tensors; ValueError naming the first that is not."""
+    if not isinstance(weights, dict):
+        raise ValueError(f"its weights are a {type(weights).__name__}, not a dict of tensors")
+    for name, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"weight {str(name)[:40]!r} is a {type(tensor).__name__}, not a tensor")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ValueError(f"weight {name} holds NaN or infinite values")
+
+
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> CapsNet:
-    """The model in a checkpoint (the shipped one when path is None), in eval mode on device."""
+    """The model in a checkpoint (the shipped one when path is None), in eval mode on device.
+
+    The architecture and weights are checked before use (check_config, check_weights):
+    a checkpoint that loads also runs, in train.py, the demo and the API.
+    """
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     ckpt = read_checkpoint(path)
     try:
-        model = CapsNet(CapsNetConfig.from_dict(ckpt["config"]))
+        config = check_config(ckpt["config"])
+        check_weights(ckpt["model"])
+    except ValueError as problem:
+        raise CheckpointError(f"{path}: {problem}; {TRAIN_HINT}") from None
+    if not isinstance(ckpt["metadata"], dict):
+        raise CheckpointError(f"{path}: its metadata is a {type(ckpt['metadata']).__name__}, not a dict; {TRAIN_HINT}")
+    try:
+        model = CapsNet(config)
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as e:
         reason = str(e).strip().splitlines()[0]
