@@ -62,6 +62,12 @@ def whole_number(minimum: int):
     return parse
 
 
+def epoch_count(text: str) -> int:
+    if text.strip() == "0":
+        raise argparse.ArgumentTypeError("0 epochs is nothing to do; give 1 or more")
+    return whole_number(1)(text)
+
+
 def real_number(allowed: str, accept):
     def parse(text: str) -> float:
         try:
@@ -77,7 +83,7 @@ def real_number(allowed: str, accept):
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=whole_number(0), default=50, help="epochs to train in all (default: 50)")
+    p.add_argument("--epochs", type=epoch_count, default=50, help="epochs to train in all (default: 50)")
     p.add_argument("--batch-size", type=whole_number(1), default=128,
                    help="images per step, over all processes under torchrun (default: 128)")
     p.add_argument("--lr", type=real_number("> 0", lambda v: v > 0), default=1e-3,
@@ -128,8 +134,6 @@ def check_args(parser: Parser, args: argparse.Namespace) -> None:
         args.figures_dir = args.figures_dir or args.checkpoint.parent
         check_writable(parser, "--figures-dir", args.figures_dir)
         return
-    if args.epochs == 0:
-        parser.error("argument --epochs: 0 epochs is nothing to do; give 1 or more")
     if args.val_size >= TRAIN_SIZE:
         parser.error(f"argument --val-size: {args.val_size} leaves nothing to train on; give 0 to {TRAIN_SIZE - 1}")
     if args.out.is_dir():
