@@ -2,14 +2,13 @@
 
 import dataclasses
 import math
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write
 from .model import CapsNet, CapsNetConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.pt"
@@ -25,19 +24,8 @@ class CheckpointError(RuntimeError):
 
 def atomic_save(obj, path: str | Path) -> None:
     """torch.save to a temporary file beside path, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared checkpoint from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        torch.save(obj, f)
 
 
 def safe_load(path: str | Path, map_location="cpu") -> dict:

@@ -1,6 +1,8 @@
 """MNIST as in-memory tensors, and the paper's only augmentation: random shifts of up to 2 pixels."""
 
 import gzip
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,12 @@ IDX_FILES = {
     False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 IDX_DTYPE_UBYTE = 0x08
+TRAIN_SIZE = 60_000
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_ENV = "CAPSNET_DATA"  # where the tests (and train.py without --data-dir) look first
+SHARED_MNIST = REPO.parent / "shared" / "mnist"  # this project's machines keep one copy for every work tree
+LOCAL_MNIST = REPO / "data"  # anywhere else: torchvision downloads it here (git ignores it)
 
 
 class DataError(RuntimeError):
@@ -55,6 +63,21 @@ def _load_torchvision(root: Path, train: bool, download: bool) -> tuple[torch.Te
     return ds.data, ds.targets
 
 
+def has_mnist(folder: Path) -> bool:
+    """Whether folder holds all four MNIST files, as the original IDX files or in torchvision's layout."""
+    names = IDX_FILES[True] + IDX_FILES[False]
+    return any(all(_find_idx(place, name) for name in names) for place in (folder, folder / "MNIST" / "raw"))
+
+
+def find_mnist(data_dir: str | Path | None = None) -> Path:
+    """The folder to read MNIST from: data_dir when given, else the first of $CAPSNET_DATA,
+    ../shared/mnist and data/ that has it; data/ (where torchvision downloads) when none has."""
+    if data_dir is not None:
+        return Path(data_dir)
+    candidates = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
+    return next((folder for folder in [*candidates, SHARED_MNIST, LOCAL_MNIST] if has_mnist(folder)), LOCAL_MNIST)
+
+
 def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, 1, 28, 28) float in [0, 1] and labels (N,) int64.
 
@@ -73,6 +96,15 @@ def load_mnist(data_dir: str | Path, train: bool, download: bool = True) -> tupl
     return images.unsqueeze(1).float().div_(255), labels.long()
 
 
+def split_validation(images: torch.Tensor, labels: torch.Tensor, val_size: int, seed: int):
+    """((train images, labels), (validation images, labels)): val_size images drawn at random, fixed by seed;
+    the training images keep the files' order."""
+    held_out = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:val_size]
+    train = torch.ones(len(images), dtype=torch.bool)
+    train[held_out] = False
+    return (images[train], labels[train]), (images[held_out], labels[held_out])
+
+
 def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Moves each image by its own random (dx, dy) in [-max_shift, max_shift], filling with zeros."""
     if max_shift == 0:
@@ -84,3 +116,23 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     cols = offsets[1] + torch.arange(width)  # (B, W)
     index = torch.arange(batch)[:, None, None]
     return padded[:, 0][index, rows[:, :, None], cols[:, None, :]].unsqueeze(1)
+
+
+def main() -> int:
+    """`python -m capsnet.data`: make sure MNIST is somewhere find_mnist looks, downloading it into data/ if not."""
+    folder = find_mnist()
+    if has_mnist(folder):
+        print(f"MNIST: {folder}")
+        return 0
+    print(f"MNIST not found in ${DATA_ENV}, {SHARED_MNIST} or {LOCAL_MNIST}; downloading it into {LOCAL_MNIST} with torchvision")
+    try:
+        for train in (True, False):
+            _load_torchvision(LOCAL_MNIST, train, download=True)
+    except DataError as e:
+        print(f"error: {e}; or set {DATA_ENV} to a folder that has them", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,16 +4,15 @@ import pytest
 import torch
 
 from capsnet import CapsNet
-
-REPO = Path(__file__).resolve().parent.parent
-MNIST_DIR = REPO.parent / "shared" / "mnist"
+from capsnet.data import DATA_ENV, find_mnist, has_mnist
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.fail(f"MNIST IDX files not found in {MNIST_DIR}; these tests read the four original files from there")
-    return MNIST_DIR
+    folder = find_mnist()
+    if not has_mnist(folder):
+        pytest.fail(f"MNIST not found (${DATA_ENV}, ../shared/mnist, data/); `bash tests/run.sh` downloads it into data/")
+    return folder
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI): installs what the tests need on a
-# fresh machine, then runs the whole suite, browser tests included.
+# fresh machine (packages, Chromium, MNIST), then runs the whole suite, browser tests included.
 # Uses .venv/bin/python when the project has a .venv, else python3 (or $PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +17,8 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+
+# MNIST from $CAPSNET_DATA, ../shared/mnist or data/; downloaded into data/ only when none has it.
+"$PYTHON" -m capsnet.data
 
 exec "$PYTHON" -m pytest "$@"
