@@ -2,15 +2,16 @@
 
 from .checkpoints import DEFAULT_CHECKPOINT, CheckpointError, load_model, save_checkpoint
 from .loss import capsule_loss, margin_loss, reconstruction_loss
-from .model import CapsNet, CapsNetConfig, CapsNetOutput, Decoder, DigitCapsules, PrimaryCapsules
+from .model import CapsNet, CapsNetConfig, CapsNetOutput, CapsNetTrace, Decoder, DigitCapsules, PrimaryCapsules
 from .preprocessing import ImageError, preprocess, read_image
-from .routing import capsule_length, route, squash
+from .routing import capsule_length, route, routing_steps, squash
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
     "CapsNet",
     "CapsNetConfig",
     "CapsNetOutput",
+    "CapsNetTrace",
     "CheckpointError",
     "Decoder",
     "DigitCapsules",
@@ -24,6 +25,7 @@ __all__ = [
     "read_image",
     "reconstruction_loss",
     "route",
+    "routing_steps",
     "save_checkpoint",
     "squash",
 ]

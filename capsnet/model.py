@@ -1,12 +1,13 @@
 """CapsNet for MNIST: Conv1 -> PrimaryCapsules -> DigitCapsules -> Decoder (Sabour et al. 2017, Fig. 1 and 2)."""
 
+import operator
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .routing import capsule_length, route, squash
+from .routing import capsule_length, route, routing_steps, squash
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,29 @@ class CapsNetOutput:
     coupling: torch.Tensor  # (B, 1152, 10) routing coefficients c_ij of the last iteration
 
 
+# model.trace re-runs routing with 1 up to this many iterations (the model is trained with 3)
+MAX_TRACE_ITERATIONS = 5
+
+
+def valid_iterations(iterations) -> bool:
+    """A whole number (int or numpy integer, not bool or float) from 1 to MAX_TRACE_ITERATIONS."""
+    try:
+        return not isinstance(iterations, bool) and 1 <= operator.index(iterations) <= MAX_TRACE_ITERATIONS
+    except TypeError:
+        return False
+
+
+@dataclass
+class CapsNetTrace:
+    """One forward pass seen from inside: what routing did, iteration by iteration (r iterations)."""
+
+    primary: torch.Tensor  # (N, 1152, 8) squashed primary capsules u_i
+    predictions: torch.Tensor  # (N, 1152, 10, 16) prediction vectors u_hat_j|i = W_ij u_i
+    coupling: torch.Tensor  # (r, N, 1152, 10) coupling coefficients c_ij used in each iteration
+    poses: torch.Tensor  # (r, N, 10, 16) digit capsules v_j after each iteration
+    lengths: torch.Tensor  # (r, N, 10) their lengths
+
+
 class PrimaryCapsules(nn.Module):
     """A 9x9 stride-2 convolution whose 256 channels form 32 types of 8-D capsules on a 6x6 grid."""
 
@@ -86,13 +110,17 @@ class DigitCapsules(nn.Module):
         )  # (1152, 10, 16, 8)
 
     def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """u (B, 1152, 8) -> v_j (B, 10, 16) and the last coupling coefficients c_ij (B, 1152, 10)."""
+        return route(self.predictions(u), self.iterations)
+
+    def predictions(self, u: torch.Tensor) -> torch.Tensor:
+        """u_i (B, 1152, 8) -> u_hat_j|i (B, 1152, 10, 16)."""
         batch, inputs, _ = u.shape
         # u_hat_{j|i} = W_ij u_i as one matmul per input capsule i over the whole batch.
         # Broadcasting W over the batch instead would copy it B times (755 MB at B = 128).
         W = self.W.flatten(1, 2).transpose(1, 2)  # (1152, 8, 160)
         u_hat = torch.bmm(u.transpose(0, 1), W)  # (1152, B, 160)
-        u_hat = u_hat.view(inputs, batch, *self.W.shape[1:3]).transpose(0, 1)  # (B, 1152, 10, 16), a view
-        return route(u_hat, self.iterations)
+        return u_hat.view(inputs, batch, *self.W.shape[1:3]).transpose(0, 1)  # (B, 1152, 10, 16), a view
 
 
 class Decoder(nn.Module):
@@ -131,12 +159,32 @@ class CapsNet(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> CapsNetOutput:
         """x: (B, 1, 28, 28) pixels in [0, 1]. labels: the capsule to decode (training), else the longest."""
-        h = F.relu(self.conv1(x))  # (B, 256, 20, 20)
-        u = self.primary_capsules(h)  # (B, 1152, 8)
-        v, c = self.digit_capsules(u)  # (B, 10, 16), (B, 1152, 10)
+        v, c = self.digit_capsules(self.primary(x))  # (B, 10, 16), (B, 1152, 10)
         lengths = capsule_length(v)  # (B, 10)
         digits = lengths.argmax(dim=1) if labels is None else labels
         return CapsNetOutput(lengths, v, self.decoder(v, digits).float(), c)
+
+    def primary(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 1, 28, 28) -> the squashed primary capsules u_i (B, 1152, 8)."""
+        h = F.relu(self.conv1(x))  # (B, 256, 20, 20)
+        return self.primary_capsules(h)
+
+    def trace(self, x: torch.Tensor, iterations: int | None = None) -> CapsNetTrace:
+        """x (N, 1, 28, 28) -> every routing iteration of the forward pass, for looking inside.
+
+        iterations: re-run routing with 1 to 5 iterations on the same weights
+        (default: the model's own, 3, and then the last iteration equals
+        model(x) exactly). model(x) records nothing, so tracing costs it nothing.
+        """
+        if iterations is None:
+            iterations = self.digit_capsules.iterations
+        elif not valid_iterations(iterations):
+            raise ValueError(f"iterations must be a whole number from 1 to {MAX_TRACE_ITERATIONS}, got {iterations!r}")
+        u = self.primary(x)  # (N, 1152, 8)
+        u_hat = self.digit_capsules.predictions(u)  # (N, 1152, 10, 16)
+        poses, coupling = zip(*routing_steps(u_hat, iterations))
+        poses = torch.stack(poses)  # (r, N, 10, 16)
+        return CapsNetTrace(u, u_hat, torch.stack(coupling), poses, capsule_length(poses))
 
     def decode(self, pose: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
         """pose (N, 16) placed in capsule digit (N,) -> reconstruction (N, 1, 28, 28)."""

@@ -1,5 +1,7 @@
 """Squash and routing-by-agreement (Sabour et al. 2017, eq. 1 and Procedure 1)."""
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 
@@ -24,12 +26,12 @@ def squash(s: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return s * (squared_norm / (1 + squared_norm) / torch.sqrt(squared_norm + EPS))
 
 
-def route(u_hat: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Procedure 1, dynamic routing between a capsule layer and its parents.
+def routing_steps(u_hat: torch.Tensor, iterations: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Procedure 1, dynamic routing between a capsule layer and its parents, one iteration at a time.
 
     u_hat: prediction vectors u_hat_{j|i}, shape (B, inputs, parents, dim).
-    Returns the parent capsules v_j (B, parents, dim) and the coupling
-    coefficients c_ij of the last iteration (B, inputs, parents).
+    Yields, after each iteration, the parent capsules v_j (B, parents, dim) and
+    the coupling coefficients c_ij that made them (B, inputs, parents).
     """
     if iterations < 1:
         raise ValueError(f"routing needs at least 1 iteration, got {iterations}")
@@ -40,7 +42,17 @@ def route(u_hat: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Ten
         c = F.softmax(b, dim=1)  # each input i splits itself over the 10 parents
         s = (c.unsqueeze(2).to(u_hat.dtype) @ u_hat).squeeze(2)  # (B, 10, 16) s_j = sum_i c_ij u_hat_j|i
         v = squash(s)  # (B, 10, 16)
+        yield v, c.transpose(1, 2)
         if iteration < iterations - 1:
             # agreement u_hat_j|i . v_j raises the logits of parents that agree with i's prediction
             b = b + (u_hat @ v.unsqueeze(3).to(u_hat.dtype)).squeeze(3)  # (B, 10, 1152)
-    return v, c.transpose(1, 2)
+
+
+def route(u_hat: torch.Tensor, iterations: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Procedure 1: the parent capsules v_j (B, parents, dim) and the coupling
+    coefficients c_ij of the last iteration (B, inputs, parents).
+
+    u_hat: prediction vectors u_hat_{j|i}, shape (B, inputs, parents, dim).
+    """
+    *_, (v, c) = routing_steps(u_hat, iterations)
+    return v, c

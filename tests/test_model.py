@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from capsnet import CapsNet, CapsNetConfig, capsule_loss
+from capsnet import CapsNet, CapsNetConfig, CapsNetTrace, capsule_loss
 
 
 @pytest.mark.parametrize("batch", [1, 7])
@@ -94,3 +94,54 @@ def test_routing_iterations_are_configurable():
     model = CapsNet(CapsNetConfig(routing_iterations=1))
     assert model.digit_capsules.iterations == 1
     assert torch.isfinite(model(torch.rand(2, 1, 28, 28)).lengths).all()
+
+
+@pytest.mark.parametrize("iterations", [1, 3, 5])
+def test_trace_shapes(model, iterations):
+    trace = model.trace(torch.rand(2, 1, 28, 28), iterations=iterations)
+    assert isinstance(trace, CapsNetTrace)
+    assert trace.primary.shape == (2, 1152, 8)
+    assert trace.predictions.shape == (2, 1152, 10, 16)
+    assert trace.coupling.shape == (iterations, 2, 1152, 10)
+    assert trace.poses.shape == (iterations, 2, 10, 16)
+    assert trace.lengths.shape == (iterations, 2, 10)
+
+
+def test_trace_last_iteration_equals_the_forward_pass(model):
+    x = torch.rand(3, 1, 28, 28)
+    with torch.inference_mode():
+        out, trace = model(x), model.trace(x)
+    assert trace.coupling.shape[0] == model.config.routing_iterations
+    assert torch.equal(trace.poses[-1], out.poses)
+    assert torch.equal(trace.lengths[-1], out.lengths)
+    assert torch.equal(trace.coupling[-1], out.coupling)
+
+
+def test_trace_coupling_sums_to_one_over_the_ten_digits_in_every_iteration(model):
+    trace = model.trace(torch.rand(2, 1, 28, 28), iterations=4)
+    assert torch.allclose(trace.coupling.sum(dim=3), torch.ones(4, 2, 1152), atol=1e-6)
+
+
+def test_trace_first_iteration_couples_uniformly(model):
+    trace = model.trace(torch.rand(2, 1, 28, 28), iterations=1)
+    assert torch.equal(trace.coupling, torch.full_like(trace.coupling, 0.1))
+
+
+def test_trace_iterations_change_routing_on_the_same_weights(model):
+    x = torch.rand(1, 1, 28, 28)
+    two, five = model.trace(x, iterations=2), model.trace(x, iterations=5)
+    assert torch.equal(five.coupling[:2], two.coupling)  # same first two iterations
+    assert not torch.equal(five.coupling[4], five.coupling[1])
+
+
+def test_trace_primary_capsules_feed_the_predictions(model):
+    trace = model.trace(torch.rand(1, 1, 28, 28))
+    expected = torch.einsum("jdk,k->jd", model.digit_capsules.W[5], trace.primary[0, 5])  # W_5j u_5
+    assert torch.allclose(trace.predictions[0, 5], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("iterations", [0, 6, -1, 2.0, True, "3"])
+def test_trace_refuses_iterations_out_of_range(model, iterations):
+    with pytest.raises(ValueError, match="from 1 to 5") as error:
+        model.trace(torch.rand(1, 1, 28, 28), iterations=iterations)
+    assert "\n" not in str(error.value)

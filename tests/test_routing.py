@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from capsnet import capsule_length, route, squash
+from capsnet import capsule_length, route, routing_steps, squash
 
 
 def test_squash_keeps_direction():
@@ -58,3 +59,17 @@ def test_routing_returns_squashed_parents():
     v, _ = route(torch.randn(2, 1152, 10, 16), iterations=3)
     assert v.shape == (2, 10, 16)
     assert (v.norm(dim=-1) < 1).all()
+
+
+def test_routing_steps_yield_every_iteration_and_end_where_route_ends():
+    u_hat = torch.randn(2, 1152, 10, 16) * 0.1
+    steps = list(routing_steps(u_hat, 3))
+    v, c = route(u_hat, 3)
+    assert len(steps) == 3
+    assert torch.equal(steps[-1][0], v) and torch.equal(steps[-1][1], c)
+    assert torch.allclose(steps[0][1], torch.full_like(c, 0.1))
+
+
+def test_routing_refuses_zero_iterations():
+    with pytest.raises(ValueError, match="at least 1 iteration"):
+        route(torch.randn(1, 8, 10, 16), iterations=0)
