@@ -135,27 +135,41 @@ def explain(model: CapsNet, x: torch.Tensor | None, digit: int | None = None, it
                      x.numpy())
 
 
+@dataclass
+class Routing:
+    """The numbers the routing view shows for one digit capsule, per iteration r."""
+
+    coupling: torch.Tensor  # (r, 32, 6, 6) c_ij of every primary capsule to the digit
+    votes: list[torch.Tensor]  # r x (28, 28) the digit's votes over the input, as fractions of all votes
+    shares: list[float]  # r: the digit's share of all votes (each vote map's sum)
+    lengths: torch.Tensor  # (r, 10) capsule lengths after each iteration
+
+
+def routing_numbers(trace, digit: int) -> Routing:
+    coupling = figures.coupling_mosaic(trace, digit)
+    return Routing(coupling, [figures.vote_map(trace, digit, r) for r in range(len(coupling))],
+                   figures.vote_shares(trace, digit).tolist(), trace.lengths[:, 0])
+
+
 def routing_html(trace, x: torch.Tensor, digit: int) -> str:
     """Per iteration: the coupling mosaic, the vote heat map over the input, the lengths and the digit's vote share."""
-    mosaics = figures.coupling_mosaic(trace, digit)  # (r, 32, 6, 6)
-    votes = [figures.vote_map(trace, digit, r) for r in range(len(mosaics))]  # r x (28, 28)
-    shares = figures.vote_shares(trace, digit).tolist()
-    heat_top = max(float(v.max()) for v in votes) or 1.0  # one scale for all iterations, so they compare
-    lengths = trace.lengths[:, 0]  # (r, 10)
+    routing = routing_numbers(trace, digit)
+    heat_top = max(float(v.max()) for v in routing.votes) or 1.0  # one scale for all iterations, so they compare
     low, high = COUPLING_RANGE
     columns = "".join(
         f'<div class="iteration"><h4>iteration {r + 1}</h4>'
-        f'{mosaic_img(mosaics[r], f"iteration {r + 1}: coupling of the 1152 primary capsules to {digit}")}'
-        f'{heat_img(votes[r], x, heat_top, f"iteration {r + 1}: where the votes for {digit} come from")}'
-        f'<p class="share">votes for {digit}: <b>{shares[r]:.1%}</b> of all</p>'
-        f'{mini_lengths(lengths[r], digit)}</div>'
-        for r in range(len(mosaics))
+        f'{mosaic_img(routing.coupling[r], f"iteration {r + 1}: coupling of the 1152 primary capsules to {digit}")}'
+        f'{heat_img(routing.votes[r], x, heat_top, f"iteration {r + 1}: where the votes for {digit} come from")}'
+        f'<p class="share">votes for {digit}: <b>{routing.shares[r]:.1%}</b> of all</p>'
+        f'{mini_lengths(routing.lengths[r], digit)}</div>'
+        for r in range(len(routing.shares))
     )
     legend = (colour_legend(figures.COUPLING_COLORS, low, UNIFORM, high,
                             "coupling c<sub>ij</sub> to this digit (1/10: an even split)")
               + colour_legend(figures.VOTE_COLORS, 0.0, heat_top / 2, heat_top, "share of all votes, per input pixel"))
-    return (f'<p class="caption">{routing_caption(trace, digit, shares)}</p><div class="iterations">{columns}</div>'
-            f'<div class="routing-extras">{lengths_chart(lengths, digit)}{legend}</div>')
+    return (f'<p class="caption">{routing_caption(trace, digit, routing.shares)}</p>'
+            f'<div class="iterations">{columns}</div>'
+            f'<div class="routing-extras">{lengths_chart(routing.lengths, digit)}{legend}</div>')
 
 
 def routing_caption(trace, digit: int, shares: list[float]) -> str:
@@ -285,7 +299,7 @@ def colour_legend(colours: Colormap, low: float, centre: float, high: float, lab
 def colour(values, colours: Colormap, low: float, centre: float, high: float) -> np.ndarray:
     """values on a two-slope colour scale (low -> centre -> high, clipped) as uint8 RGB (..., 3)."""
     position = TwoSlopeNorm(centre, low, high)(np.clip(np.asarray(values, dtype=np.float64), low, high))
-    return (colours(position)[..., :3] * 255).round().astype(np.uint8)
+    return (np.asarray(colours(position))[..., :3] * 255).round().astype(np.uint8)
 
 
 def mosaic_img(mosaic: torch.Tensor, alt: str) -> str:
