@@ -1,13 +1,17 @@
 """The page: Gradio components, their element ids and their events. The computing is in handlers.py."""
 
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from capsnet import CapsNet
+import torch
+
+from capsnet import CapsNet, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
-from . import handlers
+from . import explainer, handlers
 from .handlers import POSE_DIMS, POSE_RANGE
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +35,30 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
+# The explainer views follow a prediction: never on the queue before it, and while
+# one is being drawn only the newest input waits, so they never fall behind the pen.
+VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
+EXAMPLES = HERE / "examples"
+# Each view: (element id, heading, two sentences: what it shows and how to read it).
+SECTIONS = {
+    "routing": ("Routing by agreement, iteration by iteration",
+                "Each of the 1152 primary capsules (32 types x 6x6 places) splits its vote over the ten digit capsules "
+                "by its coupling c<sub>ij</sub>: at iteration 1 every coupling is 1/10 (white); red means routing sent "
+                "it more toward the selected digit, blue less. Below each mosaic, the votes for the digit summed over "
+                "the input pixels each place sees: bright parts of your drawing are the ones that voted for it."),
+    "primary": ("Primary capsules: which parts agree with the digit",
+                "Each small map is one of the 32 primary capsule types, and each cell one capsule of that type at one "
+                "place on a 6x6 grid; its colour is how well its prediction for the selected digit points the same "
+                "way as the digit capsule (red agrees, blue disagrees), which is what routing adds up. Their lengths "
+                "are not shown: on MNIST they are almost all 0.95-1.0, so a length map would be uniform."),
+    "figure4": ("Figure 4: what each of the 16 dimensions does",
+                "Each row moves one of the selected capsule's 16 pose values from -0.25 to +0.25 (the middle column "
+                "is your digit's own pose) and decodes it, as in Figure 4 of the paper. Rows that change the stroke "
+                "width, slant or size show what that dimension has learned."),
+    "all-capsules": ("What every capsule would draw",
+                     "The decoder's drawing from each of the ten digit capsules' own pose, with its length. A wrong "
+                     "prediction often shows here: the longest capsule draws something close to your digit."),
+}
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -69,6 +97,8 @@ def build(model: CapsNet) -> gr.Blocks:
                                  elem_id="digit")
         sliders = pose_sliders()
         reset = gr.Button("Reset to drawing", elem_id="reset", size="sm")
+        upload, examples, shipped = input_choices()
+        explained = explainer_views(model.config.routing_iterations)
 
         def on_draw(url):
             return handlers.predict_drawing(model, url).outputs()
@@ -80,16 +110,133 @@ def build(model: CapsNet) -> gr.Blocks:
         def on_select(chosen, all_poses):
             return handlers.select_capsule(model, chosen, all_poses)
 
-        canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction, digit,
-                                                      *sliders, poses], api_name="draw", **INTERNAL, **LIVE)
+        drawn = canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction,
+                                                              digit, *sliders, poses], api_name="draw", **INTERNAL,
+                             **LIVE)
         # .input, not .change: setting the sliders from a prediction must not run the decoder 16 times.
         for slider in sliders:
             slider.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL, **LIVE)
-        digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select", **INTERNAL,
-                    **LIVE)
+        selected = digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select",
+                               **INTERNAL, **LIVE)
         reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
                     **LIVE)
+        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, poses]
+        wire_explainer(model, drawn, selected, canvas, upload, examples, shipped, digit, predicted, explained)
+        classify_endpoint(model)
     return page
+
+
+def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
+    """#upload, a file drop (or paste) area, and #examples, MNIST test digits that load with one click."""
+    with gr.Row(equal_height=False, elem_id="inputs"):
+        with gr.Column(scale=1, min_width=280):
+            gr.Markdown("### Your own image\nA photo or scan of one handwritten digit (PNG, JPEG, GIF, WebP, BMP): "
+                        "drop it here, click to choose it, or paste it with Ctrl+V. It is cropped, centred and "
+                        "scaled to 28x28 like a drawing.", elem_classes="section-caption")
+            # type="filepath" and no file_types: the file reaches capsnet.read_image untouched, which
+            # checks its size and format and says in one line what is wrong.
+            upload = gr.File(label="image of a digit", type="filepath", elem_id="upload", height=120)
+        with gr.Column(scale=2, min_width=280):
+            gr.Markdown("### Examples\nDigits from the MNIST test set: click one to load it. Each is labelled with "
+                        "its true digit, and with the shipped model's answer where that is wrong.",
+                        elem_classes="section-caption")
+            shipped = explainer.load_examples(EXAMPLES)
+            examples = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False,
+                                  buttons=[], interactive=False, show_label=False, elem_id="examples", height="auto")
+    return upload, examples, shipped
+
+
+@dataclass
+class ExplainerViews:
+    """The four views below the sliders and their controls."""
+
+    views: list[gr.HTML]  # #routing, #primary, #figure4, #all-capsules, in explainer.Views' order
+    iterations: gr.Radio  # #iterations: re-run routing with 1-5 iterations
+    figure4_button: gr.Button  # #figure4-png: make the labelled matplotlib figure
+    figure4_file: gr.DownloadButton  # #figure4-file: its download, once made
+
+
+def explainer_views(trained_iterations: int) -> ExplainerViews:
+    """#routing, #primary, #figure4 and #all-capsules, each under a heading and a two-sentence caption."""
+    waiting = explainer.waiting_views().outputs()
+    views, controls = [], {}
+    for (key, (heading, caption)), blank in zip(SECTIONS.items(), waiting):
+        gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
+        if key == "routing":
+            controls["iterations"] = gr.Radio(
+                list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
+                label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
+        views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
+        if key == "figure4":
+            with gr.Row(elem_id="figure4-download"):
+                controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
+                                                       size="sm", elem_id="figure4-png")
+                controls["figure4_file"] = gr.DownloadButton("Download the PNG", elem_id="figure4-file", size="sm",
+                                                             visible=False)
+    return ExplainerViews(views, **controls)
+
+
+def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.File, examples: gr.Gallery,
+                   shipped: list[explainer.Example], digit: gr.Radio, predicted: list, page: ExplainerViews) -> None:
+    """Every input updates the prediction first and the four views after it, so the prediction never waits.
+
+    drawn, selected: the canvas's and the capsule choice's events, which the views follow.
+    predicted: the outputs of a prediction (handlers.View's order).
+    """
+    shown = gr.State(None)  # this tab's network input (1, 1, 28, 28), for a change of capsule or iterations
+    example = gr.State(None)  # the last example's file
+    # A new input also takes away the last input's Figure 4 download.
+    outputs, iterations = [*page.views, shown, page.figure4_file], page.iterations
+
+    def explain(x, chosen, rounds) -> tuple:
+        return *explainer.explain(model, x, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
+
+    def explain_drawing(url, rounds):
+        return explain(explainer.network_input(handlers.read_data_url(url)), None, rounds)
+
+    def explain_file(path, rounds):
+        image, _ = explainer.read_upload(path)
+        return explain(explainer.network_input(image), None, rounds)
+
+    def explain_shown(x, chosen, rounds):
+        return explain(None if x is None else torch.from_numpy(x), chosen, rounds)
+
+    def on_upload(path):
+        return explainer.predict_file(model, path).outputs()
+
+    def on_example(event: gr.SelectData):
+        path = shipped[event.index].path
+        return path, *explainer.predict_file(model, path).outputs()
+
+    def on_figure4(x, chosen):
+        path = explainer.figure4_png(model, x, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
+        return gr.DownloadButton(value=path, visible=path is not None)
+
+    drawn.then(explain_drawing, inputs=[canvas, iterations], outputs=outputs, api_name="explain_drawing", **VIEWS)
+    selected.then(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="explain_selected",
+                  **VIEWS)
+    iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",
+                     **VIEWS)
+    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload", **INTERNAL, **LIVE).then(
+        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload", **VIEWS)
+    examples.select(on_example, inputs=None, outputs=[example, *predicted], api_name="example", **INTERNAL,
+                    **LIVE).then(explain_file, inputs=[example, iterations], outputs=outputs,
+                                 api_name="explain_example", **VIEWS)
+    page.figure4_button.click(on_figure4, inputs=[shown, digit], outputs=page.figure4_file, api_name="figure4_png",
+                              **INTERNAL)
+
+
+def classify_endpoint(model: CapsNet) -> None:
+    """The one public endpoint, /classify: an image file in, {"digit": int, "lengths": [10 floats]} out."""
+
+    def classify(image: gr.FileData) -> dict:
+        """Classify one image of a handwritten digit: the digit and the ten capsule lengths (0-1, independent)."""
+        try:
+            return explainer.classify(model, image["path"] if isinstance(image, dict) else image.path)
+        except ImageError as error:
+            raise gr.Error(str(error)) from None
+
+    gr.api(classify, api_name="classify", queue=False)
 
 
 def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):

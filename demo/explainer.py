@@ -1,0 +1,337 @@
+"""The explainer views: what happens inside the capsules for the page's current input. Plain functions, no Gradio.
+
+The numbers come from `model.trace` and `capsnet.figures`; this module only turns
+them into HTML. Colour maps are applied with numpy (no matplotlib figure) so that
+every view appears within half a second of the prediction; Figure 4, which has
+axes and labels, is drawn by `capsnet.figures.figure4`.
+"""
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.colors import Colormap, TwoSlopeNorm
+from PIL import Image
+
+from capsnet import CapsNet, ImageError, figures, preprocess, read_image
+from capsnet.figures import GRID, UNIFORM
+
+from . import handlers
+
+# One coupling scale for every input and iteration, so that they compare: 0 (blue), the uniform
+# 1/10 (white), 0.5 and more (red); measured couplings reach about 0.48 on MNIST test digits.
+COUPLING_RANGE = (0.0, 0.5)
+IMAGE_SIZE = 28
+TILE_COLUMNS = 8  # the 32 primary capsule types shown as 4 rows of 8 6x6 tiles
+GAP_GREY = 160  # between the 6x6 tiles: darker than the scale's white centre
+NO_DIGIT = "No digit found in this image: send one dark digit on a light background (or light on dark)"
+ITERATIONS = (1, 2, 3, 4, 5)  # the routing iterations model.trace can re-run
+WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
+
+
+@dataclass
+class Views:
+    """The four explainer views for one input, in the order app.py lists the outputs."""
+
+    routing: str  # HTML: #routing
+    primary: str  # HTML: #primary
+    figure4: str  # HTML: #figure4, with its PNG download link
+    all_capsules: str  # HTML: #all-capsules
+    network_input: np.ndarray | None  # (1, 1, 28, 28): kept in the tab's state for a change of capsule or iterations
+
+    def outputs(self) -> tuple:
+        return self.routing, self.primary, self.figure4, self.all_capsules, self.network_input
+
+
+def waiting_views() -> Views:
+    return Views(waiting("routing by agreement, iteration by iteration"),
+                 waiting("what the 32 primary capsule types say about the selected digit"),
+                 waiting("Figure 4 of the paper for your digit"),
+                 waiting("what every digit capsule would draw"), None)
+
+
+def waiting(what: str) -> str:
+    return f'<p class="waiting">{WAITING.format(what)}</p>'
+
+
+# ---- inputs: uploads, examples, the API -------------------------------------------------------------------------
+
+def network_input(image) -> torch.Tensor | None:
+    """An image (PIL or array) as the network's input; None when there is no digit in it or it is no image."""
+    try:
+        return None if image is None else preprocess(image)
+    except TypeError:
+        return None
+
+
+def read_upload(path: str | None) -> tuple[object | None, str | None]:
+    """An uploaded file as (PIL image, None), or (None, a one-line message saying what is wrong)."""
+    if path is None:
+        return None, "Choose an image file"
+    try:
+        return read_image(path), None
+    except ImageError as error:
+        return None, f"Cannot use this file: {error}"
+
+
+@dataclass
+class Example:
+    """A shipped MNIST test digit."""
+
+    path: Path
+    label: int  # the true digit
+    predicted: int  # what the shipped model says
+
+    @property
+    def caption(self) -> str:
+        return str(self.label) if self.predicted == self.label else f"{self.label} (model: {self.predicted})"
+
+
+def load_examples(folder: Path) -> list[Example]:
+    """The examples listed in folder/index.json; none when the folder is missing."""
+    index = folder / "index.json"
+    if not index.exists():
+        return []
+    return [Example(folder / e["file"], int(e["label"]), int(e["predicted"])) for e in json.loads(index.read_text())]
+
+
+def predict_file(model: CapsNet, path: str | None) -> handlers.View:
+    """The page for an uploaded image file or an example: like a drawing, or blank with a message."""
+    image, message = read_upload(path)
+    if message is None and network_input(image) is None:
+        message = NO_DIGIT
+    return handlers.blank_view(message) if message else handlers.predict(model, image)
+
+
+def classify(model: CapsNet, path: str) -> dict:
+    """The /classify endpoint: {"digit": int, "lengths": [10 floats]}; ImageError when there is no digit to see."""
+    x = network_input(read_image(path))
+    if x is None:
+        raise ImageError(NO_DIGIT)
+    with torch.inference_mode():
+        lengths = model(x).lengths[0]
+    return {"digit": int(lengths.argmax()), "lengths": lengths.tolist()}
+
+
+# ---- the views ----------------------------------------------------------------------------------------------------
+
+def explain(model: CapsNet, x: torch.Tensor | None, digit: int | None = None, iterations: int | None = None) -> Views:
+    """All four views for the input x (1, 1, 28, 28) and digit capsule digit (default: the longest)."""
+    if x is None:
+        return waiting_views()
+    with torch.inference_mode():
+        final = model.trace(x)  # the model's own routing: what the prediction shows
+        trace = final if iterations in (None, final.lengths.shape[0]) else model.trace(x, iterations=iterations)
+        lengths, poses = final.lengths[-1, 0], final.poses[-1, 0]  # (10,), (10, 16)
+        if digit is None:
+            digit = int(lengths.argmax())
+        return Views(routing_html(trace, x, digit), primary_html(trace, digit),
+                     figure4_html(model, poses[digit], digit), all_capsules_html(model, poses, lengths, digit),
+                     x.numpy())
+
+
+@dataclass
+class Routing:
+    """The numbers the routing view shows for one digit capsule, per iteration r."""
+
+    coupling: torch.Tensor  # (r, 32, 6, 6) c_ij of every primary capsule to the digit
+    votes: list[torch.Tensor]  # r x (28, 28) the digit's votes over the input, as fractions of all votes
+    shares: list[float]  # r: the digit's share of all votes (each vote map's sum)
+    lengths: torch.Tensor  # (r, 10) capsule lengths after each iteration
+
+
+def routing_numbers(trace, digit: int) -> Routing:
+    coupling = figures.coupling_mosaic(trace, digit)
+    return Routing(coupling, [figures.vote_map(trace, digit, r) for r in range(len(coupling))],
+                   figures.vote_shares(trace, digit).tolist(), trace.lengths[:, 0])
+
+
+def routing_html(trace, x: torch.Tensor, digit: int) -> str:
+    """Per iteration: the coupling mosaic, the vote heat map over the input, the lengths and the digit's vote share."""
+    routing = routing_numbers(trace, digit)
+    heat_top = max(float(v.max()) for v in routing.votes) or 1.0  # one scale for all iterations, so they compare
+    low, high = COUPLING_RANGE
+    columns = "".join(
+        f'<div class="iteration"><h4>iteration {r + 1}</h4>'
+        f'{mosaic_img(routing.coupling[r], f"iteration {r + 1}: coupling of the 1152 primary capsules to {digit}")}'
+        f'{heat_img(routing.votes[r], x, heat_top, f"iteration {r + 1}: where the votes for {digit} come from")}'
+        f'<p class="share">votes for {digit}: <b>{routing.shares[r]:.1%}</b> of all</p>'
+        f'{mini_lengths(routing.lengths[r], digit)}</div>'
+        for r in range(len(routing.shares))
+    )
+    legend = (colour_legend(figures.COUPLING_COLORS, low, UNIFORM, high,
+                            "coupling c<sub>ij</sub> to this digit (1/10: an even split)")
+              + colour_legend(figures.VOTE_COLORS, 0.0, heat_top / 2, heat_top, "share of all votes, per input pixel"))
+    return (f'<p class="caption">{routing_caption(trace, digit, routing.shares)}</p>'
+            f'<div class="iterations">{columns}</div>'
+            f'<div class="routing-extras">{lengths_chart(routing.lengths, digit)}{legend}</div>')
+
+
+def routing_caption(trace, digit: int, shares: list[float]) -> str:
+    """An honest sentence on how much routing changed things for this input."""
+    lengths = trace.lengths[:, 0]  # (r, 10)
+    iterations = lengths.shape[0]
+    first, last = lengths[0].tolist(), lengths[-1].tolist()
+    if iterations == 1:
+        return (f"With 1 iteration there is no routing: every coupling stays 1/10, capsule {digit}'s length is "
+                f"{first[digit]:.2f} and it gets {shares[0]:.1%} of all votes. Choose 2 or more to see routing work.")
+    coupling = trace.coupling[-1, 0, :, digit]  # (1152,)
+    text = (f"With {iterations} iterations, routing moved capsule {digit}'s length "
+            f"from {first[digit]:.2f} (iteration 1, every coupling 1/10) to {last[digit]:.2f}, and its share of "
+            f"all votes from {shares[0]:.1%} to {shares[-1]:.1%}; single couplings to {digit} now range "
+            f"{float(coupling.min()):.2f}-{float(coupling.max()):.2f}, their mean {float(coupling.mean()):.2f}. ")
+    before, after = int(np.argmax(first)), int(np.argmax(last))
+    if before != after:
+        return text + f"Routing changed the answer: without it the longest capsule was {before}, now it is {after}."
+    return text + f"The longest capsule was {after} before routing too: here routing sharpened the answer, not chose it."
+
+
+def primary_html(trace, digit: int) -> str:
+    """32 signed 6x6 maps of u_hat_j|i . v_j/|v_j|, most agreeing type first."""
+    maps = figures.agreement_maps(trace, digit).numpy()  # (32, 6, 6)
+    order = figures.types_by_agreement(trace, digit).tolist()  # most agreeing first
+    limit = float(np.abs(maps).max()) or 1.0
+    tiles = "".join(
+        f'<figure>{img_tag(colour(maps[t], figures.AGREEMENT_COLORS, -limit, 0.0, limit), f"type {t}")}'
+        f'<figcaption>type {t}<br>{maps[t].mean():+.3f}</figcaption></figure>'
+        for t in order
+    )
+    legend = colour_legend(figures.AGREEMENT_COLORS, -limit, 0.0, limit, f"agreement with capsule {digit}'s direction "
+                                                          "(scale: this input's largest)")
+    return f'<div class="type-maps">{tiles}</div>{legend}'
+
+
+def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
+    """The paper's Figure 4 for this capsule: 16 dimensions (rows) x 11 nudges (columns), labelled in HTML.
+
+    Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
+    about a second and is made only when asked for (figure4_png).
+    """
+    grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
+    picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
+    nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
+    dims = "".join(f"<span>dim {k}</span>" for k in range(len(grid)))
+    return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
+            f'<div class="dims">{dims}</div>'
+            f'{img_tag(picture, f"Figure 4 for capsule {digit}: 16 dimensions x 11 nudges", "grid")}</div>')
+
+
+def figure4_png(model: CapsNet, x: np.ndarray | None, digit: int | None, folder: Path) -> str | None:
+    """capsnet.figures.figure4 for the shown input and capsule as a PNG file in folder (the download)."""
+    if x is None:
+        return None
+    with torch.inference_mode():
+        trace = model.trace(torch.from_numpy(x))
+        lengths, poses = trace.lengths[-1, 0], trace.poses[-1, 0]
+        digit = int(lengths.argmax()) if digit is None else digit
+        png = figures.figure_png(figures.figure4(model, poses[digit], digit))
+    path = folder / f"capsnet-figure4-digit{digit}.png"
+    path.write_bytes(png)
+    return str(path)
+
+
+def all_capsules_html(model: CapsNet, poses: torch.Tensor, lengths: torch.Tensor, selected: int) -> str:
+    """Each digit capsule decoded from its own pose, with its length; the longest marked."""
+    images = figures.all_reconstructions(model, poses)  # (10, 1, 28, 28)
+    longest = int(lengths.argmax())
+    cells = "".join(
+        f'<figure class="{"longest" if d == longest else ""}{" selected" if d == selected else ""}">'
+        f'{img_tag(gray(images[d]), f"capsule {d} decoded")}'
+        f'<figcaption><b>{d}</b> {lengths[d]:.2f}</figcaption></figure>'
+        for d in range(len(images))
+    )
+    return f'<div class="capsule-row">{cells}</div>'
+
+
+# ---- small charts, as HTML and SVG --------------------------------------------------------------------------------
+
+def mini_lengths(lengths: torch.Tensor, digit: int) -> str:
+    """Ten thin bars on a 0-1 scale, the selected digit marked."""
+    bars = "".join(f'<span class="{"on" if d == digit else ""}" style="height:{100 * v:.0f}%" '
+                   f'title="capsule {d}: {v:.3f}"></span>' for d, v in enumerate(lengths.tolist()))
+    names = "".join(f"<i>{d}</i>" for d in range(len(lengths)))
+    return f'<div class="mini-lengths">{bars}</div><div class="mini-names">{names}</div>'
+
+
+def lengths_chart(lengths: torch.Tensor, digit: int, width: int = 260, height: int = 150) -> str:
+    """Each capsule's length (0-1) after each iteration as a line; the selected digit thick and labelled."""
+    count = lengths.shape[0]
+    left, bottom, top, right = 30, height - 22, 8, width - 24
+
+    def xy(r: int, value: float) -> str:
+        x = left + (right - left) * (r / max(count - 1, 1))
+        return f"{x:.1f},{bottom - (bottom - top) * value:.1f}"
+
+    lines = "".join(
+        f'<polyline class="{"on" if d == digit else ""}" points="{" ".join(xy(r, v) for r, v in enumerate(col))}">'
+        f"<title>capsule {d}</title></polyline>"
+        for d, col in enumerate(lengths.T.tolist()) if d != digit
+    )
+    on = lengths[:, digit].tolist()
+    lines += f'<polyline class="on" points="{" ".join(xy(r, v) for r, v in enumerate(on))}"></polyline>'
+    label_x, label_y = xy(count - 1, on[-1]).split(",")
+    ticks = "".join(f'<text x="{left - 4}" y="{bottom - (bottom - top) * v + 4:.1f}" text-anchor="end">{v:g}</text>'
+                    f'<line x1="{left}" x2="{right}" y1="{bottom - (bottom - top) * v:.1f}" '
+                    f'y2="{bottom - (bottom - top) * v:.1f}"></line>' for v in (0, 0.5, 1))
+    xticks = "".join(f'<text x="{xy(r, 0).split(",")[0]}" y="{height - 6}" text-anchor="middle">{r + 1}</text>'
+                     for r in range(count))
+    return (f'<figure class="lengths-per-iteration"><svg viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="capsule lengths after each iteration">{ticks}{xticks}{lines}'
+            f'<text class="on" x="{float(label_x) + 4:.1f}" y="{float(label_y) + 4:.1f}">{digit}</text></svg>'
+            f"<figcaption>lengths after each iteration (x), capsule {digit} thick</figcaption></figure>")
+
+
+def colour_legend(colours: Colormap, low: float, centre: float, high: float, label: str) -> str:
+    stops = ", ".join(f"rgb{tuple(int(c) for c in rgb)}"
+                      for rgb in colour(np.linspace(low, high, 9), colours, low, centre, high).reshape(-1, 3))
+    return (f'<div class="legend"><span class="label">{label}</span>'
+            f'<span class="ramp" style="background:linear-gradient(to right, {stops})"></span>'
+            f'<span class="ends"><span>{low:.2g}</span><span>{centre:.2g}</span><span>{high:.2g}</span></span></div>')
+
+
+# ---- pictures as data URLs ----------------------------------------------------------------------------------------
+
+def colour(values, colours: Colormap, low: float, centre: float, high: float) -> np.ndarray:
+    """values on a two-slope colour scale (low -> centre -> high, clipped) as uint8 RGB (..., 3)."""
+    position = TwoSlopeNorm(centre, low, high)(np.clip(np.asarray(values, dtype=np.float64), low, high))
+    return (np.asarray(colours(position))[..., :3] * 255).round().astype(np.uint8)
+
+
+def mosaic_img(mosaic: torch.Tensor, alt: str) -> str:
+    """32 6x6 coupling maps (32, 6, 6) as 4 rows of 8 tiles on the coupling scale, grey lines between them."""
+    picture = figures.tile(mosaic.reshape(-1, TILE_COLUMNS, GRID, GRID).numpy())  # NaN between the tiles
+    pixels = colour(picture, figures.COUPLING_COLORS, COUPLING_RANGE[0], UNIFORM, COUPLING_RANGE[1])
+    pixels[np.isnan(picture)] = GAP_GREY
+    return img_tag(pixels, alt, "mosaic")
+
+
+def heat_img(heat, x: torch.Tensor, top: float, alt: str) -> str:
+    """The 28x28 vote map in colour over the input's strokes (shown as a light veil)."""
+    rgb = colour(heat, figures.VOTE_COLORS, 0.0, top / 2, top).astype(np.float32)
+    ink = x.reshape(IMAGE_SIZE, IMAGE_SIZE).numpy()[..., None]
+    return img_tag((rgb * (1 - 0.35 * ink) + 255 * 0.35 * ink).round().astype(np.uint8), alt, "votes")
+
+
+def gray(image) -> np.ndarray:
+    """Pixels in [0, 1] (any shape, squeezed) as uint8."""
+    return (np.asarray(image, dtype=np.float32).squeeze().clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def img_tag(pixels: np.ndarray, alt: str, css_class: str = "") -> str:
+    return f'<img class="{css_class}" src="{png_url(pixels)}" alt="{html.escape(alt)}" title="{html.escape(alt)}">'
+
+
+def png_url(pixels) -> str:
+    """uint8 pixels (H, W) or (H, W, 3), or PNG bytes, as a data URL."""
+    if isinstance(pixels, bytes):
+        png = pixels
+    else:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        png = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

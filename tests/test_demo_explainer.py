@@ -1,0 +1,249 @@
+"""The explainer views, uploads, examples and /classify, called as the page calls them, without a browser."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from demo.digit_strokes import render
+from PIL import Image
+
+from capsnet import ImageError, figures, load_model, preprocess
+from demo import explainer, handlers
+from demo.app import EXAMPLES
+
+PNG_TOLERANCE = 1 / 255  # pictures are 8-bit PNGs
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def three():
+    return preprocess(render(3))
+
+
+@pytest.fixture(autouse=True)
+def no_autograd():
+    with torch.inference_mode():  # as the page runs the model
+        yield
+
+
+def pictures(html: str, css_class: str) -> list[np.ndarray]:
+    """The images of that class in a view, as uint8 arrays."""
+    urls = re.findall(rf'<img class="{css_class}" src="data:image/png;base64,([^"]+)"', html)
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(url)))) for url in urls]
+
+
+def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
+    path = tmp_path / name
+    image.save(path, **options)
+    return str(path)
+
+
+# ---- #routing ---------------------------------------------------------------------------------------------------
+
+def mosaic_of(coupling: torch.Tensor) -> np.ndarray:
+    """The mosaic as the page should draw it: primary capsule i = type * 36 + row * 6 + col at tile (type // 8,
+    type % 8), one grey pixel between tiles."""
+    grid = figures.GRID
+    pixels = np.full((4 * (grid + 1) - 1, 8 * (grid + 1) - 1, 3), explainer.GAP_GREY, np.uint8)
+    low, high = explainer.COUPLING_RANGE
+    colours = explainer.colour(coupling.numpy(), figures.COUPLING_COLORS, low, figures.UNIFORM, high)
+    for i, rgb in enumerate(colours):
+        kind, place = divmod(i, grid * grid)
+        row, col = divmod(place, grid)
+        pixels[(kind // 8) * (grid + 1) + row, (kind % 8) * (grid + 1) + col] = rgb
+    return pixels
+
+
+def test_routing_mosaic_is_uniform_at_iteration_one_and_follows_the_trace(model, three):
+    html = explainer.explain(model, three).routing
+    trace = model.trace(three)
+    mosaics = pictures(html, "mosaic")
+    assert len(mosaics) == trace.coupling.shape[0] == 3
+    uniform = explainer.colour(figures.UNIFORM, figures.COUPLING_COLORS, *explainer.COUPLING_RANGE[:1],
+                               figures.UNIFORM, explainer.COUPLING_RANGE[1])
+    inside = np.any(mosaics[0] != explainer.GAP_GREY, axis=-1)
+    assert inside.sum() == 1152 and (mosaics[0][inside] == uniform).all()
+    for r, shown in enumerate(mosaics):
+        assert np.array_equal(shown, mosaic_of(trace.coupling[r, 0, :, 3]))
+
+
+def test_routing_numbers_are_exactly_one_tenth_at_iteration_one(model, three):
+    routing = explainer.routing_numbers(model.trace(three), 3)
+    assert torch.equal(routing.coupling[0], torch.full((32, 6, 6), 0.1))
+    assert not torch.equal(routing.coupling[-1], routing.coupling[0])
+
+
+def test_vote_maps_sum_to_the_vote_share_shown(model, three):
+    trace = model.trace(three)
+    routing = explainer.routing_numbers(trace, 3)
+    html = explainer.routing_html(trace, three, 3)
+    shown = [float(share) / 100 for share in re.findall(r"votes for 3: <b>([\d.]+)%</b>", html)]
+    assert len(shown) == len(routing.votes) == 3
+    for votes, share, printed in zip(routing.votes, routing.shares, shown):
+        assert float(votes.sum()) == pytest.approx(share, rel=1e-5)
+        assert printed == pytest.approx(share, abs=0.0005)
+    assert len(pictures(html, "votes")) == 3
+
+
+@pytest.mark.parametrize("iterations", [1, 2, 5])
+def test_routing_reruns_with_the_chosen_iterations(model, three, iterations):
+    views = explainer.explain(model, three, iterations=iterations)
+    assert views.routing.count('class="iteration"') == iterations
+    said = "there is no routing" if iterations == 1 else "routing moved capsule 3"
+    assert said in views.routing
+
+
+def test_other_views_keep_the_models_own_three_iterations(model, three):
+    assert explainer.explain(model, three, iterations=5).all_capsules == explainer.explain(model, three).all_capsules
+
+
+def test_routing_caption_says_how_much_routing_changed_the_lengths(model, three):
+    trace = model.trace(three)
+    first, last = trace.lengths[0, 0, 3].item(), trace.lengths[-1, 0, 3].item()
+    caption = explainer.routing_caption(trace, 3, explainer.routing_numbers(trace, 3).shares)
+    assert f"from {first:.2f}" in caption and f"to {last:.2f}" in caption
+    assert "before routing too" in caption  # a clear 3 is the longest capsule at iteration 1 already
+
+
+# ---- #primary ---------------------------------------------------------------------------------------------------
+
+def test_primary_view_shows_32_types_most_agreeing_first(model, three):
+    trace = model.trace(three)
+    html = explainer.primary_html(trace, 3)
+    types = [int(t) for t in re.findall(r"<figcaption>type (\d+)<br>", html)]
+    assert sorted(types) == list(range(32))
+    assert types == figures.types_by_agreement(trace, 3).tolist()
+    means = [float(m) for m in re.findall(r"<br>([+-][\d.]+)</figcaption>", html)]
+    assert means[0] > means[-1]
+    assert all(p.shape == (6, 6, 3) for p in pictures(html, ""))
+
+
+# ---- #figure4 ---------------------------------------------------------------------------------------------------
+
+def test_figure4_view_is_16_by_11_with_the_unperturbed_reconstruction_in_the_middle(model, three):
+    out = model(three)
+    digit = int(out.lengths.argmax())
+    html = explainer.explain(model, three).figure4
+    (grid,) = pictures(html, "grid")
+    assert grid.shape == (16 * 29 - 1, 11 * 29 - 1)
+    own = model.decode(out.poses[0, digit][None], torch.tensor([digit]))[0, 0].numpy()
+    for dim in range(16):
+        middle = grid[dim * 29:dim * 29 + 28, 5 * 29:5 * 29 + 28] / 255
+        assert np.abs(middle - own).max() <= PNG_TOLERANCE
+    assert html.count("<span>dim ") == 16 and '<span class="own">+0.00</span>' in html
+
+
+def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_path):
+    path = explainer.figure4_png(model, three.numpy(), None, tmp_path)
+    assert path.endswith("digit3.png")
+    assert Image.open(path).size[0] > 300  # with axes and labels, not the bare 28x28 tiles
+
+
+# ---- #all-capsules -----------------------------------------------------------------------------------------------
+
+def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three):
+    out = model(three)
+    html = explainer.explain(model, three).all_capsules
+    images = pictures(html, "")
+    assert len(images) == 10
+    for digit, shown in enumerate(images):
+        expected = model.decode(out.poses[0, digit][None], torch.tensor([digit]))[0, 0].numpy()
+        assert np.abs(shown / 255 - expected).max() <= PNG_TOLERANCE
+        assert f"<b>{digit}</b> {out.lengths[0, digit]:.2f}" in html
+    assert html.count('class="longest') == 1 and 'class="longest selected"' in html
+
+
+# ---- all views --------------------------------------------------------------------------------------------------
+
+def test_every_view_changes_with_the_digit(model, three):
+    one, other = explainer.explain(model, preprocess(render(1))), explainer.explain(model, three)
+    for a, b in zip(one.outputs()[:4], other.outputs()[:4]):
+        assert a != b
+
+
+def test_no_input_shows_what_each_view_will_show(model):
+    views = explainer.explain(model, None)
+    assert views.network_input is None
+    assert all("Draw a digit, upload an image or pick an example" in v for v in views.outputs()[:4])
+
+
+# ---- #upload ----------------------------------------------------------------------------------------------------
+
+def test_uploaded_png_is_predicted(model, tmp_path):
+    assert explainer.predict_file(model, saved(tmp_path, render(7), "seven.png")).digit == 7
+
+
+def test_uploaded_photo_in_jpeg_is_predicted(model, tmp_path):
+    photo = render(2, mode="L").convert("RGB")
+    assert explainer.predict_file(model, saved(tmp_path, photo, "two.jpg", quality=80)).digit == 2
+
+
+def test_animated_gif_gives_its_first_frame(model, tmp_path):
+    path = saved(tmp_path, render(7), "anim.gif", save_all=True, append_images=[render(1), render(0)], duration=100)
+    assert explainer.predict_file(model, path).digit == 7
+    assert explainer.classify(model, path)["digit"] == 7
+
+
+@pytest.mark.parametrize("content, says", [(b"%PDF-1.4 not an image", "not a readable image"),
+                                          (b"", "not a readable image")], ids=["not an image", "empty file"])
+def test_file_that_is_not_an_image_gets_a_one_line_message(model, tmp_path, content, says):
+    path = tmp_path / "upload.png"
+    path.write_bytes(content)
+    view = explainer.predict_file(model, str(path))
+    assert view.digit is None and says in view.prediction and "\n" not in view.prediction
+
+
+def test_blank_image_says_no_digit_was_found(model, tmp_path):
+    view = explainer.predict_file(model, saved(tmp_path, Image.new("L", (300, 200), 255), "blank.png"))
+    assert view.digit is None and "No digit found" in view.prediction
+
+
+def test_huge_image_is_refused_with_its_size(model, tmp_path):
+    # 8000 x 8000 pixels, a few kB as PNG: refused from its header before decoding
+    view = explainer.predict_file(model, saved(tmp_path, Image.new("1", (8000, 8000), 1), "huge.png"))
+    assert view.digit is None and "8000x8000" in view.prediction
+
+
+def test_nothing_uploaded_asks_for_a_file(model):
+    assert "Choose an image file" in explainer.predict_file(model, None).prediction
+
+
+# ---- #examples --------------------------------------------------------------------------------------------------
+
+def test_at_least_16_examples_ship_with_their_labels():
+    examples = explainer.load_examples(EXAMPLES)
+    assert len(examples) >= 16 and all(e.path.is_file() for e in examples)
+    assert {e.label for e in examples} == set(range(10))
+
+
+def test_examples_are_predicted_as_their_index_says_and_some_are_wrong(model):
+    examples = explainer.load_examples(EXAMPLES)
+    for example in examples:
+        assert explainer.predict_file(model, str(example.path)).digit == example.predicted
+    wrong = [e for e in examples if e.predicted != e.label]
+    assert wrong and all(f"{e.label} (model: {e.predicted})" == e.caption for e in wrong)
+
+
+# ---- /classify --------------------------------------------------------------------------------------------------
+
+def test_classify_returns_the_digit_and_ten_lengths(model, tmp_path):
+    result = explainer.classify(model, saved(tmp_path, render(4), "four.png"))
+    lengths = model(preprocess(render(4))).lengths[0]
+    assert result["digit"] == 4 and result["lengths"] == pytest.approx(lengths.tolist(), abs=1e-6)
+
+
+def test_classify_refuses_a_blank_image_with_a_message(model, tmp_path):
+    with pytest.raises(ImageError, match="No digit found"):
+        explainer.classify(model, saved(tmp_path, Image.new("L", (50, 50), 0), "black.png"))
+
+
+def test_upload_outputs_fit_the_pages_prediction_outputs(model, tmp_path):
+    view = explainer.predict_file(model, saved(tmp_path, render(5), "five.png"))
+    assert len(view.outputs()) == len(handlers.blank_view().outputs())
