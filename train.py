@@ -305,8 +305,9 @@ def train(args, device) -> None:
     if args.resume:
         state = safe_load(last_path, map_location=device)
         if state.get("split") != split:
-            raise TrainingError(f"--resume: {last_path} was trained with {state.get('split')} (seed, validation "
-                                "size, train limit); give the same --seed, --val-size and --train-limit")
+            was = state.get("split", "no validation split (an older train.py)")
+            raise TrainingError(f"--resume: {last_path} was trained with {was}; "
+                                "give the same --seed, --val-size and --train-limit")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -2,10 +2,13 @@
 
     python bench/bench_train.py            # all figures, about 2 minutes on 2 cores
 
-Prints images/s of a full training step (forward + loss + backward + Adam) at
+Prints the machine's measured GEMM peak (fp32, and bf16 where the CPU has bf16
+arithmetic) and the FLOPs of a training step, hence the ceiling in images/s;
+images/s of a full training step (forward + loss + backward + Adam) at
 batch 128 for our model in fp32 and bf16 autocast (where the CPU has bf16
 arithmetic) and for the reference, all measured in this process on the same
-inputs, alternating so that machine noise hits them alike; the ratios;
+inputs, alternating so that machine noise hits them alike; the ratios to the
+reference and the fractions of the ceiling;
 single-image inference and decode latency; and the peak RSS of a fresh process
 doing batch-128 training steps. Memory is allocated as train.py does it (glibc
 keeps freed memory, see capsnet.device.keep_freed_memory).
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from capsnet import CapsNet, capsule_loss, route  # noqa: E402
@@ -28,6 +32,7 @@ from capsnet.routing import squash  # noqa: E402
 from capsnet.device import keep_freed_memory, native_bf16  # noqa: E402
 
 BATCH = 128
+GEMM_SIZE = 2048  # square matrices: large enough for the peak, 17 GFLOP (a fraction of a second) per product
 # Without bf16 in hardware autocast emulates it, 14x slower than fp32 on an AVX2 CPU: nothing to measure.
 BF16 = native_bf16(torch.device("cpu"))
 NO_BF16 = "  capsnet bf16 autocast: skipped, this CPU has no bf16 arithmetic (train.py uses fp32 here)"
@@ -78,7 +83,41 @@ def make_step(model: CapsNet, bf16: bool):
     return step
 
 
-def training_speed(rounds: int) -> None:
+def gemm_peak(dtype: torch.dtype, repeats: int = 5) -> float:
+    """GFLOP/s of the fastest of a few square matrix products: what this machine's BLAS reaches at best."""
+    a, b = torch.randn(GEMM_SIZE, GEMM_SIZE, dtype=dtype), torch.randn(GEMM_SIZE, GEMM_SIZE, dtype=dtype)
+    a @ b  # warm-up
+    best = min(timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * GEMM_SIZE**3 / best / 1e9
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def step_gflop_per_image(batch: int = 16) -> float:
+    """FLOPs of forward + loss + backward, counted by PyTorch (matmuls and convolutions; the rest is tiny)."""
+    model = CapsNet()
+    x, y = torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as counter:
+        out = model(x, y)
+        capsule_loss(out.lengths, y, out.reconstruction, x).backward()
+    return counter.get_total_flops() / batch / 1e9
+
+
+def ceilings() -> dict:
+    """images/s the GEMM peak would allow, per precision measured."""
+    per_image = step_gflop_per_image()
+    peaks = {"fp32": gemm_peak(torch.float32)} | ({"bf16": gemm_peak(torch.bfloat16)} if BF16 else {})
+    print(f"ceiling: a training step is {per_image:.2f} GFLOP per image (torch.utils.flop_counter)")
+    for precision, peak in peaks.items():
+        print(f"  {precision} GEMM peak {peak:6.0f} GFLOP/s ({GEMM_SIZE}x{GEMM_SIZE})  ->  ceiling {peak / per_image:5.0f} images/s")
+    return {precision: peak / per_image for precision, peak in peaks.items()}
+
+
+def training_speed(rounds: int, ceiling: dict) -> None:
     torch.manual_seed(0)
     x, y = torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,))
     ours = CapsNet()
@@ -100,7 +139,9 @@ def training_speed(rounds: int) -> None:
     print(f"training step, batch {BATCH}, median of {rounds} alternating rounds ({torch.get_num_threads()} threads)")
     reference = rates["reference (broadcast W, fp32)"]
     for name, rate in rates.items():
-        print(f"  {name:32s} {rate:7.1f} images/s   {rate / reference:4.2f}x reference")
+        precision = "bf16" if "bf16" in name else "fp32"
+        print(f"  {name:32s} {rate:7.1f} images/s   {rate / reference:4.2f}x reference   "
+              f"{rate / ceiling[precision]:4.0%} of the {precision} ceiling")
     if not BF16:
         print(NO_BF16)
 
@@ -155,7 +196,7 @@ def main() -> None:
     keep_freed_memory()  # as train.py does, for every implementation measured here
     if args.peak_rss_child:
         return peak_rss_child(args.peak_rss_child)
-    training_speed(args.rounds)
+    training_speed(args.rounds, ceilings())
     latency()
     peak_rss()
 

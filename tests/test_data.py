@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from capsnet.data import DataError, load_mnist, random_shift
+from capsnet import data
+from capsnet.data import DataError, load_mnist, random_shift, split_validation
 
 
 def write_idx(path, array: np.ndarray, gz: bool):
@@ -66,3 +67,56 @@ def test_random_shift_fills_with_zeros():
 def test_zero_shift_returns_images_unchanged():
     x = torch.rand(4, 1, 28, 28)
     assert torch.equal(random_shift(x, max_shift=0), x)
+
+
+def test_validation_split_is_disjoint_fixed_by_the_seed_and_keeps_the_training_order():
+    images, labels = torch.arange(100).float().view(100, 1, 1, 1), torch.arange(100)
+    (train_x, train_y), (val_x, val_y) = split_validation(images, labels, 10, seed=0)
+    assert len(val_y) == 10 and len(train_y) == 90
+    assert set(train_y.tolist()).isdisjoint(val_y.tolist()) and torch.equal(train_x.flatten().long(), train_y)
+    assert train_y.tolist() == sorted(train_y.tolist())
+    assert torch.equal(split_validation(images, labels, 10, seed=0)[1][1], val_y)
+    assert not torch.equal(split_validation(images, labels, 10, seed=1)[1][1], val_y)
+
+
+def test_empty_validation_split_trains_on_everything():
+    images, labels = torch.zeros(5, 1, 28, 28), torch.arange(5)
+    (_, train_y), (val_x, _) = split_validation(images, labels, 0, seed=0)
+    assert train_y.tolist() == [0, 1, 2, 3, 4] and len(val_x) == 0
+
+
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """Three candidate folders, none with MNIST; find_mnist looks at them instead of the real ones."""
+    env, shared, local = tmp_path / "env", tmp_path / "shared", tmp_path / "data"
+    monkeypatch.setenv(data.DATA_ENV, str(env))
+    monkeypatch.setattr(data, "SHARED_MNIST", shared)
+    monkeypatch.setattr(data, "LOCAL_MNIST", local)
+    return env, shared, local
+
+
+def put_mnist(folder):
+    folder.mkdir(parents=True)
+    for name in data.IDX_FILES[True] + data.IDX_FILES[False]:
+        (folder / f"{name}.gz").write_bytes(b"")
+
+
+def test_find_mnist_prefers_the_environment_then_shared_then_data(places):
+    env, shared, local = places
+    assert data.find_mnist() == local  # nowhere yet: where torchvision will download it
+    put_mnist(local)
+    assert data.find_mnist() == local
+    put_mnist(shared)
+    assert data.find_mnist() == shared
+    put_mnist(env)
+    assert data.find_mnist() == env
+
+
+def test_find_mnist_takes_an_explicit_folder_as_given(places, tmp_path):
+    put_mnist(places[1])
+    assert data.find_mnist(tmp_path / "mine") == tmp_path / "mine"
+
+
+def test_torchvision_layout_counts_as_having_mnist(places):
+    put_mnist(places[2] / "MNIST" / "raw")
+    assert data.has_mnist(places[2]) and data.find_mnist() == places[2]

@@ -1,0 +1,26 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_hub_loads_the_shipped_model_in_eval_mode():
+    model = torch.hub.load(str(REPO), "capsnet", source="local")
+    assert not model.training
+    assert model.metadata["train_images"] == 60_000
+    with torch.inference_mode():
+        assert model(torch.rand(2, 1, 28, 28)).lengths.shape == (2, 10)
+
+
+def test_hub_gives_fresh_weights_without_pretrained():
+    shipped = torch.hub.load(str(REPO), "capsnet", source="local")
+    fresh = torch.hub.load(str(REPO), "capsnet", source="local", pretrained=False, routing_iterations=2)
+    assert fresh.config.routing_iterations == 2 and not hasattr(fresh, "metadata")
+    assert not torch.equal(fresh.digit_capsules.W, shipped.digit_capsules.W)
+
+
+def test_hub_refuses_architecture_changes_to_the_shipped_model():
+    with pytest.raises(ValueError, match="only go with pretrained=False"):
+        torch.hub.load(str(REPO), "capsnet", source="local", routing_iterations=2)

@@ -1,0 +1,46 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from capsnet.figures import plot_confusion, plot_curves, plot_misclassified
+
+SHIPPED_METRICS = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.metrics.json"
+
+
+def is_png(path) -> bool:
+    with Image.open(path) as image:
+        return image.format == "PNG" and min(image.size) > 100
+
+
+def test_curves_of_a_run_without_validation_accuracy(tmp_path):
+    history = json.loads(SHIPPED_METRICS.read_text())["history"]  # written before --val-size existed
+    plot_curves(history, tmp_path / "curves.png")
+    assert is_png(tmp_path / "curves.png")
+
+
+def test_curves_with_validation_and_test_accuracy(tmp_path):
+    history = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
+    plot_curves(history, tmp_path / "curves.png")
+    assert is_png(tmp_path / "curves.png")
+
+
+def test_confusion_matrix_with_empty_cells(tmp_path):
+    matrix = np.diag(np.arange(10) + 1)
+    matrix[3, 5] = 2
+    plot_confusion(matrix, tmp_path / "confusion.png")
+    assert is_png(tmp_path / "confusion.png")
+
+
+def test_misclassified_grid_has_a_row_per_ten_digits(tmp_path):
+    images = torch.rand(23, 1, 28, 28)
+    plot_misclassified(images, torch.zeros(23, dtype=torch.long), torch.ones(23, dtype=torch.long), tmp_path / "wrong.png")
+    with Image.open(tmp_path / "wrong.png") as grid:
+        assert grid.height > grid.width * 0.25  # three rows of ten
+
+
+def test_figures_leave_no_partial_files(tmp_path):
+    plot_confusion(np.eye(10, dtype=int), tmp_path / "confusion.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["confusion.png"]
