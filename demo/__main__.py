@@ -9,10 +9,13 @@ import torch
 from capsnet import CheckpointError, load_model
 from capsnet.device import return_freed_memory
 
-# Requests run in Gradio's thread pool, each in PyTorch's own threads: on few cores, many
-# requests at once then fight over them (see bench/load_demo.py and README, "Limits and guarantees").
+# The page's events run in Gradio's thread pool, each with PyTorch's own threads: with 2 per
+# request on a 2-core machine, a crowd's concurrent requests keep 2N threads spinning on 2 cores.
+# One per request costs a lone user a few ms per drawing and a crowd nothing; Gradio's 40
+# threads keep canvas drawings going while big images wait for their turn (README,
+# "Limits and guarantees"; compare with bench/load_demo.py --compare).
 TORCH_THREADS = 1
-MAX_THREADS = 8
+MAX_THREADS = 40
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -31,6 +31,7 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
+SESSIONS_KEPT = 1000
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -101,6 +102,8 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
     # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
     # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
+    # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
+    # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
-                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads)
+                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT)
