@@ -65,6 +65,8 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
     preprocess would), so a big photo holds little memory once read. Raises
     ImageError (one line) for anything else.
     """
+    if not isinstance(source, (bytes, str, os.PathLike)):
+        raise ImageError(f"read_image needs an image file's bytes or path, not {type(source).__name__}")
     data = source if isinstance(source, bytes) else _read_file(source)
     check_file_size(len(data))
     try:

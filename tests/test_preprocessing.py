@@ -260,6 +260,12 @@ def test_read_image_refuses_what_is_no_image_in_one_line(data):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("source", [None, 3, np.zeros((28, 28), np.uint8)], ids=["None", "a number", "an array"])
+def test_read_image_of_neither_bytes_nor_a_path_raises_one_image_error(source):
+    with pytest.raises(ImageError, match="needs an image file's bytes or path"):
+        read_image(source)
+
+
 def test_read_image_of_a_missing_file_names_it(tmp_path):
     with pytest.raises(ImageError, match="nope.png"):
         read_image(tmp_path / "nope.png")
