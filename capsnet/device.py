@@ -4,7 +4,7 @@ import ctypes
 
 import torch
 
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # mallopt parameters, from glibc's malloc.h
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -3, -4, -8  # mallopt parameters, glibc's malloc.h
 
 
 class DeviceError(ValueError):
@@ -50,6 +50,16 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
+def _mallopt(*settings: tuple[int, int]) -> None:
+    """glibc's mallopt for each (parameter, value); no-op where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    for parameter, value in settings:
+        libc.mallopt(parameter, value)
+
+
 def keep_freed_memory() -> None:
     """Make glibc keep freed memory for reuse instead of handing it back to the OS.
 
@@ -58,9 +68,18 @@ def keep_freed_memory() -> None:
     measured on a 2-core CPU that made steps 1.5x slower, and up to 5x once the
     heap is fragmented. No-op where the C library is not glibc.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.mallopt(M_MMAP_MAX, 0)  # never serve a block with its own mmap
-    libc.mallopt(M_TRIM_THRESHOLD, 2**30)  # keep up to 1 GiB of free heap
+    _mallopt((M_MMAP_MAX, 0),  # never serve a block with its own mmap
+             (M_TRIM_THRESHOLD, 2**30))  # keep up to 1 GiB of free heap
+
+
+def return_freed_memory() -> None:
+    """For a long-running server (the demo): make glibc hand big freed blocks back to the OS at once.
+
+    By default glibc raises its mmap threshold to the largest block freed so far (up
+    to 32 MB), so after one big image the next ones are served from the heap, which
+    keeps them; and each of many threads gets a heap (arena) of its own. Call before
+    threads start. Measured (8 drawings of 49 MP at once, one process): the RSS stayed
+    +383 MB above where it started by default, +20 MB with these settings.
+    """
+    _mallopt((M_ARENA_MAX, 2),
+             (M_MMAP_THRESHOLD, 2**20))  # fixed: blocks over 1 MB are mmap'ed and unmapped when freed

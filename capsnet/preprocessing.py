@@ -40,11 +40,12 @@ MIN_ELONGATION = 2.5  # a disc is 2 stroke widths long; ink no longer than this 
 # a JPEG; a digit needs far less, but refusing a photo straight from a phone would surprise.
 MAX_IMAGE_BYTES = 25 * 2**20
 MAX_IMAGE_PIXELS = 50_000_000
-# Decoding costs up to 4 bytes a pixel (RGBA, 32-bit grey), shrinking a few more: about
-# 300 MB at MAX_IMAGE_PIXELS. Images larger than a shrunk one are therefore decoded and
-# shrunk one at a time, so that any number arriving at once cost one big image's memory;
-# the canvas's drawings (280x280) never wait for them.
-BIG_IMAGE_PIXELS = MAX_SIDE**2
+# Decoding costs up to 4 bytes a pixel (RGBA, 32-bit grey) and shrinking an RGBA image as
+# much again (PIL averages it premultiplied, in a copy): measured, a 49 MP RGBA PNG peaks at
+# +385 MB, a grey one at +67 MB. Images over 1 MP are therefore decoded, shrunk and brought
+# to ink one at a time, so that any number arriving at once cost one big image's memory;
+# the canvas's drawings (280x280, 0.08 MP) never wait for them.
+BIG_IMAGE_PIXELS = 2**20
 BIG_IMAGE_LOCK = threading.Lock()
 # Modes whose pixels Image.reduce cannot average, and the mode they are averaged in.
 AVERAGE_IN = {"1": "L", "P": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
@@ -64,6 +65,8 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
     preprocess would), so a big photo holds little memory once read. Raises
     ImageError (one line) for anything else.
     """
+    if not isinstance(source, (bytes, str, os.PathLike)):
+        raise ImageError(f"read_image needs an image file's bytes or path, not {type(source).__name__}")
     data = source if isinstance(source, bytes) else _read_file(source)
     check_file_size(len(data))
     try:
@@ -143,12 +146,11 @@ def preprocess(image) -> torch.Tensor | None:
     height, width = _image_shape(image)
     if height == 0 or width == 0:
         return None
-    with big_image_guard(height * width):
-        gray = _to_gray(_to_pil(image))
-    ink = _ink(gray)
-    if ink is None:
-        return None
-    ink = to_work_size(crop_to_ink(ink))
+    with big_image_guard(height * width):  # the work at full size
+        ink = _ink(_to_gray(_to_pil(image)))
+        if ink is None:
+            return None
+        ink = to_work_size(crop_to_ink(ink))
     width = stroke_width(ink)
     if max(ink.shape) < MIN_ELONGATION * width:
         return None

@@ -4,7 +4,18 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 from capsnet import CheckpointError, load_model
+from capsnet.device import return_freed_memory
+
+# The page's events run in Gradio's thread pool, each with PyTorch's own threads: with 2 per
+# request on a 2-core machine, a crowd's concurrent requests keep 2N threads spinning on 2 cores.
+# One per request costs a lone user a few ms per drawing and a crowd nothing; Gradio's 40
+# threads keep canvas drawings going while big images wait for their turn (README,
+# "Limits and guarantees"; compare with bench/load_demo.py --compare).
+TORCH_THREADS = 1
+MAX_THREADS = 40
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -14,11 +25,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="model checkpoint (default: the shipped checkpoints/capsnet-mnist.pt)")
     p.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live link")
+    p.add_argument("--torch-threads", type=positive, default=TORCH_THREADS,
+                   help=f"PyTorch threads per request (default: {TORCH_THREADS})")
+    p.add_argument("--max-threads", type=positive, default=MAX_THREADS,
+                   help=f"requests served at once; more wait (default: {MAX_THREADS})")
     return p.parse_args(argv)
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    return_freed_memory()
     try:
         model = load_model(args.checkpoint)
     except CheckpointError as error:
@@ -27,8 +49,14 @@ def main(argv=None) -> None:
     from .app import build, launch
     from .handlers import warm_up
 
+    # Gradio switches matplotlib's backend around every event, importing matplotlib on the first
+    # one: measured 2-7 s that the first visitor would wait. Headless, "agg" is the backend anyway.
+    import matplotlib
+
+    matplotlib.use("agg")
+    torch.set_num_threads(args.torch_threads)
     warm_up(model)
-    launch(build(model), args.host, args.port, args.share)
+    launch(build(model), args.host, args.port, args.share, max_threads=args.max_threads)
 
 
 if __name__ == "__main__":

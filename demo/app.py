@@ -59,6 +59,7 @@ SECTIONS = {
                      "The decoder's drawing from each of the ten digit capsules' own pose, with its length. A wrong "
                      "prediction often shows here: the longest capsule draws something close to your digit."),
 }
+SESSIONS_KEPT = 1000
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -239,11 +240,17 @@ def classify_endpoint(model: CapsNet) -> None:
     gr.api(classify, api_name="classify", queue=False)
 
 
-def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True):
-    """Serve the page; with block=False return at once (tests), leaving the server running until page.close()."""
+def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
+           max_threads: int = 40):
+    """Serve the page; with block=False return at once (tests), leaving the server running until page.close().
+
+    max_threads: events served at once (the page's events skip Gradio's queue: they wait for a thread).
+    """
     # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
     # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
     # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
+    # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
+    # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
-                       max_file_size=MAX_IMAGE_BYTES)
+                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT)

@@ -216,3 +216,11 @@ def test_missing_or_broken_checkpoint_stops_with_one_line_saying_how_to_train(tm
         main(["--checkpoint", str(path)])
     message = str(stop.value.code)
     assert "python train.py" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("flag", ["--torch-threads", "--max-threads"])
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_a_thread_count_below_one_stops_with_a_usage_error(flag, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([flag, value])
+    assert stop.value.code == 2 and "at least 1" in capsys.readouterr().err

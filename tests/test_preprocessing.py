@@ -10,7 +10,7 @@ import torch
 from demo.digit_strokes import render
 from PIL import Image
 
-from capsnet import ImageError, preprocess, read_image
+from capsnet import ImageError, preprocess, preprocessing, read_image
 from capsnet.preprocessing import (DIGIT_BOX, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_SIDE, MNIST_CENTRE, STROKE_RANGE,
                                    crop_to_ink, stroke_width, to_work_size)
 
@@ -260,6 +260,12 @@ def test_read_image_refuses_what_is_no_image_in_one_line(data):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("source", [None, 3, np.zeros((28, 28), np.uint8)], ids=["None", "a number", "an array"])
+def test_read_image_of_neither_bytes_nor_a_path_raises_one_image_error(source):
+    with pytest.raises(ImageError, match="needs an image file's bytes or path"):
+        read_image(source)
+
+
 def test_read_image_of_a_missing_file_names_it(tmp_path):
     with pytest.raises(ImageError, match="nope.png"):
         read_image(tmp_path / "nope.png")
@@ -277,3 +283,13 @@ def test_read_image_shrinks_a_big_photo_to_the_working_size(format):
     image = read_image(encoded(photo, format))
     assert MAX_SIDE // 2 < max(image.size) <= MAX_SIDE and image.mode == "RGB"
     assert (preprocess(image) - preprocess(photo)).abs().mean() < 0.02
+
+
+def test_big_images_are_worked_on_one_at_a_time_and_a_canvas_drawing_never_waits(monkeypatch):
+    held = []
+    to_gray = preprocessing._to_gray
+    monkeypatch.setattr(preprocessing, "_to_gray",
+                        lambda image: held.append(preprocessing.BIG_IMAGE_LOCK.locked()) or to_gray(image))
+    preprocess(render(3, size=280))
+    preprocess(render(3, size=1100))  # 1.2 MP
+    assert held == [False, True]
