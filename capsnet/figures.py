@@ -82,28 +82,35 @@ def vote_shares(trace: CapsNetTrace, digit: int, sample: int = 0) -> torch.Tenso
 
 
 def spread_over_input(cells: torch.Tensor) -> torch.Tensor:
-    """(6, 6) values per grid cell -> (28, 28): each cell's value divided evenly over the 17x17 input pixels
-    its receptive field sees, summed where fields overlap, so the sum is kept."""
+    """(..., 6, 6) values per grid cell -> (..., 28, 28): each cell's value divided evenly over the 17x17
+    input pixels its receptive field sees, summed where fields overlap, so the sum is kept."""
     kernel = torch.full((1, 1, FIELD, FIELD), 1.0 / FIELD**2)
-    spread = F.conv_transpose2d(cells[None, None].float(), kernel, stride=FIELD_STRIDE)[0, 0]  # (27, 27)
+    flat = cells.reshape(-1, 1, GRID, GRID).float()
+    spread = F.conv_transpose2d(flat, kernel, stride=FIELD_STRIDE)  # (n, 1, 27, 27)
     missing = CONFIG.image_size - spread.shape[-1]  # the last row and column no grid cell sees
-    return F.pad(spread, (0, missing, 0, missing))
+    return F.pad(spread, (0, missing, 0, missing)).view(*cells.shape[:-2], CONFIG.image_size, CONFIG.image_size)
 
 
-def vote_map(trace: CapsNetTrace, digit: int, iteration: int, sample: int = 0) -> torch.Tensor:
-    """Where the votes for digit come from in the input, at one iteration (0-based) -> (28, 28).
+def vote_maps(trace: CapsNetTrace, digit: int, sample: int = 0) -> torch.Tensor:
+    """Where the votes for digit come from in the input, every iteration -> (r, 28, 28).
 
     Votes c_ij |u_hat_j|i| as a fraction of all votes, summed over the 32 types at each
-    grid position and spread over that position's receptive field: the map sums to
-    vote_shares(trace, digit, sample)[iteration].
+    grid position and spread over that position's receptive field: the map of an
+    iteration sums to the vote share of that iteration.
     """
-    v = votes(trace, sample)[iteration]  # (1152, 10)
-    cells = (v[:, digit] / v.sum()).view(TYPES, GRID, GRID).sum(0)  # (6, 6)
+    v = votes(trace, sample)  # (r, 1152, 10)
+    cells = (v[..., digit] / v.sum((1, 2))[:, None]).view(-1, TYPES, GRID, GRID).sum(1)  # (r, 6, 6)
     return spread_over_input(cells)
 
 
+def vote_map(trace: CapsNetTrace, digit: int, iteration: int, sample: int = 0) -> torch.Tensor:
+    """vote_maps at one iteration (0-based) -> (28, 28); it sums to vote_shares(trace, digit, sample)[iteration]."""
+    return vote_maps(trace, digit, sample)[iteration]
+
+
 def agreement_maps(trace: CapsNetTrace, digit: int, sample: int = 0) -> torch.Tensor:
-    """u_hat_j|i . v_j / |v_j| with the final v_j, the agreement routing adds to the logits b_ij -> (32, 6, 6)."""
+    """u_hat_j|i . v_j / |v_j| with the final v_j -> (32, 6, 6): the agreement u_hat_j|i . v_j that routing adds
+    to the logits b_ij, per unit length of v_j, so that maps of a long and a short capsule compare."""
     direction = F.normalize(trace.poses[-1, sample, digit], dim=0)  # v_j / |v_j|, (16,)
     agreement = trace.predictions[sample, :, digit].float() @ direction  # (1152,)
     return agreement.view(TYPES, GRID, GRID)
@@ -149,7 +156,7 @@ def routing_picture(trace: CapsNetTrace, digit: int, image: torch.Tensor, sample
     coupling mosaic (32 types as 4 x 8 tiles of 6x6 positions), below it the votes over the input."""
     mosaic = to_numpy(coupling_mosaic(trace, digit, sample))  # (r, 32, 6, 6)
     iterations = mosaic.shape[0]
-    maps = np.stack([to_numpy(vote_map(trace, digit, k, sample)) for k in range(iterations)])  # (r, 28, 28)
+    maps = to_numpy(vote_maps(trace, digit, sample))  # (r, 28, 28)
     gray = np.clip(to_numpy(torch.as_tensor(image)).reshape(maps.shape[1:]), 0, 1)[..., None]
     strength = maps[..., None] / maps.max()  # one scale for all iterations, so they compare
     votes_rgb = (1 - 0.75 * strength) * gray + 0.75 * strength * VOTE_COLORS(strength[..., 0])[..., :3]
@@ -196,14 +203,17 @@ def routing_figure(trace: CapsNetTrace, digit: int, image: torch.Tensor, sample:
         charts[0].plot(steps, lengths[:, d], color=color, lw=2 if d == digit else 1)
         if shown:
             charts[0].text(steps[-1] + 0.1, lengths[-1, d], str(d), color=color, fontsize=7, va="center")
-    charts[0].set(ylim=(0, 1), ylabel="length")
+    charts[0].set(ylim=(0, 1), yticks=(0, 0.5, 1))
+    charts[0].set_title("capsule lengths", fontsize=8)
     charts[1].plot(steps, shares, "o-", color="tab:red", ms=3)
     charts[1].axhline(UNIFORM, color="0.6", ls="--", lw=1)
-    charts[1].set(ylabel=f"share of {digit}", xlabel="iteration")
+    charts[1].set_xlabel("iteration")
+    charts[1].set_title(f"vote share of {digit}", fontsize=8)
+    charts[1].yaxis.set_major_locator(MaxNLocator(3))
+    charts[1].yaxis.set_major_formatter("{x:.3f}")
     for chart in charts:
         chart.set_xticks(steps)
         chart.tick_params(labelsize=7)
-        chart.yaxis.label.set_size(8)
         chart.xaxis.label.set_size(8)
     fig.text(0.5 / width, 0.97, f"Routing toward capsule {digit}: coupling c_ij (1/10 = uniform) and votes",
              fontsize=9, va="top")
@@ -225,8 +235,8 @@ def primary_figure(trace: CapsNetTrace, digit: int, sample: int = 0) -> Figure:
         ax.text(col * (GRID + GAP) - 0.4, row * (GRID + GAP) - 0.4, str(kind), fontsize=6, va="top", color="0.2")
     ax.set_axis_off()
     fig.colorbar(shown, ax=ax, fraction=0.05, pad=0.02, extend="both", label="u_hat . v / |v|").ax.tick_params(labelsize=7)
-    fig.suptitle(f"Agreement of each primary capsule with capsule {digit} (type number in the corner, "
-                 "most agreeing first)", fontsize=9)
+    fig.text(0.02, 0.97, f"Agreement with capsule {digit}: 32 types (number top left), most agreeing first",
+             fontsize=9, va="top")
     return fig
 
 
