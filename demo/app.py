@@ -8,6 +8,7 @@ from capsnet import CapsNet
 
 from . import handlers
 from .handlers import POSE_DIMS, POSE_RANGE
+from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
 CANVAS_SIZE = 280
@@ -30,10 +31,17 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 INTERNAL = {"api_visibility": "undocumented"}
 
 
-def picture(elem_id: str, caption: str) -> gr.HTML:
+def picture(elem_id: str, caption: str, js_on_load: str | None = None) -> gr.HTML:
     """A 28x28 image (a PNG data URL as value) shown enlarged with crisp pixels."""
     template = '<figure><img src="${value}" alt="' + caption + '"><figcaption>' + caption + "</figcaption></figure>"
-    return gr.HTML(handlers.image_url(None), html_template=template, js_on_load=None, elem_id=elem_id)
+    return gr.HTML(handlers.image_url(None), html_template=template, js_on_load=js_on_load, elem_id=elem_id)
+
+
+def play_control() -> gr.HTML:
+    """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once it has the weights)."""
+    options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(POSE_DIMS))
+    return gr.HTML(f'<button type="button" disabled>&#9654; play</button> <select aria-label="dimension to play">'
+                   f"{options}</select> <output></output>", js_on_load=None, elem_id="play")
 
 
 def pose_sliders() -> list[gr.Slider]:
@@ -61,11 +69,14 @@ def build(model: CapsNet) -> gr.Blocks:
             with gr.Column(scale=1, min_width=360):
                 with gr.Row():
                     network_input = picture("input-28", "what the network sees (28x28)")
-                    reconstruction = picture("reconstruction", "decoded from the selected capsule")
+                    reconstruction = picture("reconstruction", "decoded from the selected capsule",
+                                             js_on_load=(HERE / "decoder.js").read_text())
                 digit = gr.Radio(list(range(handlers.NUM_DIGITS)), label="capsule to decode (default: the longest)",
                                  elem_id="digit")
         sliders = pose_sliders()
-        reset = gr.Button("Reset to drawing", elem_id="reset", size="sm")
+        with gr.Row(elem_classes="pose-row"):
+            reset = gr.Button("Reset to drawing", elem_id="reset", size="sm")
+            play_control()
 
         def on_draw(url):
             return handlers.predict_drawing(model, url).outputs()
@@ -78,13 +89,15 @@ def build(model: CapsNet) -> gr.Blocks:
 
         canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction, digit,
                                                       *sliders, poses], api_name="draw", **INTERNAL, **LIVE)
-        # .input, not .change: setting the sliders from a prediction must not run the decoder 16 times.
-        for slider in sliders:
-            slider.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL, **LIVE)
+        # Slider moves are decoded in the browser (decoder.js), with no event here. The picture's input event
+        # is the server path: decoder.js fires it for a slider move while it has no weights of its own.
+        reconstruction.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL,
+                             **LIVE)
         digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select", **INTERNAL,
                     **LIVE)
         reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
                     **LIVE)
+    page.decoder_routes = weights_routes(model)  # served by launch(), for decoder.js
     return page
 
 
@@ -92,5 +105,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     """Serve the page; with block=False return at once (tests), leaving the server running until page.close()."""
     # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
     # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
+    # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False)
+                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
+                       app_kwargs={"routes": page.decoder_routes})
