@@ -31,15 +31,26 @@ function halfToFloat(half) {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-// The manifest's layers, in order: each layer's weight (outputs x inputs, row-major as PyTorch keeps it), then its bias.
+// The manifest's layers, in order: each layer's weight (outputs x inputs, row-major as PyTorch keeps it), then
+// its bias. The first layer is kept so (decode reads 16 of its columns); the others are transposed for
+// linearOfReLU, which reads one row per input.
 function readLayers(manifest, buffer) {
   const halves = new Uint16Array(buffer); // little-endian, as every browser's typed arrays read
   const values = Float32Array.from(halves, halfToFloat);
   let offset = 0;
   const take = (count) => values.subarray(offset, (offset += count));
-  return manifest.layers.map(({weight: [outputs, inputs]}) => ({
-    weight: take(outputs * inputs), bias: take(outputs), inputs, outputs,
-  }));
+  return manifest.layers.map(({weight: [outputs, inputs]}, index) => {
+    const weight = take(outputs * inputs);
+    return {weight: index === 0 ? weight : transpose(weight, outputs, inputs), bias: take(outputs), inputs, outputs};
+  });
+}
+
+function transpose(matrix, rows, columns) {
+  const transposed = new Float32Array(matrix.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) transposed[c * rows + r] = matrix[r * columns + c];
+  }
+  return transposed;
 }
 
 async function loadDecoder() {
@@ -65,15 +76,25 @@ function linear({weight, bias, inputs, outputs}, x, firstColumn = 0) {
   return y;
 }
 
+// y = W x + b for x = ReLU(...), of which about half is zero (45% and 57% in the decoder's two hidden layers):
+// with W transposed (one row per input), only the rows of the inputs that are not zero are added up.
+// The same sums as linear's, in another order, with about half the multiplications.
+function linearOfReLU({weight, bias, outputs}, x) {
+  const y = Float32Array.from(bias);
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] <= 0) continue;
+    const row = i * outputs;
+    for (let out = 0; out < outputs; out++) y[out] += weight[row + out] * x[i];
+  }
+  return y;
+}
+
 // capsnet's Decoder.forward for one pose placed in capsule digit: 160 -> 512 -> 1024 -> 784, ReLU, ReLU, sigmoid.
 // The other nine capsules are zero, so the first layer needs only the 16 columns of capsule digit.
 function decode(digit, pose) {
   const [first, ...rest] = decoder.layers;
   let h = linear(first, pose, digit * decoder.poseDims);
-  for (const layer of rest) {
-    h = h.map((value) => Math.max(value, 0)); // ReLU after every layer but the last
-    h = linear(layer, h);
-  }
+  for (const layer of rest) h = linearOfReLU(layer, h); // the ReLU is linearOfReLU's skipping of x <= 0
   return h.map((value) => 1 / (1 + Math.exp(-value))); // (784,) pixels in [0, 1]
 }
 
