@@ -14,9 +14,9 @@
 const MANIFEST_URL = new URL("decoder/manifest.json", document.baseURI);
 const SWEEP = 0.25; // the paper's largest perturbation of a pose dimension (Fig. 4)
 const SWEEP_PERIOD_MS = 3000; // one sweep: value -> +0.25 -> -0.25 -> value
-const SLIDER_ID = /^dim-(\d+)$/; // app.py's #dim-0 ... #dim-15
+const SLIDER_ID = /^dim-\d+$/; // app.py's #dim-0 ... #dim-15
 
-let decoder = null; // {numDigits, poseDims, imageSize, layers: [{weight, bias, inputs, outputs}]} once loaded
+let decoder = null; // {poseDims, imageSize, layers: [{weight, bias, inputs, outputs}]} once loaded
 let drawingPose = null; // the sliders as the server last set them: the centre of play's sweep
 let playing = null; // {dim, centre, pose, start, frame} while a dimension plays
 const picture = document.createElement("canvas"); // off-screen: its PNG data URL becomes props.value
@@ -60,7 +60,7 @@ async function loadDecoder() {
   const weightsUrl = new URL(manifest.weights, MANIFEST_URL);
   const weights = await fetch(weightsUrl);
   if (!weights.ok) throw new Error(`${weightsUrl}: HTTP ${weights.status}`);
-  return {numDigits: manifest.num_digits, poseDims: manifest.pose_dims, imageSize: manifest.image_size,
+  return {poseDims: manifest.pose_dims, imageSize: manifest.image_size,
           layers: readLayers(manifest, await weights.arrayBuffer())};
 }
 
