@@ -75,7 +75,7 @@ def build(model: CapsNet) -> gr.Blocks:
                                  elem_id="digit")
         sliders = pose_sliders()
         with gr.Row(elem_classes="pose-row"):
-            reset = gr.Button("Reset to drawing", elem_id="reset", size="sm")
+            reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control()
 
         def on_draw(url):
