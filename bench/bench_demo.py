@@ -4,7 +4,9 @@
 
 Prints, with the issue's targets:
 - start-up: seconds from starting `python -m demo` until its page answers (<= 15 s);
-- slider -> reconstruction: from a slider's input event to the new reconstruction
+- slider -> new image set: from a slider's input event to the reconstruction's
+  image being replaced;
+- slider -> reconstruction painted: from a slider's input event to the new reconstruction
   being painted (its image replaced and decoded, at the next animation frame), one
   event at a time; decoder.js draws it in the browser (median <= 16 ms, p95 <= 33 ms);
 - network messages caused by those slider moves: HTTP requests, websocket frames,
@@ -39,7 +41,7 @@ SLIDER = 5
 # Timestamps in the page: when a slider sends input, when the reconstruction's image
 # changes, when a stroke ends and when a digit first appears after it.
 PROBES = """() => {
-  window.probe = {input: null, redrawn: [], strokeEnd: null, shown: null, inputs: []};
+  window.probe = {input: null, set: [], redrawn: [], strokeEnd: null, shown: null, inputs: []};
   let networkInput = null;
   new MutationObserver(() => { const src = document.querySelector('#input-28 img').getAttribute('src');
     if (src !== networkInput) { networkInput = src; probe.inputs.push(performance.now()); } })
@@ -49,7 +51,7 @@ PROBES = """() => {
     probe.input = performance.now(); probe.before = reconstruction(); }, true);
   // Only a new picture counts. Painted: once the browser has decoded the PNG, in the next animation frame.
   new MutationObserver(() => { if (probe.input !== null && reconstruction() !== probe.before) {
-    const input = probe.input; probe.input = null;
+    const input = probe.input; probe.input = null; probe.set.push(performance.now() - input);
     document.querySelector('#reconstruction img').decode().then(() => requestAnimationFrame(() => {
       probe.redrawn.push(performance.now() - input); })); } })
     .observe(document.querySelector('#reconstruction'), {subtree: true, childList: true, attributes: true});
@@ -68,11 +70,11 @@ def summary(name: str, values_ms: list[float], target: str) -> str:
             f"max {values[-1]:.0f} ms over {len(values)} events (target: {target})")
 
 
-def slider_latencies(page, events: int) -> tuple[list[float], list[str]]:
+def slider_latencies(page, events: int) -> tuple[list[float], list[float], list[str]]:
     """Clicks the slider's track at alternating places, waiting for each new image before the next click.
 
-    Returns the latencies and the network messages the clicks caused (NetworkMessages, from the first click
-    until 0.5 s after the last image: decoder.js sends nothing).
+    Returns the latencies until the new image was set and until it was painted, and the network messages the
+    clicks caused (NetworkMessages, from the first click until 0.5 s after the last image).
     """
     track = page.locator(f"#dim-{SLIDER} input[type=range]").bounding_box()
     y = track["y"] + track["height"] / 2
@@ -82,7 +84,7 @@ def slider_latencies(page, events: int) -> tuple[list[float], list[str]]:
         page.mouse.click(track["x"] + track["width"] * (0.2 if n % 2 else 0.8), y)
         page.wait_for_function("(n) => probe.redrawn.length > n", arg=n)
     page.wait_for_timeout(500)
-    return page.evaluate("probe.redrawn"), network.messages
+    return page.evaluate("probe.set"), page.evaluate("probe.redrawn"), network.messages
 
 
 def play_rate(page, seconds: float = 3) -> float:
@@ -163,7 +165,9 @@ def main() -> None:
         print(summary("while drawing, between predictions", drawing_intervals(page), "about 100-150 ms"))
         wait_for_prediction(page)
         print(f"slider moves drawn in the {decoder_place(page)}")
-        latencies, messages = slider_latencies(page, args.slider_events)
+        set_ms, latencies, messages = slider_latencies(page, args.slider_events)
+        print(summary("slider -> new image set (decoder, PNG, Gradio's update)", set_ms,
+                      "none: the work in the page"))
         print(summary("slider -> reconstruction painted", latencies, "median <= 16 ms, p95 <= 33 ms"))
         print(f"network messages caused by {len(latencies)} slider moves: {len(messages)} (target: 0)"
               + "".join(f"\n  {message}" for message in messages[:5]))
