@@ -133,7 +133,8 @@ function poseOnPage(event = null) {
 
 function playControls() {
   const play = document.getElementById("play");
-  return {button: play.querySelector("button"), dim: play.querySelector("select"), readout: play.querySelector("output")};
+  return {button: play.querySelector("button"), dim: play.querySelector("select"),
+          readout: play.querySelector("output")};
 }
 
 function playFrame(now) {
