@@ -47,10 +47,11 @@ def selected_digit(page) -> int:
 
 
 def choose_digit(page, digit: int) -> None:
-    """Clicks capsule digit and waits for the server's answer (without a drawing: zero pose, black picture)."""
-    with page.expect_response(lambda response: response.request.method == "POST"):
-        page.locator("#digit label", has_text=str(digit)).click()
-    page.wait_for_function("(d) => document.querySelector('#digit input:checked')?.value === String(d)", arg=digit)
+    """Clicks capsule digit and waits until the server's answer is shown: without a drawing, a zero pose."""
+    page.locator("#digit label", has_text=str(digit)).click()
+    page.wait_for_function("(d) => document.querySelector('#digit input:checked')?.value === String(d)"
+                           " && [...document.querySelectorAll('[id^=dim-] input[type=number]')]"
+                           ".every(box => Number(box.value) === 0)", arg=digit)
 
 
 def finished_drawing(page, model, digit: int) -> None:
@@ -71,13 +72,10 @@ def test_js_decoder_draws_what_model_decode_draws(page, model):
     rng = np.random.default_rng(0)
     low, high = handlers.POSE_RANGE
     worst = 0.0
+    page.evaluate(SET_POSE, [0.5] * handlers.POSE_DIMS)  # choose_digit waits for the zero pose
     for n in range(RANDOM_POSES):
-        digit = n % handlers.NUM_DIGITS
-        if n < handlers.NUM_DIGITS:
-            choose_digit(page, digit)
-        else:
-            choose_digit(page, (digit + 1) % handlers.NUM_DIGITS)  # come back to the digit: a second pose each
-            choose_digit(page, digit)
+        digit = n % handlers.NUM_DIGITS  # two poses for each capsule
+        choose_digit(page, digit)
         pose = np.round(rng.uniform(low, high, handlers.POSE_DIMS), 2).tolist()
         before = image_src(page, "reconstruction")
         page.evaluate(SET_POSE, pose)
