@@ -13,6 +13,7 @@ from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import explainer, handlers
 from .handlers import POSE_DIMS, POSE_RANGE
+from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
 CANVAS_SIZE = 280
@@ -62,10 +63,17 @@ SECTIONS = {
 SESSIONS_KEPT = 1000
 
 
-def picture(elem_id: str, caption: str) -> gr.HTML:
+def picture(elem_id: str, caption: str, js_on_load: str | None = None) -> gr.HTML:
     """A 28x28 image (a PNG data URL as value) shown enlarged with crisp pixels."""
     template = '<figure><img src="${value}" alt="' + caption + '"><figcaption>' + caption + "</figcaption></figure>"
-    return gr.HTML(handlers.image_url(None), html_template=template, js_on_load=None, elem_id=elem_id)
+    return gr.HTML(handlers.image_url(None), html_template=template, js_on_load=js_on_load, elem_id=elem_id)
+
+
+def play_control() -> gr.HTML:
+    """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once it has the weights)."""
+    options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(POSE_DIMS))
+    return gr.HTML(f'<button type="button" disabled>&#9654; play</button> <select aria-label="dimension to play">'
+                   f"{options}</select> <output></output>", js_on_load=None, elem_id="play")
 
 
 def pose_sliders() -> list[gr.Slider]:
@@ -93,11 +101,14 @@ def build(model: CapsNet) -> gr.Blocks:
             with gr.Column(scale=1, min_width=360):
                 with gr.Row():
                     network_input = picture("input-28", "what the network sees (28x28)")
-                    reconstruction = picture("reconstruction", "decoded from the selected capsule")
+                    reconstruction = picture("reconstruction", "decoded from the selected capsule",
+                                             js_on_load=(HERE / "decoder.js").read_text())
                 digit = gr.Radio(list(range(handlers.NUM_DIGITS)), label="capsule to decode (default: the longest)",
                                  elem_id="digit")
         sliders = pose_sliders()
-        reset = gr.Button("Reset to drawing", elem_id="reset", size="sm")
+        with gr.Row(elem_classes="pose-row"):
+            reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
+            play_control()
         upload, examples, shipped = input_choices()
         explained = explainer_views(model.config.routing_iterations)
 
@@ -114,9 +125,10 @@ def build(model: CapsNet) -> gr.Blocks:
         drawn = canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction,
                                                               digit, *sliders, poses], api_name="draw", **INTERNAL,
                              **LIVE)
-        # .input, not .change: setting the sliders from a prediction must not run the decoder 16 times.
-        for slider in sliders:
-            slider.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL, **LIVE)
+        # Slider moves are decoded in the browser (decoder.js), with no event here. The picture's input event
+        # is the server path: decoder.js fires it for a slider move while it has no weights of its own.
+        reconstruction.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL,
+                             **LIVE)
         selected = digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select",
                                **INTERNAL, **LIVE)
         reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
@@ -124,6 +136,7 @@ def build(model: CapsNet) -> gr.Blocks:
         predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, poses]
         wire_explainer(model, drawn, selected, canvas, upload, examples, shipped, digit, predicted, explained)
         classify_endpoint(model)
+    page.decoder_routes = weights_routes(model)  # served by launch(), for decoder.js
     return page
 
 
@@ -251,6 +264,8 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
     # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
+    # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
-                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT)
+                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
+                       app_kwargs={"routes": page.decoder_routes})

@@ -41,7 +41,8 @@ def launch_chromium(playwright):
 
 
 def open_demo(browser, url: str, touch: bool = False):
-    """A new tab on the demo, returned once canvas.js has run (it paints the canvas white) and the last slider is on the page.
+    """A new tab on the demo, returned once canvas.js has run (it paints the canvas white), the last slider is on
+    the page and decoder.js knows where slider moves are drawn (it has fetched the decoder's weights, or failed to).
 
     touch: a touch screen, as on a phone. page.js_errors collects the tab's uncaught
     JavaScript errors from the start.
@@ -55,7 +56,14 @@ def open_demo(browser, url: str, touch: bool = False):
         "(last) => { const c = document.querySelector('#canvas canvas');"
         " return c && c.getContext('2d').getImageData(0, 0, 1, 1).data[0] === 255"
         " && document.querySelector(`#dim-${last} input[type=range]`) !== null; }", arg=SLIDERS - 1)
+    page.wait_for_function("() => ['browser', 'server'].includes("
+                           "document.querySelector('#reconstruction [data-decoder]')?.dataset.decoder)")
     return page
+
+
+def decoder_place(page) -> str:
+    """Where decoder.js draws slider moves: "browser", or "server" when it could not fetch the weights."""
+    return page.evaluate("() => document.querySelector('#reconstruction [data-decoder]').dataset.decoder")
 
 
 def canvas_box(page) -> tuple[float, float, float, float]:
@@ -188,3 +196,38 @@ def page_answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+class NetworkMessages:
+    """What a tab sends and receives over the network from now on, seen through the DevTools protocol: HTTP
+    requests, websocket frames, server-sent events, and the chunks of responses to requests made since.
+
+    Not counted: data: URLs (the pictures are data URLs; showing one uses no network), and chunks of responses
+    to requests made before, such as Gradio's heartbeat stream, which the server feeds every 15 s whatever the
+    page does. Every Gradio event starts with a request or a websocket frame from the tab, and those count.
+    """
+
+    FRAMES = ("Network.webSocketFrameSent", "Network.webSocketFrameReceived", "Network.eventSourceMessageReceived")
+
+    def __init__(self, page):
+        self.messages: list[str] = []
+        self.requests: dict[str, str] = {}  # requestId -> URL, for the requests made since
+        self.session = page.context.new_cdp_session(page)
+        self.session.send("Network.enable")
+        self.session.on("Network.requestWillBeSent", self.on_request)
+        self.session.on("Network.dataReceived", self.on_data)
+        for frame in self.FRAMES:
+            self.session.on(frame, lambda params, frame=frame: self.messages.append(frame))
+
+    def on_request(self, params: dict) -> None:
+        url = params["request"]["url"]
+        if not url.startswith("data:"):
+            self.requests[params["requestId"]] = url
+            self.messages.append(f"request {url}")
+
+    def on_data(self, params: dict) -> None:
+        if params["requestId"] in self.requests:
+            self.messages.append(f"data from {self.requests[params['requestId']]}")
+
+    def clear(self) -> None:
+        self.messages.clear()

@@ -1,0 +1,189 @@
+"""Slider moves decoded in the browser (demo/decoder.js): the same images as model.decode, nothing sent to the
+server, the server's "pose" event when the weights are missing, and the play control."""
+
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+from demo.page_driver import (
+    NetworkMessages,
+    decoder_place,
+    draw,
+    drag_slider,
+    free_port,
+    image_src,
+    open_demo,
+    pixels,
+    pose_on_page,
+    wait_for_new_src,
+    wait_for_pixels,
+    wait_for_prediction,
+)
+
+from demo import handlers
+
+pytestmark = pytest.mark.browser
+
+JS_TOLERANCE = 2 / 255  # float16 weights (< 0.5/255), float32 sums in another order, rounding to 8 bits
+RANDOM_POSES = 20
+SWEEP = 0.25
+
+# Moves slider dim's range input to value as a drag does (an input event), one animation frame per slider so
+# that Gradio has shown each value before the next; resolves to nothing.
+SET_POSE = """async (pose) => {
+  for (const [dim, value] of pose.entries()) {
+    const range = document.querySelector(`#dim-${dim} input[type=range]`);
+    range.value = value;
+    range.dispatchEvent(new Event('input', {bubbles: true}));
+    await new Promise(requestAnimationFrame);
+  }
+}"""
+
+
+def selected_digit(page) -> int:
+    return int(page.locator("#digit input[aria-checked=true]").get_attribute("value"))
+
+
+def choose_digit(page, digit: int) -> None:
+    """Clicks capsule digit and waits until the server's answer is shown: without a drawing, a zero pose."""
+    page.locator("#digit label", has_text=str(digit)).click()
+    page.wait_for_function("(d) => document.querySelector('#digit input:checked')?.value === String(d)"
+                           " && [...document.querySelectorAll('[id^=dim-] input[type=number]')]"
+                           ".every(box => Number(box.value) === 0)", arg=digit)
+
+
+def finished_drawing(page, model, digit: int) -> None:
+    """Draws digit and waits for the answer to the stroke's end (the sliders hold that drawing's pose)."""
+    draw(page, digit)
+    wait_for_prediction(page, str(digit))
+    url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+    expected = handlers.predict_drawing(model, url)
+    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
+                           arg=expected.network_input)
+
+
+def test_page_decodes_in_the_browser_when_the_weights_are_served(page):
+    assert decoder_place(page) == "browser"
+
+
+def test_js_decoder_draws_what_model_decode_draws(page, model):
+    rng = np.random.default_rng(0)
+    low, high = handlers.POSE_RANGE
+    worst = 0.0
+    page.evaluate(SET_POSE, [0.5] * handlers.POSE_DIMS)  # choose_digit waits for the zero pose
+    for n in range(RANDOM_POSES):
+        digit = n % handlers.NUM_DIGITS  # two poses for each capsule
+        choose_digit(page, digit)
+        pose = np.round(rng.uniform(low, high, handlers.POSE_DIMS), 2).tolist()
+        before = image_src(page, "reconstruction")
+        page.evaluate(SET_POSE, pose)
+        shown = pixels(wait_for_new_src(page, "reconstruction", before))
+        assert pose_on_page(page) == pytest.approx(pose, abs=1e-9) and selected_digit(page) == digit
+        with torch.inference_mode():
+            expected = model.decode(torch.tensor([pose]), torch.tensor([digit]))[0, 0].numpy()
+        worst = max(worst, float(np.abs(shown - expected).max()))
+    assert worst <= JS_TOLERANCE
+
+
+def test_slider_moves_send_nothing_to_the_server(page, model):
+    finished_drawing(page, model, 3)
+    network = NetworkMessages(page)
+    page.wait_for_timeout(300)  # let anything still on its way arrive
+    network.clear()
+    before = image_src(page, "reconstruction")
+    for dim, fraction in [(0, 0.9), (5, 0.1), (9, 0.7), (15, 0.3)]:
+        drag_slider(page, dim, fraction)
+    wait_for_new_src(page, "reconstruction", before)
+    page.wait_for_timeout(500)
+    assert network.messages == []
+
+
+def test_the_last_image_of_a_drag_is_the_decoders_for_the_sliders_left(page, model):
+    finished_drawing(page, model, 2)
+    before = image_src(page, "reconstruction")
+    drag_slider(page, 7, 0.85, steps=20)
+    shown = pixels(wait_for_new_src(page, "reconstruction", before))
+    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    assert np.abs(shown - expected).max() <= JS_TOLERANCE
+
+
+def test_launched_demo_serves_its_decoder_weights_with_cache_headers(demo_url, model):
+    with urllib.request.urlopen(demo_url + "decoder/manifest.json") as response:
+        manifest = json.load(response)
+        assert response.headers["Cache-Control"] == "no-cache"
+    with urllib.request.urlopen(demo_url + "decoder/" + manifest["weights"]) as response:
+        data = np.frombuffer(response.read(), dtype="<f2")
+        assert "immutable" in response.headers["Cache-Control"]
+    first_weight = model.decoder.net[0].weight.detach().numpy().astype(np.float16)
+    np.testing.assert_array_equal(data[:first_weight.size].reshape(first_weight.shape), first_weight)
+
+
+@pytest.fixture(scope="module")
+def demo_without_weights(model):
+    """The demo served without the weights' routes, as when they can't be fetched."""
+    from demo.app import build, launch
+
+    page = build(model)
+    page.decoder_routes = []
+    port = free_port()
+    launch(page, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    page.close()
+
+
+def test_without_the_weights_slider_moves_are_drawn_by_the_server(browser, demo_without_weights, model):
+    tab = open_demo(browser, demo_without_weights)
+    try:
+        assert decoder_place(tab) == "server"
+        assert tab.locator("#play button").is_disabled()
+        finished_drawing(tab, model, 0)
+        network = NetworkMessages(tab)
+        before = image_src(tab, "reconstruction")
+        drag_slider(tab, 4, 0.95)
+        wait_for_new_src(tab, "reconstruction", before)
+        expected = pixels(handlers.reconstruct(model, selected_digit(tab), pose_on_page(tab)))
+        shown = wait_for_pixels(tab, "reconstruction", expected, 3 / 255)
+        assert np.abs(shown - expected).max() <= 3 / 255
+        assert any("/gradio_api/" in message for message in network.messages)  # the "pose" event
+        assert tab.js_errors == [] and tab.locator(".toast-body").count() == 0
+    finally:
+        tab.close()
+
+
+def played_values(page, count: int) -> list[float]:
+    """The played dimension's value (#play's readout, "dim D = V") at count successive moments 50 ms apart."""
+    values = []
+    for _ in range(count):
+        page.wait_for_timeout(50)
+        values.append(float(page.locator("#play output").inner_text().split("=")[1]))
+    return values
+
+
+def test_play_sweeps_a_dimension_around_its_drawing_value(page, model):
+    finished_drawing(page, model, 5)
+    centre = pose_on_page(page)[6]
+    drag_slider(page, 6, 0.95)  # the sweep is around the drawing's value, not the slider's
+    page.locator("#play select").select_option("6")
+    page.locator("#play button").click()
+    first = image_src(page, "reconstruction")
+    wait_for_new_src(page, "reconstruction", first)
+    values = played_values(page, 60)  # 3 s: a whole sweep
+    assert page.locator("#play output").inner_text().startswith("dim 6 =")
+    assert min(values) >= centre - SWEEP - 0.01 and max(values) <= centre + SWEEP + 0.01
+    assert max(values) - min(values) > SWEEP  # it moves both ways
+
+
+def test_dragging_a_slider_stops_play(page, model):
+    finished_drawing(page, model, 5)
+    page.locator("#play button").click()
+    wait_for_new_src(page, "reconstruction", image_src(page, "reconstruction"))
+    assert page.locator("#play button").inner_text() == "■ stop"
+    drag_slider(page, 1, 0.2)
+    assert page.locator("#play button").inner_text() == "▶ play"
+    shown = image_src(page, "reconstruction")
+    page.wait_for_timeout(300)
+    assert image_src(page, "reconstruction") == shown  # no more frames
+    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    assert np.abs(pixels(shown) - expected).max() <= JS_TOLERANCE
