@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from capsnet import CapsNet
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import handlers
+from .body_limit import BodyLimit
 from .handlers import POSE_DIMS, POSE_RANGE
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +34,8 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 SESSIONS_KEPT = 1000
+# An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
+MAX_EVENT_BYTES = 2 * 2**20
 
 
 def picture(elem_id: str, caption: str) -> gr.HTML:
@@ -104,6 +108,8 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
     # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
+    # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
-                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT)
+                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
+                       app_kwargs={"middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES)]})

@@ -17,7 +17,7 @@ from demo.digit_strokes import render
 from gradio_client import Client
 
 from capsnet.preprocessing import MAX_IMAGE_BYTES
-from demo.app import build, launch
+from demo.app import MAX_EVENT_BYTES, build, launch
 from demo.handlers import POSE_DIMS
 from demo.page_driver import free_port
 
@@ -92,6 +92,12 @@ def test_an_upload_over_the_size_limit_is_refused(server):
             "Content-Type: image/png\r\n\r\n").encode() + bytes(MAX_IMAGE_BYTES + 2**20) + f"\r\n--{boundary}--\r\n".encode()
     status, _ = post(f"{server}/gradio_api/upload", body, f"multipart/form-data; boundary={boundary}")
     assert status == 413
+
+
+def test_an_event_body_over_the_limit_is_refused_before_it_is_parsed(server):
+    drawing = "data:image/png;base64," + "A" * MAX_EVENT_BYTES
+    status, body = post(f"{server}/gradio_api/run/draw", json.dumps({"data": [drawing]}).encode())
+    assert status == 413 and "upload" in json.loads(body)["error"]
 
 
 def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server):
