@@ -5,6 +5,7 @@ on a free loopback port: with gradio_client, as the load script does, and with
 raw JSON, which can carry what gradio_client refuses to send (NaN).
 """
 
+import asyncio
 import base64
 import io
 import json
@@ -18,6 +19,7 @@ from gradio_client import Client
 
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo.app import MAX_EVENT_BYTES, build, launch
+from demo.body_limit import BodyLimit
 from demo.handlers import POSE_DIMS
 from demo.page_driver import free_port
 
@@ -108,3 +110,21 @@ def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server)
         pose = drawn[client][5:5 + POSE_DIMS]
         _, *reset = client.predict(drawn[client][4], api_name="/reset")
         assert reset == pytest.approx(pose)
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit():
+    seen = []
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if not message.get("more_body"):
+                return
+
+    async def chunks():
+        return {"type": "http.request", "body": b"x" * 600, "more_body": True}
+
+    scope = {"type": "http", "path": "/gradio_api/run/draw", "headers": []}
+    asyncio.run(BodyLimit(app, max_bytes=1000)(scope, chunks, None))
+    assert seen == ["http.request", "http.disconnect"]
