@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 import torch
 
@@ -12,6 +13,7 @@ from capsnet import CapsNet, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import explainer, handlers
+from .body_limit import BodyLimit
 from .handlers import POSE_DIMS, POSE_RANGE
 from .weights import weights_routes
 
@@ -61,6 +63,8 @@ SECTIONS = {
                      "prediction often shows here: the longest capsule draws something close to your digit."),
 }
 SESSIONS_KEPT = 1000
+# An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
+MAX_EVENT_BYTES = 2 * 2**20
 
 
 def picture(elem_id: str, caption: str, js_on_load: str | None = None) -> gr.HTML:
@@ -264,8 +268,10 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
     # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
+    # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
-                       app_kwargs={"routes": page.decoder_routes})
+                       app_kwargs={"routes": page.decoder_routes,
+                                   "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES)]})

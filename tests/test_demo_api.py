@@ -5,6 +5,7 @@ on a free loopback port: with gradio_client, as the load script does, and with
 raw JSON, which can carry what gradio_client refuses to send (NaN).
 """
 
+import asyncio
 import base64
 import io
 import json
@@ -17,7 +18,8 @@ from demo.digit_strokes import render
 from gradio_client import Client
 
 from capsnet.preprocessing import MAX_IMAGE_BYTES
-from demo.app import build, launch
+from demo.app import MAX_EVENT_BYTES, build, launch
+from demo.body_limit import BodyLimit
 from demo.handlers import POSE_DIMS
 from demo.page_driver import free_port
 
@@ -94,6 +96,12 @@ def test_an_upload_over_the_size_limit_is_refused(server):
     assert status == 413
 
 
+def test_an_event_body_over_the_limit_is_refused_before_it_is_parsed(server):
+    drawing = "data:image/png;base64," + "A" * MAX_EVENT_BYTES
+    status, body = post(f"{server}/gradio_api/run/draw", json.dumps({"data": [drawing]}).encode())
+    assert status == 413 and "upload" in json.loads(body)["error"]
+
+
 def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server):
     first, second = Client(server + "/", verbose=False), Client(server + "/", verbose=False)
     drawn = {client: client.predict(data_url(digit), api_name="/draw") for client, digit in ((first, 2), (second, 7))}
@@ -102,3 +110,21 @@ def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server)
         pose = drawn[client][5:5 + POSE_DIMS]
         _, *reset = client.predict(drawn[client][4], api_name="/reset")
         assert reset == pytest.approx(pose)
+
+
+def test_a_body_without_a_length_is_cut_off_at_the_limit():
+    seen = []
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if not message.get("more_body"):
+                return
+
+    async def chunks():
+        return {"type": "http.request", "body": b"x" * 600, "more_body": True}
+
+    scope = {"type": "http", "path": "/gradio_api/run/draw", "headers": []}
+    asyncio.run(BodyLimit(app, max_bytes=1000)(scope, chunks, None))
+    assert seen == ["http.request", "http.disconnect"]
