@@ -239,5 +239,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     """Serve the page; with block=False return at once (tests), leaving the server running until page.close()."""
     # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
     # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
+    # allowed_paths: the examples are served from the package, wherever the server was started.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False)
+                       css=(HERE / "style.css").read_text(), js=(HERE / "paste.js").read_text(), ssr_mode=False,
+                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)])
