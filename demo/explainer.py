@@ -23,9 +23,9 @@ from capsnet.figures import GRID, UNIFORM
 
 from . import handlers
 
-# One coupling scale for every input and iteration, so that they compare: 0 (blue), the uniform
-# 1/10 (white), 0.5 and more (red); measured couplings reach about 0.48 on MNIST test digits.
-COUPLING_RANGE = (0.0, 0.5)
+# capsnet.figures' coupling scale, the same for every input and iteration so that they compare:
+# half the uniform 1/10 or less (blue), 1/10 (white), twice it or more (red).
+COUPLING_RANGE = (figures.COUPLING_NORM.vmin, figures.COUPLING_NORM.vmax)
 IMAGE_SIZE = 28
 TILE_COLUMNS = 8  # the 32 primary capsule types shown as 4 rows of 8 6x6 tiles
 GAP_GREY = 160  # between the 6x6 tiles: darker than the scale's white centre
@@ -147,8 +147,8 @@ class Routing:
 
 def routing_numbers(trace, digit: int) -> Routing:
     coupling = figures.coupling_mosaic(trace, digit)
-    return Routing(coupling, [figures.vote_map(trace, digit, r) for r in range(len(coupling))],
-                   figures.vote_shares(trace, digit).tolist(), trace.lengths[:, 0])
+    return Routing(coupling, list(figures.vote_maps(trace, digit)), figures.vote_shares(trace, digit).tolist(),
+                   trace.lengths[:, 0])
 
 
 def routing_html(trace, x: torch.Tensor, digit: int) -> str:
