@@ -157,18 +157,19 @@ def explainer_views(trained_iterations: int) -> ExplainerViews:
     waiting = explainer.waiting_views().outputs()
     views, controls = [], {}
     for (key, (heading, caption)), blank in zip(SECTIONS.items(), waiting):
-        gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
-        if key == "routing":
-            controls["iterations"] = gr.Radio(
-                list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
-                label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
-        views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
-        if key == "figure4":
-            with gr.Row(elem_id="figure4-download"):
-                controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
-                                                       size="sm", elem_id="figure4-png")
-                controls["figure4_file"] = gr.DownloadButton("Download the PNG", elem_id="figure4-file", size="sm",
-                                                             visible=False)
+        with gr.Column(elem_id=f"{key}-section"):  # what bench/screenshot.py photographs
+            gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
+            if key == "routing":
+                controls["iterations"] = gr.Radio(
+                    list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
+                    label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
+            views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
+            if key == "figure4":
+                with gr.Row(elem_id="figure4-download"):
+                    controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
+                                                           size="sm", elem_id="figure4-png")
+                    controls["figure4_file"] = gr.DownloadButton("Download the PNG", elem_id="figure4-file",
+                                                                 size="sm", visible=False)
     return ExplainerViews(views, **controls)
 
 

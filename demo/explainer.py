@@ -97,7 +97,7 @@ def load_examples(folder: Path) -> list[Example]:
     index = folder / "index.json"
     if not index.exists():
         return []
-    return [Example(folder / e["file"], int(e["label"]), int(e["predicted"])) for e in json.loads(index.read_text())]
+    return [Example(folder / e["file"], int(e["label"]), int(e["prediction"])) for e in json.loads(index.read_text())]
 
 
 def predict_file(model: CapsNet, path: str | None) -> handlers.View:
@@ -188,7 +188,7 @@ def routing_caption(trace, digit: int, shares: list[float]) -> str:
     before, after = int(np.argmax(first)), int(np.argmax(last))
     if before != after:
         return text + f"Routing changed the answer: without it the longest capsule was {before}, now it is {after}."
-    return text + f"The longest capsule was {after} before routing too: here routing sharpened the answer, not chose it."
+    return text + f"The longest capsule was {after} before routing too: routing sharpened the answer, not chose it."
 
 
 def primary_html(trace, digit: int) -> str:
