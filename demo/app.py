@@ -35,6 +35,9 @@ INTERNAL = {"api_visibility": "undocumented"}
 # The explainer views follow a prediction: never on the queue before it, and while
 # one is being drawn only the newest input waits, so they never fall behind the pen.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
+# Runs in the browser before the views of a drawing are made: is the pen still on the canvas (canvas.js)?
+# Then they are skipped: they cost several predictions' time, and lifting the pen brings them anyway.
+PEN_DOWN = "(url, rounds) => [url, rounds, document.querySelector('#canvas canvas').dataset.pen === 'down']"
 EXAMPLES = HERE / "examples"
 # Each view: (element id, heading, two sentences: what it shows and how to read it).
 SECTIONS = {
@@ -182,13 +185,16 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
     """
     shown = gr.State(None)  # this tab's network input (1, 1, 28, 28), for a change of capsule or iterations
     example = gr.State(None)  # the last example's file
+    pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN as the views are asked for
     # A new input also takes away the last input's Figure 4 download.
     outputs, iterations = [*page.views, shown, page.figure4_file], page.iterations
 
     def explain(x, chosen, rounds) -> tuple:
         return *explainer.explain(model, x, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
 
-    def explain_drawing(url, rounds):
+    def explain_drawing(url, rounds, pen_down):
+        if pen_down:
+            return tuple(gr.skip() for _ in outputs)
         return explain(explainer.network_input(handlers.read_data_url(url)), None, rounds)
 
     def explain_file(path, rounds):
@@ -209,7 +215,8 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
         path = explainer.figure4_png(model, x, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    drawn.then(explain_drawing, inputs=[canvas, iterations], outputs=outputs, api_name="explain_drawing", **VIEWS)
+    drawn.then(explain_drawing, inputs=[canvas, iterations, pen_down], outputs=outputs, js=PEN_DOWN,
+               api_name="explain_drawing", **VIEWS)
     selected.then(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="explain_selected",
                   **VIEWS)
     iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",
