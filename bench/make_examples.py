@@ -1,0 +1,125 @@
+"""The demo's example digits: MNIST test images as small PNGs, a few of them ones the shipped model gets wrong.
+
+    python bench/make_examples.py [--per-digit 2] [--wrong 4] [--out demo/examples] [--data-dir ../shared/mnist]
+
+Classifies the 10,000 test images with the shipped checkpoint, then writes,
+in test-set order, the first --per-digit images of each digit that it gets
+right and the first --wrong images that it gets wrong, as 28x28 gray PNGs
+named NN-trueD.png (D the true digit), plus index.json and README.md listing
+file, true digit and the model's prediction. Every example is also run the way
+the demo runs an upload (capsnet.read_image, then capsnet.preprocess) and kept
+only if that gives the same prediction, so a wrong example stays wrong on the page.
+"""
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from capsnet import CheckpointError, load_model, preprocess, read_image  # noqa: E402
+from capsnet.data import DataError, load_mnist  # noqa: E402
+
+BATCH = 500
+
+README = """# Example digits
+
+{count} handwritten digits from the MNIST test set (Yann LeCun, Corinna Cortes and
+Christopher J.C. Burges, http://yann.lecun.com/exdb/mnist/), as 28x28 gray PNGs,
+so that the demo has examples where MNIST itself is absent. {wrong} of them are
+digits the shipped model (`checkpoints/capsnet-mnist.pt`) gets wrong; the file
+name gives the true digit. Made by `python bench/make_examples.py`; `index.json`
+lists the same.
+
+| file | MNIST test index | true digit | model's prediction |
+| --- | --- | --- | --- |
+{rows}
+"""
+
+
+def predictions(model, images: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.cat([model(batch).lengths.argmax(dim=1) for batch in images.split(BATCH)])
+
+
+def png_bytes(image: torch.Tensor) -> bytes:
+    """(1, 28, 28) in [0, 1] -> an 8-bit gray PNG, as MNIST stores it (white digit on black)."""
+    pixels = (image[0] * 255).round().to(torch.uint8).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def as_uploaded(model, png: bytes) -> int:
+    """The prediction for the PNG the way the demo sees an upload."""
+    with torch.inference_mode():
+        return int(model(preprocess(read_image(png))).lengths.argmax())
+
+
+def choose(model, images, labels, predicted, per_digit: int, wrong: int) -> list[dict]:
+    """Test-set order: the first per_digit right answers of each digit and the first wrong ones,
+    each kept only if the demo's path predicts the same."""
+    wanted = {digit: per_digit for digit in range(10)}
+    chosen, wrong_left = [], wrong
+    for index in range(len(images)):
+        label, guess = int(labels[index]), int(predicted[index])
+        right = label == guess
+        if (right and wanted[label] == 0) or (not right and wrong_left == 0):
+            continue
+        png = png_bytes(images[index])
+        if as_uploaded(model, png) != guess:
+            continue
+        chosen.append({"index": index, "label": label, "prediction": guess, "png": png})
+        if right:
+            wanted[label] -= 1
+        else:
+            wrong_left -= 1
+        if wrong_left == 0 and not any(wanted.values()):
+            break
+    return sorted(chosen, key=lambda e: (e["label"] != e["prediction"], e["label"], e["index"]))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--per-digit", type=int, default=2, help="right answers of each digit (default: 2)")
+    p.add_argument("--wrong", type=int, default=4, help="wrong answers (default: 4)")
+    p.add_argument("--out", type=Path, default=REPO / "demo" / "examples", help="default: demo/examples")
+    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
+    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist", help="default: ../shared/mnist")
+    args = p.parse_args()
+    try:
+        model = load_model(args.checkpoint)
+        images, labels = load_mnist(args.data_dir, train=False, download=False)
+    except (CheckpointError, DataError) as e:
+        sys.exit(f"error: {e}")
+    predicted = predictions(model, images)
+    print(f"the model gets {int((predicted != labels).sum())} of {len(labels)} test images wrong")
+    examples = choose(model, images, labels, predicted, args.per_digit, args.wrong)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for old in args.out.glob("*-true*.png"):
+        old.unlink()
+    index = []
+    for number, example in enumerate(examples):
+        name = f"{number:02d}-true{example['label']}.png"
+        (args.out / name).write_bytes(example.pop("png"))
+        index.append({"file": name, "mnist_test_index": example["index"], "label": example["label"],
+                      "prediction": example["prediction"]})
+    (args.out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    rows = "\n".join(f"| {e['file']} | {e['mnist_test_index']} | {e['label']} | {e['prediction']}"
+                     f"{' (wrong)' if e['label'] != e['prediction'] else ''} |" for e in index)
+    wrong = sum(e["label"] != e["prediction"] for e in index)
+    (args.out / "README.md").write_text(README.format(count=len(index), wrong=wrong, rows=rows))
+    size = sum(f.stat().st_size for f in args.out.iterdir())
+    print(f"wrote {len(index)} examples ({wrong} wrong) to {args.out}, {size / 1024:.1f} KB in all")
+
+
+if __name__ == "__main__":
+    main()
