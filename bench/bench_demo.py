@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo.page_driver import demo_process, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
+from demo.page_driver import EXPLAINER_VIEWS as VIEWS  # noqa: E402
 
-VIEWS = ["routing", "primary", "figure4", "all-capsules"]
 # When each explainer view first shows a picture after the pen leaves the canvas (a cleared canvas empties them).
 VIEW_PROBES = """(ids) => {
   window.viewProbe = {strokeEnd: null, shown: {}};

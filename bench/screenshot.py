@@ -13,22 +13,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.page_driver import REPO, demo_process, draw, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
+from demo.page_driver import (  # noqa: E402
+    REPO,
+    demo_process,
+    draw,
+    free_port,
+    launch_chromium,
+    open_demo,
+    wait_for_prediction,
+    wait_for_views,
+)
 
 from demo import explainer  # noqa: E402
 from demo.app import EXAMPLES  # noqa: E402
 
 VIEWS = {"routing": "routing.png", "primary": "primary.png", "figure4": "figure4-view.png",
          "all-capsules": "all-capsules.png"}
-
-
-def wait_for_views(page, old: dict[str, str] | None = None) -> dict[str, str]:
-    """Waits until every explainer view shows a picture (other than in old) and returns their HTML."""
-    page.wait_for_function(
-        "([ids, old]) => ids.every(id => { const view = document.querySelector(`#${id}`);"
-        " return view.querySelector('img') !== null && (old === null || view.innerHTML !== old[id]); })",
-        arg=[list(VIEWS), old])
-    return {view: page.locator(f"#{view}").inner_html() for view in VIEWS}
 
 
 def main() -> None:

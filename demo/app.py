@@ -1,11 +1,11 @@
-"""The page: Gradio components, their element ids and their events. The computing is in handlers.py."""
+"""The page: Gradio components, their element ids and their events. The computing is in handlers.py
+(prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules)."""
 
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-
 import torch
 
 from capsnet import CapsNet, ImageError
@@ -32,14 +32,14 @@ CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
 # The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
 INTERNAL = {"api_visibility": "undocumented"}
-# The explainer views follow a prediction: never on the queue before it, and while
-# one is being drawn only the newest input waits, so they never fall behind the pen.
+# The explainer views follow a prediction (.then): they never hold it up, and while
+# they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
 # Runs in the browser before the views of a drawing are made: is the pen still on the canvas (canvas.js)?
 # Then they are skipped: they cost several predictions' time, and lifting the pen brings them anyway.
 PEN_DOWN = "(url, rounds) => [url, rounds, document.querySelector('#canvas canvas').dataset.pen === 'down']"
 EXAMPLES = HERE / "examples"
-# Each view: (element id, heading, two sentences: what it shows and how to read it).
+# Each view's element id: (heading, two sentences: what it shows and how to read it).
 SECTIONS = {
     "routing": ("Routing by agreement, iteration by iteration",
                 "Each of the 1152 primary capsules (32 types x 6x6 places) splits its vote over the ten digit capsules "
@@ -137,7 +137,7 @@ def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
             upload = gr.File(label="image of a digit", type="filepath", elem_id="upload", height=120)
         with gr.Column(scale=2, min_width=280):
             gr.Markdown("### Examples\nDigits from the MNIST test set: click one to load it. Each is labelled with "
-                        "its true digit, and with the shipped model's answer where that is wrong.",
+                        "its digit; \"true 5\" marks a 5 that the shipped model gets wrong.",
                         elem_classes="section-caption")
             shipped = explainer.load_examples(EXAMPLES)
             examples = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False,
@@ -221,8 +221,11 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
                   **VIEWS)
     iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",
                      **VIEWS)
-    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload", **INTERNAL, **LIVE).then(
-        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload", **VIEWS)
+    # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
+    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload",
+                  **{**INTERNAL, **LIVE, "preprocess": True}).then(
+        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload",
+        **{**VIEWS, "preprocess": True})
     examples.select(on_example, inputs=None, outputs=[example, *predicted], api_name="example", **INTERNAL,
                     **LIVE).then(explain_file, inputs=[example, iterations], outputs=outputs,
                                  api_name="explain_example", **VIEWS)

@@ -18,6 +18,7 @@ from demo.page_driver import (
     wait_for_pixels,
     wait_for_pose,
     wait_for_prediction,
+    wait_for_views,
 )
 
 from demo import handlers
@@ -91,6 +92,8 @@ def test_new_prediction_sets_the_sliders_without_running_the_decoder(page, model
     draw(page, 0)
     wait_for_prediction(page, "0")
     wait_for_finished_drawing(page, model)
+    wait_for_views(page)  # the explainer views below decode all ten capsules and Figure 4's 176 poses
+    decoded.clear()
     before = image_src(page, "reconstruction")
     # One move of one slider: a decoder run or two (press and move). Had setting the 16
     # sliders from the prediction fired their events, there would be 16 more by now.
