@@ -107,7 +107,8 @@ def vote_map(trace: CapsNetTrace, digit: int, iteration: int, sample: int = 0) -
 
 
 def agreement_maps(trace: CapsNetTrace, digit: int, sample: int = 0) -> torch.Tensor:
-    """u_hat_j|i . v_j / |v_j| with the final v_j, the agreement routing adds to the logits b_ij -> (32, 6, 6)."""
+    """u_hat_j|i . v_j / |v_j| with the final v_j -> (32, 6, 6): the agreement u_hat_j|i . v_j that routing adds
+    to the logits b_ij, per unit length of v_j, so that maps of a long and a short capsule compare."""
     direction = F.normalize(trace.poses[-1, sample, digit], dim=0)  # v_j / |v_j|, (16,)
     agreement = trace.predictions[sample, :, digit].float() @ direction  # (1152,)
     return agreement.view(TYPES, GRID, GRID)
@@ -200,15 +201,17 @@ def routing_figure(trace: CapsNetTrace, digit: int, image: torch.Tensor, sample:
         charts[0].plot(steps, lengths[:, d], color=color, lw=2 if d == digit else 1)
         if shown:
             charts[0].text(steps[-1] + 0.1, lengths[-1, d], str(d), color=color, fontsize=7, va="center")
-    charts[0].set(ylim=(0, 1), yticks=(0, 0.5, 1), ylabel="length")
+    charts[0].set(ylim=(0, 1), yticks=(0, 0.5, 1))
+    charts[0].set_title("capsule lengths", fontsize=8)
     charts[1].plot(steps, shares, "o-", color="tab:red", ms=3)
     charts[1].axhline(UNIFORM, color="0.6", ls="--", lw=1)
-    charts[1].set(ylabel=f"share of {digit}", xlabel="iteration")
+    charts[1].set_xlabel("iteration")
+    charts[1].set_title(f"vote share of {digit}", fontsize=8)
     charts[1].yaxis.set_major_locator(MaxNLocator(3))
+    charts[1].yaxis.set_major_formatter("{x:.3f}")
     for chart in charts:
         chart.set_xticks(steps)
         chart.tick_params(labelsize=7)
-        chart.yaxis.label.set_size(8)
         chart.xaxis.label.set_size(8)
     fig.text(0.5 / width, 0.97, f"Routing toward capsule {digit}: coupling c_ij (1/10 = uniform) and votes",
              fontsize=9, va="top")
