@@ -1,6 +1,10 @@
-"""Makes docs/demo.png: the real demo in headless Chromium, with a digit drawn by the mouse.
+"""Makes the README's screenshots: the real demo in headless Chromium, a digit drawn by the mouse.
 
-    python bench/screenshot.py [--digit 3] [--out docs/demo.png] [--checkpoint PATH]
+    python bench/screenshot.py [--digit 3] [--out docs] [--checkpoint PATH]
+
+Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
+explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
+the drawing, and upload-examples.png after a misclassified example was clicked.
 """
 
 import argparse
@@ -9,17 +13,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.page_driver import REPO, demo_process, draw, free_port, launch_chromium, open_demo, wait_for_prediction  # noqa: E402
+from demo.page_driver import (  # noqa: E402
+    REPO,
+    demo_process,
+    draw,
+    free_port,
+    launch_chromium,
+    open_demo,
+    wait_for_prediction,
+    wait_for_views,
+)
+
+from demo import explainer  # noqa: E402
+from demo.app import EXAMPLES  # noqa: E402
+
+VIEWS = {"routing": "routing.png", "primary": "primary.png", "figure4": "figure4-view.png",
+         "all-capsules": "all-capsules.png"}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--digit", type=int, default=3, help="digit to draw (default: 3)")
-    p.add_argument("--out", type=Path, default=REPO / "docs" / "demo.png")
+    p.add_argument("--out", type=Path, default=REPO / "docs", help="folder for the PNGs (default: docs)")
     p.add_argument("--checkpoint", default=None, help="checkpoint for the demo (default: the shipped one)")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
+    args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with demo_process(port, args.checkpoint), sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -27,10 +47,23 @@ def main() -> None:
         draw(page, args.digit)
         shown = wait_for_prediction(page)
         page.wait_for_function("() => document.querySelector('#dim-0 input[type=range]').value !== '0'")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(args.out))
+        drawn = wait_for_views(page)
+        page.screenshot(path=str(args.out / "demo.png"))
+        for view, name in VIEWS.items():
+            if view != "all-capsules":
+                page.locator(f"#{view}-section").screenshot(path=str(args.out / name))
+        print(f"drew a {args.digit}, the demo predicted {shown}; saved demo.png and the views in {args.out}")
+
+        examples = explainer.load_examples(EXAMPLES)
+        wrong = next(n for n, e in enumerate(examples) if e.predicted != e.label)
+        page.locator("#examples .thumbnail-item").nth(wrong).click()
+        wait_for_prediction(page, str(examples[wrong].predicted))
+        wait_for_views(page, drawn)
+        page.locator("#all-capsules-section").screenshot(path=str(args.out / VIEWS["all-capsules"]))
+        page.locator("#inputs").screenshot(path=str(args.out / "upload-examples.png"))
+        print(f"clicked example {examples[wrong].path.name} (a {examples[wrong].label}), the demo predicted "
+              f"{examples[wrong].predicted}; saved all-capsules.png and upload-examples.png")
         browser.close()
-    print(f"drew a {args.digit}, the demo predicted {shown}; saved {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The page: Gradio components, their element ids and their events. The computing is in handlers.py."""
+"""The page: Gradio components, their element ids and their events. The computing is in handlers.py
+(prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules)."""
 
 import tempfile
 from dataclasses import dataclass
@@ -38,11 +39,14 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
-# The explainer views follow a prediction: never on the queue before it, and while
-# one is being drawn only the newest input waits, so they never fall behind the pen.
+# The explainer views follow a prediction (.then): they never hold it up, and while
+# they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
+# Runs in the browser before the views of a drawing are made: is the pen still on the canvas (canvas.js)?
+# Then they are skipped: they cost several predictions' time, and lifting the pen brings them anyway.
+PEN_DOWN = "(url, rounds) => [url, rounds, document.querySelector('#canvas canvas').dataset.pen === 'down']"
 EXAMPLES = HERE / "examples"
-# Each view: (element id, heading, two sentences: what it shows and how to read it).
+# Each view's element id: (heading, two sentences: what it shows and how to read it).
 SECTIONS = {
     "routing": ("Routing by agreement, iteration by iteration",
                 "Each of the 1152 primary capsules (32 types x 6x6 places) splits its vote over the ten digit capsules "
@@ -156,7 +160,7 @@ def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
             upload = gr.File(label="image of a digit", type="filepath", elem_id="upload", height=120)
         with gr.Column(scale=2, min_width=280):
             gr.Markdown("### Examples\nDigits from the MNIST test set: click one to load it. Each is labelled with "
-                        "its true digit, and with the shipped model's answer where that is wrong.",
+                        "its digit; \"true 5\" marks a 5 that the shipped model gets wrong.",
                         elem_classes="section-caption")
             shipped = explainer.load_examples(EXAMPLES)
             examples = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False,
@@ -179,18 +183,19 @@ def explainer_views(trained_iterations: int) -> ExplainerViews:
     waiting = explainer.waiting_views().outputs()
     views, controls = [], {}
     for (key, (heading, caption)), blank in zip(SECTIONS.items(), waiting):
-        gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
-        if key == "routing":
-            controls["iterations"] = gr.Radio(
-                list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
-                label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
-        views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
-        if key == "figure4":
-            with gr.Row(elem_id="figure4-download"):
-                controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
-                                                       size="sm", elem_id="figure4-png")
-                controls["figure4_file"] = gr.DownloadButton("Download the PNG", elem_id="figure4-file", size="sm",
-                                                             visible=False)
+        with gr.Column(elem_id=f"{key}-section"):  # what bench/screenshot.py photographs
+            gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
+            if key == "routing":
+                controls["iterations"] = gr.Radio(
+                    list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
+                    label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
+            views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
+            if key == "figure4":
+                with gr.Row(elem_id="figure4-download"):
+                    controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
+                                                           size="sm", elem_id="figure4-png")
+                    controls["figure4_file"] = gr.DownloadButton("Download the PNG", elem_id="figure4-file",
+                                                                 size="sm", visible=False)
     return ExplainerViews(views, **controls)
 
 
@@ -203,13 +208,16 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
     """
     shown = gr.State(None)  # this tab's network input (1, 1, 28, 28), for a change of capsule or iterations
     example = gr.State(None)  # the last example's file
+    pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN as the views are asked for
     # A new input also takes away the last input's Figure 4 download.
     outputs, iterations = [*page.views, shown, page.figure4_file], page.iterations
 
     def explain(x, chosen, rounds) -> tuple:
         return *explainer.explain(model, x, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
 
-    def explain_drawing(url, rounds):
+    def explain_drawing(url, rounds, pen_down):
+        if pen_down:
+            return tuple(gr.skip() for _ in outputs)
         return explain(explainer.network_input(handlers.read_data_url(url)), None, rounds)
 
     def explain_file(path, rounds):
@@ -230,13 +238,17 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
         path = explainer.figure4_png(model, x, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    drawn.then(explain_drawing, inputs=[canvas, iterations], outputs=outputs, api_name="explain_drawing", **VIEWS)
+    drawn.then(explain_drawing, inputs=[canvas, iterations, pen_down], outputs=outputs, js=PEN_DOWN,
+               api_name="explain_drawing", **VIEWS)
     selected.then(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="explain_selected",
                   **VIEWS)
     iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",
                      **VIEWS)
-    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload", **INTERNAL, **LIVE).then(
-        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload", **VIEWS)
+    # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
+    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload",
+                  **{**INTERNAL, **LIVE, "preprocess": True}).then(
+        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload",
+        **{**VIEWS, "preprocess": True})
     examples.select(on_example, inputs=None, outputs=[example, *predicted], api_name="example", **INTERNAL,
                     **LIVE).then(explain_file, inputs=[example, iterations], outputs=outputs,
                                  api_name="explain_example", **VIEWS)
@@ -270,8 +282,10 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
     # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
+    # allowed_paths: the examples are served from the package, wherever the server was started.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), ssr_mode=False, quiet=not block, run_history=False,
+                       css=(HERE / "style.css").read_text(), js=(HERE / "paste.js").read_text(), ssr_mode=False,
+                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)],
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
                        app_kwargs={"routes": page.decoder_routes,
                                    "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES)]})

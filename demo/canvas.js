@@ -55,11 +55,13 @@ function lineTo(point) {
 function endStroke() {
   if (last === null) return;
   last = null;
+  canvas.dataset.pen = "up";
   sendDrawing();
 }
 
 canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId); // the stroke goes on if the pen slips off the canvas
+  canvas.dataset.pen = "down"; // app.py's explainer views wait until it is "up" again
   last = pointOf(event);
   lineTo(last); // a tap leaves a dot
   sendSoon();

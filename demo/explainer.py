@@ -23,14 +23,16 @@ from capsnet.figures import GRID, UNIFORM
 
 from . import handlers
 
-# One coupling scale for every input and iteration, so that they compare: 0 (blue), the uniform
-# 1/10 (white), 0.5 and more (red); measured couplings reach about 0.48 on MNIST test digits.
-COUPLING_RANGE = (0.0, 0.5)
+# capsnet.figures' coupling scale, the same for every input and iteration so that they compare:
+# half the uniform 1/10 or less (blue), 1/10 (white), twice it or more (red).
+COUPLING_RANGE = (figures.COUPLING_NORM.vmin, figures.COUPLING_NORM.vmax)
 IMAGE_SIZE = 28
 TILE_COLUMNS = 8  # the 32 primary capsule types shown as 4 rows of 8 6x6 tiles
-GAP_GREY = 160  # between the 6x6 tiles: darker than the scale's white centre
+GAP_GREY = 205  # between the 6x6 tiles: a little darker than the scale's white centre
+AGREEMENT_QUANTILE = 0.99  # the agreement colour scale ends at this quantile of |agreement|
 NO_DIGIT = "No digit found in this image: send one dark digit on a light background (or light on dark)"
 ITERATIONS = (1, 2, 3, 4, 5)  # the routing iterations model.trace can re-run
+NUM_DIGITS = 10
 WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
 
 
@@ -65,7 +67,7 @@ def network_input(image) -> torch.Tensor | None:
     """An image (PIL or array) as the network's input; None when there is no digit in it or it is no image."""
     try:
         return None if image is None else preprocess(image)
-    except TypeError:
+    except (ImageError, TypeError):  # preprocess's one-line errors for what is no image
         return None
 
 
@@ -89,7 +91,7 @@ class Example:
 
     @property
     def caption(self) -> str:
-        return str(self.label) if self.predicted == self.label else f"{self.label} (model: {self.predicted})"
+        return str(self.label) if self.predicted == self.label else f"true {self.label}"
 
 
 def load_examples(folder: Path) -> list[Example]:
@@ -97,7 +99,7 @@ def load_examples(folder: Path) -> list[Example]:
     index = folder / "index.json"
     if not index.exists():
         return []
-    return [Example(folder / e["file"], int(e["label"]), int(e["predicted"])) for e in json.loads(index.read_text())]
+    return [Example(folder / e["file"], int(e["label"]), int(e["prediction"])) for e in json.loads(index.read_text())]
 
 
 def predict_file(model: CapsNet, path: str | None) -> handlers.View:
@@ -118,12 +120,22 @@ def classify(model: CapsNet, path: str) -> dict:
     return {"digit": int(lengths.argmax()), "lengths": lengths.tolist()}
 
 
+def chosen(value, allowed) -> int | None:
+    """value if it is one of the allowed whole numbers (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in allowed else None
+
+
 # ---- the views ----------------------------------------------------------------------------------------------------
 
 def explain(model: CapsNet, x: torch.Tensor | None, digit: int | None = None, iterations: int | None = None) -> Views:
-    """All four views for the input x (1, 1, 28, 28) and digit capsule digit (default: the longest)."""
+    """All four views for the input x (1, 1, 28, 28) and digit capsule digit (default: the longest).
+
+    digit and iterations come from the page (or a script calling its events): anything
+    but 0-9 and 1-5 counts as not given.
+    """
     if x is None:
         return waiting_views()
+    digit, iterations = chosen(digit, range(NUM_DIGITS)), chosen(iterations, ITERATIONS)
     with torch.inference_mode():
         final = model.trace(x)  # the model's own routing: what the prediction shows
         trace = final if iterations in (None, final.lengths.shape[0]) else model.trace(x, iterations=iterations)
@@ -147,8 +159,8 @@ class Routing:
 
 def routing_numbers(trace, digit: int) -> Routing:
     coupling = figures.coupling_mosaic(trace, digit)
-    return Routing(coupling, [figures.vote_map(trace, digit, r) for r in range(len(coupling))],
-                   figures.vote_shares(trace, digit).tolist(), trace.lengths[:, 0])
+    return Routing(coupling, list(figures.vote_maps(trace, digit)), figures.vote_shares(trace, digit).tolist(),
+                   trace.lengths[:, 0])
 
 
 def routing_html(trace, x: torch.Tensor, digit: int) -> str:
@@ -166,7 +178,8 @@ def routing_html(trace, x: torch.Tensor, digit: int) -> str:
     )
     legend = (colour_legend(figures.COUPLING_COLORS, low, UNIFORM, high,
                             "coupling c<sub>ij</sub> to this digit (1/10: an even split)")
-              + colour_legend(figures.VOTE_COLORS, 0.0, heat_top / 2, heat_top, "share of all votes, per input pixel"))
+              + colour_legend(figures.VOTE_COLORS, 0.0, heat_top / 2, heat_top, "share of all votes, per input pixel",
+                              "{:.3%}"))
     return (f'<p class="caption">{routing_caption(trace, digit, routing.shares)}</p>'
             f'<div class="iterations">{columns}</div>'
             f'<div class="routing-extras">{lengths_chart(routing.lengths, digit)}{legend}</div>')
@@ -188,21 +201,23 @@ def routing_caption(trace, digit: int, shares: list[float]) -> str:
     before, after = int(np.argmax(first)), int(np.argmax(last))
     if before != after:
         return text + f"Routing changed the answer: without it the longest capsule was {before}, now it is {after}."
-    return text + f"The longest capsule was {after} before routing too: here routing sharpened the answer, not chose it."
+    return text + f"The longest capsule was {after} before routing too: routing sharpened the answer, not chose it."
 
 
 def primary_html(trace, digit: int) -> str:
     """32 signed 6x6 maps of u_hat_j|i . v_j/|v_j|, most agreeing type first."""
     maps = figures.agreement_maps(trace, digit).numpy()  # (32, 6, 6)
     order = figures.types_by_agreement(trace, digit).tolist()  # most agreeing first
-    limit = float(np.abs(maps).max()) or 1.0
+    # A few capsules at the border agree ten times more than the rest: clip them, or all else looks white.
+    limit = float(np.quantile(np.abs(maps), AGREEMENT_QUANTILE)) or 1.0
     tiles = "".join(
         f'<figure>{img_tag(colour(maps[t], figures.AGREEMENT_COLORS, -limit, 0.0, limit), f"type {t}")}'
         f'<figcaption>type {t}<br>{maps[t].mean():+.3f}</figcaption></figure>'
         for t in order
     )
-    legend = colour_legend(figures.AGREEMENT_COLORS, -limit, 0.0, limit, f"agreement with capsule {digit}'s direction "
-                                                          "(scale: this input's largest)")
+    legend = colour_legend(figures.AGREEMENT_COLORS, -limit, 0.0, limit,
+                           f"agreement with capsule {digit}'s direction (the scale ends at this input's "
+                           f"{AGREEMENT_QUANTILE:.0%} quantile; the few beyond are clipped)")
     return f'<div class="type-maps">{tiles}</div>{legend}'
 
 
@@ -228,6 +243,7 @@ def figure4_png(model: CapsNet, x: np.ndarray | None, digit: int | None, folder:
     with torch.inference_mode():
         trace = model.trace(torch.from_numpy(x))
         lengths, poses = trace.lengths[-1, 0], trace.poses[-1, 0]
+        digit = chosen(digit, range(NUM_DIGITS))
         digit = int(lengths.argmax()) if digit is None else digit
         png = figures.figure_png(figures.figure4(model, poses[digit], digit))
     path = folder / f"capsnet-figure4-digit{digit}.png"
@@ -286,12 +302,15 @@ def lengths_chart(lengths: torch.Tensor, digit: int, width: int = 260, height: i
             f"<figcaption>lengths after each iteration (x), capsule {digit} thick</figcaption></figure>")
 
 
-def colour_legend(colours: Colormap, low: float, centre: float, high: float, label: str) -> str:
+def colour_legend(colours: Colormap, low: float, centre: float, high: float, label: str,
+                  number: str = "{:.2g}") -> str:
+    """A colour ramp with its two ends and centre written under it (number: their format)."""
+    ends = "".join(f"<span>{number.format(v)}</span>" for v in (low, centre, high))
     stops = ", ".join(f"rgb{tuple(int(c) for c in rgb)}"
                       for rgb in colour(np.linspace(low, high, 9), colours, low, centre, high).reshape(-1, 3))
     return (f'<div class="legend"><span class="label">{label}</span>'
             f'<span class="ramp" style="background:linear-gradient(to right, {stops})"></span>'
-            f'<span class="ends"><span>{low:.2g}</span><span>{centre:.2g}</span><span>{high:.2g}</span></span></div>')
+            f'<span class="ends">{ends}</span></div>')
 
 
 # ---- pictures as data URLs ----------------------------------------------------------------------------------------

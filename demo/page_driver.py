@@ -231,3 +231,13 @@ class NetworkMessages:
 
     def clear(self) -> None:
         self.messages.clear()
+EXPLAINER_VIEWS = ["routing", "primary", "figure4", "all-capsules"]
+
+
+def wait_for_views(page, old: dict[str, str] | None = None) -> dict[str, str]:
+    """Waits until the four explainer views show an input (other than in old, if given); returns their HTML."""
+    page.wait_for_function(
+        "([ids, old]) => ids.every(id => { const view = document.querySelector(`#${id}`);"
+        " return view.querySelector('img') !== null && (old === null || view.innerHTML !== old[id]); })",
+        arg=[EXPLAINER_VIEWS, old])
+    return {view: page.locator(f"#{view}").inner_html() for view in EXPLAINER_VIEWS}

@@ -168,6 +168,12 @@ def test_every_view_changes_with_the_digit(model, three):
         assert a != b
 
 
+@pytest.mark.parametrize("digit, iterations", [("3", 9), (True, 0), (12, "2"), (None, None)])
+def test_a_digit_or_iteration_count_out_of_range_counts_as_not_given(model, three, digit, iterations):
+    given, default = explainer.explain(model, three, digit, iterations), explainer.explain(model, three)
+    assert given.outputs()[:4] == default.outputs()[:4]
+
+
 def test_no_input_shows_what_each_view_will_show(model):
     views = explainer.explain(model, None)
     assert views.network_input is None
@@ -228,7 +234,7 @@ def test_examples_are_predicted_as_their_index_says_and_some_are_wrong(model):
     for example in examples:
         assert explainer.predict_file(model, str(example.path)).digit == example.predicted
     wrong = [e for e in examples if e.predicted != e.label]
-    assert wrong and all(f"{e.label} (model: {e.predicted})" == e.caption for e in wrong)
+    assert wrong and all(e.caption == f"true {e.label}" for e in wrong)
 
 
 # ---- /classify --------------------------------------------------------------------------------------------------

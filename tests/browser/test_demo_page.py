@@ -88,7 +88,13 @@ def test_slider_moves_do_not_run_the_servers_decoder(page, model, monkeypatch):
     # decoder.js draws them in the browser; a new prediction sets the sliders without firing their events either.
     decoded = []
     decode = model.decode
-    monkeypatch.setattr(model, "decode", lambda *args: decoded.append(args) or decode(*args))
+
+    def counting_decode(pose, digit):
+        if len(pose) == 1:  # one pose: a slider's; the explainer views decode 10 and 176 poses at once
+            decoded.append(pose)
+        return decode(pose, digit)
+
+    monkeypatch.setattr(model, "decode", counting_decode)
     draw(page, 0)
     wait_for_prediction(page, "0")
     wait_for_finished_drawing(page, model)
