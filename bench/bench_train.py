@@ -27,7 +27,7 @@ import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from capsnet import CapsNet, capsule_loss, route  # noqa: E402
+from capsnet import CapsNet, capsule_loss  # noqa: E402
 from capsnet.routing import squash  # noqa: E402
 from capsnet.device import keep_freed_memory, native_bf16  # noqa: E402
 

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 
 import torch
+from common import add_model_and_data_flags, model_from, test_set
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from capsnet import CheckpointError, load_model  # noqa: E402
-from capsnet.data import DataError, load_mnist  # noqa: E402
 from capsnet.figures import figure4, figure_png  # noqa: E402
 
 
@@ -49,14 +48,10 @@ def main() -> None:
                    help="digits to show, one grid each (default: 3 5)")
     p.add_argument("--nth", type=int, default=0, help="which test image of each digit, from 0 (default: 0)")
     p.add_argument("--out", type=Path, default=Path("figure4.png"), help="PNG to write (default: figure4.png)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
-    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist", help="default: ../shared/mnist")
+    add_model_and_data_flags(p)
     args = p.parse_args()
-    try:
-        model = load_model(args.checkpoint)
-        images, labels = load_mnist(args.data_dir, train=False, download=False)
-    except (CheckpointError, DataError) as e:
-        sys.exit(f"error: {e}")
+    model = model_from(args)
+    images, labels = test_set(args)
     pngs = []
     for digit in args.digits:
         x = test_image(images, labels, digit, args.nth)

@@ -17,15 +17,14 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
+from common import add_model_and_data_flags, model_from, test_set
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from capsnet import CheckpointError, load_model, preprocess, read_image  # noqa: E402
-from capsnet.data import DataError, load_mnist  # noqa: E402
+from capsnet import preprocess, read_image  # noqa: E402
 
 BATCH = 500
 
@@ -91,14 +90,10 @@ def main() -> None:
     p.add_argument("--per-digit", type=int, default=2, help="right answers of each digit (default: 2)")
     p.add_argument("--wrong", type=int, default=4, help="wrong answers (default: 4)")
     p.add_argument("--out", type=Path, default=REPO / "demo" / "examples", help="default: demo/examples")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
-    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "mnist", help="default: ../shared/mnist")
+    add_model_and_data_flags(p)
     args = p.parse_args()
-    try:
-        model = load_model(args.checkpoint)
-        images, labels = load_mnist(args.data_dir, train=False, download=False)
-    except (CheckpointError, DataError) as e:
-        sys.exit(f"error: {e}")
+    model = model_from(args)
+    images, labels = test_set(args)
     predicted = predictions(model, images)
     print(f"the model gets {int((predicted != labels).sum())} of {len(labels)} test images wrong")
     examples = choose(model, images, labels, predicted, args.per_digit, args.wrong)

@@ -1,6 +1,6 @@
 """Measures the MNIST constants that capsnet.preprocess aims for, on the test set.
 
-    python bench/mnist_stats.py [--data-dir /work/shared/mnist]
+    python bench/mnist_stats.py [--data-dir DIR]
 
 Prints the mean centre of mass (row, column) of the digits and the percentiles
 of their stroke width over their longer side, measured the way preprocess
@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import torch
+from common import add_model_and_data_flags, test_set
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from capsnet.data import load_mnist  # noqa: E402
 from capsnet.preprocessing import crop_to_ink, stroke_width, to_work_size  # noqa: E402
 
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -37,10 +37,10 @@ def relative_stroke_width(image: torch.Tensor) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", type=Path, default=Path("/work/shared/mnist"))
+    add_model_and_data_flags(p, model=False)
     p.add_argument("--limit", type=int, default=2000, help="test images to measure stroke width on (default: 2000)")
     args = p.parse_args()
-    images, _ = load_mnist(args.data_dir, train=False)
+    images, _ = test_set(args)
     images = images[:, 0]
     row, col = centre_of_mass(images)
     print(f"centre of mass: row {row:.2f}, column {col:.2f} (pixel indices, 0-27)")

@@ -1,6 +1,6 @@
 """Where the 16 pose values of the winning digit capsule lie on the MNIST test set: the sliders' range.
 
-    python bench/pose_ranges.py [--limit 2000] [--checkpoint PATH] [--data-dir /work/shared/mnist]
+    python bench/pose_ranges.py [--limit 2000] [--checkpoint PATH] [--data-dir DIR]
 
 Prints percentiles of each dimension of the longest capsule's pose, and the
 symmetric range that covers the 0.1st to 99.9th percentiles of every dimension
@@ -10,15 +10,9 @@ POSE_RANGE comes from here.
 
 import argparse
 import math
-import sys
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from capsnet import load_model  # noqa: E402
-from capsnet.data import load_mnist  # noqa: E402
+from common import add_model_and_data_flags, model_from, test_set
 
 PERCENTILES = (0.1, 1, 50, 99, 99.9)
 PAPER_PERTURBATION = 0.25  # Sabour et al. 2017, Fig. 4: each dimension moved by -0.25..0.25
@@ -38,11 +32,10 @@ def winning_poses(model, images: torch.Tensor) -> torch.Tensor:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=int, default=2000, help="test images to use (default: 2000)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
-    p.add_argument("--data-dir", type=Path, default=Path("/work/shared/mnist"))
+    add_model_and_data_flags(p)
     args = p.parse_args()
-    images, _ = load_mnist(args.data_dir, train=False)
-    poses = winning_poses(load_model(args.checkpoint), images[: args.limit])
+    images, _ = test_set(args)
+    poses = winning_poses(model_from(args), images[: args.limit])
     quantiles = torch.quantile(poses, torch.tensor(PERCENTILES) / 100, dim=0)  # (5, 16)
     print(f"winning capsule's pose over {len(poses)} MNIST test images")
     print("dim " + "".join(f"{f'p{q:g}':>8}" for q in PERCENTILES))

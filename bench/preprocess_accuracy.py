@@ -14,14 +14,14 @@ from itertools import product
 from pathlib import Path
 
 import torch
+from common import add_model_and_data_flags, model_from, test_set
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from demo.digit_strokes import DIGITS, render  # noqa: E402
 
-from capsnet import load_model, preprocess  # noqa: E402
-from capsnet.data import load_mnist  # noqa: E402
+from capsnet import preprocess  # noqa: E402
 
 PENS = {"1 px on 1000": (1000, 1), "4 px on 1000": (1000, 4), "3 px on 280": (280, 3), "18 px on 280": (280, 18),
         "45 px on 280": (280, 45), "4 px on 64": (64, 4)}
@@ -35,9 +35,7 @@ def predict(model, images: list) -> torch.Tensor:
         return model(torch.cat(images)).lengths.argmax(dim=1)
 
 
-def mnist_accuracy(model, data_dir: Path, limit: int) -> tuple[float, float]:
-    images, labels = load_mnist(data_dir, train=False)
-    images, labels = images[:limit], labels[:limit]
+def mnist_accuracy(model, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     raw = float((predict(model, list(images.split(1))) == labels).float().mean())
     through = float((predict(model, [preprocess(image[0].numpy()) for image in images]) == labels).float().mean())
     return raw, through
@@ -54,11 +52,11 @@ def drawn_accuracy(model, pen: tuple[int, int], place: tuple, ink: dict) -> floa
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mnist", type=int, default=1000, help="MNIST test images (default: 1000)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
-    p.add_argument("--data-dir", type=Path, default=Path("/work/shared/mnist"))
+    add_model_and_data_flags(p)
     args = p.parse_args()
-    model = load_model(args.checkpoint)
-    raw, through = mnist_accuracy(model, args.data_dir, args.mnist)
+    model = model_from(args)
+    images, labels = test_set(args)
+    raw, through = mnist_accuracy(model, images[: args.mnist], labels[: args.mnist])
     print(f"MNIST test, first {args.mnist}: {raw:.1%} as they are, {through:.1%} through preprocess")
     results = {combo: drawn_accuracy(model, PENS[combo[0]], PLACES[combo[1]], INKS[combo[2]])
                for combo in product(PENS, PLACES, INKS)}

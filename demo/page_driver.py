@@ -230,7 +230,11 @@ class NetworkMessages:
             self.messages.append(f"data from {self.requests[params['requestId']]}")
 
     def clear(self) -> None:
+        """Counts from now on: what answers a request made before is no longer counted either."""
         self.messages.clear()
+        self.requests.clear()
+
+
 EXPLAINER_VIEWS = ["routing", "primary", "figure4", "all-capsules"]
 
 

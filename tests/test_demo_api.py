@@ -12,6 +12,7 @@ import json
 import math
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from demo.digit_strokes import render
@@ -126,5 +127,7 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit():
         return {"type": "http.request", "body": b"x" * 600, "more_body": True}
 
     scope = {"type": "http", "path": "/gradio_api/run/draw", "headers": []}
-    asyncio.run(BodyLimit(app, max_bytes=1000)(scope, chunks, None))
+    # A thread of its own: Playwright's sync API keeps an event loop running in this one when browser tests ran first.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, BodyLimit(app, max_bytes=1000)(scope, chunks, None)).result()
     assert seen == ["http.request", "http.disconnect"]

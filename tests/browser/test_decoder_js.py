@@ -20,6 +20,7 @@ from demo.page_driver import (
     wait_for_new_src,
     wait_for_pixels,
     wait_for_prediction,
+    wait_for_views,
 )
 
 from demo import handlers
@@ -89,6 +90,7 @@ def test_js_decoder_draws_what_model_decode_draws(page, model):
 
 def test_slider_moves_send_nothing_to_the_server(page, model):
     finished_drawing(page, model, 3)
+    wait_for_views(page)  # the explainer views follow the prediction: their answer is the drawing's, not the sliders'
     network = NetworkMessages(page)
     page.wait_for_timeout(300)  # let anything still on its way arrive
     network.clear()
