@@ -35,6 +35,7 @@ from demo.page_driver import (  # noqa: E402
     NetworkMessages,
     decoder_place,
     demo_process,
+    draw,
     free_port,
     launch_chromium,
     open_demo,
@@ -85,21 +86,31 @@ def summary(name: str, values_ms: list[float], target: str) -> str:
             f"max {values[-1]:.0f} ms over {len(values)} events (target: {target})")
 
 
-def slider_latencies(page, events: int) -> tuple[list[float], list[float], list[str]]:
-    """Clicks the slider's track at alternating places, waiting for each new image before the next click.
-
-    Returns the latencies until the new image was set and until it was painted, and the network messages the
-    clicks caused (NetworkMessages, from the first click until 0.5 s after the last image).
-    """
+def click_slider(page, events: int) -> None:
+    """Clicks the slider's track at alternating places, waiting for each new image before the next click."""
     track = page.locator(f"#dim-{SLIDER} input[type=range]").bounding_box()
     y = track["y"] + track["height"] / 2
-    page.wait_for_timeout(500)  # answers to the drawing arrive first
-    network = NetworkMessages(page)
-    for n in range(events):
+    done = page.evaluate("probe.redrawn.length")
+    for n in range(done, done + events):
         page.mouse.click(track["x"] + track["width"] * (0.2 if n % 2 else 0.8), y)
         page.wait_for_function("(n) => probe.redrawn.length > n", arg=n)
+
+
+def slider_latencies(page, events: int) -> tuple[list[float], list[float]]:
+    """The latencies from a slider's input event until the new image was set and until it was painted."""
+    page.wait_for_timeout(500)  # answers to the drawing arrive first
+    click_slider(page, events)
+    return page.evaluate("probe.set"), page.evaluate("probe.redrawn")
+
+
+def slider_messages(page, events: int) -> list[str]:
+    """The network messages that as many slider clicks cause, up to 0.5 s after the last image. Counted in a
+    run of their own: watching the network through DevTools slows every picture the page shows."""
+    network = NetworkMessages(page)
+    click_slider(page, events)
     page.wait_for_timeout(500)
-    return page.evaluate("probe.set"), page.evaluate("probe.redrawn"), network.messages
+    network.close()
+    return network.messages
 
 
 def play_rate(page, seconds: float = 3) -> float:
@@ -203,12 +214,17 @@ def main() -> None:
             print(summary(f"stroke end -> #{view}", latencies, "median <= 500 ms"))
         wait_for_prediction(page)
         print(f"slider moves drawn in the {decoder_place(page)}")
-        set_ms, latencies, messages = slider_latencies(page, args.slider_events)
+        set_ms, latencies = slider_latencies(page, args.slider_events)
+        messages = slider_messages(page, args.slider_events)
         print(summary("slider -> new image set (decoder, PNG, Gradio's update)", set_ms,
                       "none: the work in the page"))
         print(summary("slider -> reconstruction painted", latencies, "median <= 16 ms, p95 <= 33 ms"))
         print(f"network messages caused by {len(latencies)} slider moves: {len(messages)} (target: 0)"
               + "".join(f"\n  {message}" for message in messages[:5]))
+        # A whole digit to play: on the one-stroke 1 drawn above, many frames round to the same 8-bit picture.
+        page.locator("#clear").click()
+        draw(page, 3)
+        wait_for_prediction(page, "3")
         print(f"play: {play_rate(page):.0f} images/s (target: >= 30)")
         browser.close()
 

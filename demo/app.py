@@ -44,7 +44,9 @@ INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
 # Runs in the browser before the views of a drawing are made: is the pen still on the canvas (canvas.js)?
 # Then they are skipped: they cost several predictions' time, and lifting the pen brings them anyway.
-PEN_DOWN = "(url, rounds) => [url, rounds, document.querySelector('#canvas canvas').dataset.pen === 'down']"
+# While it is, the drawing is not sent again: the answer is only "skip".
+PEN_DOWN = ("(url, rounds) => { const down = document.querySelector('#canvas canvas').dataset.pen === 'down';"
+            " return [down ? '' : url, rounds, down]; }")
 EXAMPLES = HERE / "examples"
 # Each view's element id: (heading, two sentences: what it shows and how to read it).
 SECTIONS = {

@@ -229,6 +229,10 @@ class NetworkMessages:
         if params["requestId"] in self.requests:
             self.messages.append(f"data from {self.requests[params['requestId']]}")
 
+    def close(self) -> None:
+        """Stops watching: DevTools' network events slow every picture the page shows."""
+        self.session.detach()
+
     def clear(self) -> None:
         """Counts from now on: what answers a request made before is no longer counted either."""
         self.messages.clear()
