@@ -67,7 +67,7 @@ def network_input(image) -> torch.Tensor | None:
     """An image (PIL or array) as the network's input; None when there is no digit in it or it is no image."""
     try:
         return None if image is None else preprocess(image)
-    except (ImageError, TypeError):  # preprocess's one-line errors for what is no image
+    except ImageError:  # preprocess's one-line error for what is no image
         return None
 
 
@@ -105,9 +105,7 @@ def load_examples(folder: Path) -> list[Example]:
 def predict_file(model: CapsNet, path: str | None) -> handlers.View:
     """The page for an uploaded image file or an example: like a drawing, or blank with a message."""
     image, message = read_upload(path)
-    if message is None and network_input(image) is None:
-        message = NO_DIGIT
-    return handlers.blank_view(message) if message else handlers.predict(model, image)
+    return handlers.blank_view(message) if message else handlers.predict(model, image, NO_DIGIT)
 
 
 def classify(model: CapsNet, path: str) -> dict:

@@ -139,14 +139,15 @@ def blank_view(message: str = BLANK_MESSAGE) -> View:
                 None, [0.0] * POSE_DIMS, None)
 
 
-def predict(model: CapsNet, image) -> View:
-    """The page for an image (PIL or array, as capsnet.preprocess takes): blank when there's no digit in it."""
+def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
+    """The page for an image (PIL or array, as capsnet.preprocess takes): blank, with blank_message, when
+    there's no digit in it."""
     try:
         x = preprocess(image)
     except ImageError as error:
         return blank_view(f"Cannot read this image: {error}")
     if x is None:
-        return blank_view()
+        return blank_view(blank_message)
     with torch.inference_mode():
         out = model(x)
     lengths, poses = out.lengths[0], out.poses[0]
