@@ -6,7 +6,8 @@ Prints the machine's measured GEMM peak (fp32, and bf16 where the CPU has bf16
 arithmetic) and the FLOPs of a training step, hence the ceiling in images/s;
 images/s of a full training step (forward + loss + backward + Adam) at
 batch 128 for our model in fp32 and bf16 autocast (where the CPU has bf16
-arithmetic) and for the reference, all measured in this process on the same
+arithmetic), for our model without the speed trick of capsnet/fast_conv.py,
+and for the reference, all measured in this process on the same
 inputs, alternating so that machine noise hits them alike; the ratios to the
 reference and the fractions of the ceiling;
 single-image inference and decode latency; and the peak RSS of a fresh process
@@ -61,10 +62,25 @@ class BroadcastDigitCapsules(nn.Module):
         return v, c.squeeze(-1)
 
 
+def plain_conv(conv: nn.Conv2d) -> nn.Conv2d:
+    """A plain nn.Conv2d with conv's weights (ours computes its weight gradient by matmul on the CPU)."""
+    plain = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride)
+    plain.load_state_dict(conv.state_dict())
+    return plain.to(memory_format=torch.channels_last)
+
+
+def without_fast_conv(model: CapsNet) -> CapsNet:
+    """The same model with PrimaryCaps on a plain nn.Conv2d: what capsnet.fast_conv gains."""
+    model.primary_capsules.conv = plain_conv(model.primary_capsules.conv)
+    return model
+
+
 def reference_model(model: CapsNet) -> CapsNet:
-    """REFERENCE ONLY: the same weights as popular public CapsNets run them (broadcast W, default NCHW layout)."""
+    """REFERENCE ONLY: the same weights as popular public CapsNets run them
+    (plain convolutions, broadcast W, default NCHW layout)."""
     reference = CapsNet(model.config)
     reference.load_state_dict(model.state_dict())
+    without_fast_conv(reference)
     reference.digit_capsules = BroadcastDigitCapsules(model.digit_capsules.W, model.config.routing_iterations)
     return reference.to(memory_format=torch.contiguous_format)
 
@@ -124,9 +140,11 @@ def training_speed(rounds: int, ceiling: dict) -> None:
     steps = {
         "reference (broadcast W, fp32)": make_step(reference_model(ours), bf16=False),
         "capsnet fp32": make_step(CapsNet(ours.config), bf16=False),
+        "capsnet fp32, plain conv": make_step(without_fast_conv(CapsNet(ours.config)), bf16=False),
     }
     if BF16:
         steps["capsnet bf16 autocast"] = make_step(ours, bf16=True)
+        steps["capsnet bf16, plain conv"] = make_step(without_fast_conv(CapsNet(ours.config)), bf16=True)
     times = {name: [] for name in steps}
     for name, step in steps.items():
         step(x, y)  # warm-up: allocator, oneDNN kernels
