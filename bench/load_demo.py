@@ -44,6 +44,7 @@ POSE_DIMS = 16
 # A person's pace, as the page sends it: while the pen moves the canvas sends at most every
 # 100 ms; a dragged slider sends as fast as answers come, at most 20 a second here; then a pause.
 DRAW_SENDS, DRAW_INTERVAL_S = 3, 0.1
+PEN_DOWN, PEN_UP = True, False  # the draw event's second value: is the pen still on the canvas?
 SLIDER_MOVES, SLIDER_INTERVAL_S = 10, 0.05
 PAUSE_S = (0.5, 1.5)
 MAX_REQUESTS_PER_SESSION = 5000
@@ -164,8 +165,8 @@ def run_session(port: int, number: int, deadline: float, tally: Tally, flat_out:
         if time.monotonic() > deadline:
             break
         digit = rng.randrange(10)
-        for _ in range(DRAW_SENDS):
-            status, answer, seconds = session.call("draw", urls[digit])
+        for send in range(DRAW_SENDS):
+            status, answer, seconds = session.call("draw", urls[digit], PEN_DOWN if send < DRAW_SENDS - 1 else PEN_UP)
             ok = status == 200 and answer is not None and len(answer) >= 5 + POSE_DIMS
             tally.add("draw", seconds, ok, f"HTTP {status}")
             paced(DRAW_INTERVAL_S, seconds, flat_out)
@@ -243,16 +244,16 @@ def input_limits(server: Server) -> None:
     big_url = "data:image/png;base64," + base64.b64encode(big.getvalue()).decode("ascii")
     del bomb, big
 
-    Session(server.port).call("draw", png_data_url(render(3)))  # Gradio's first request sets things up
+    Session(server.port).call("draw", png_data_url(render(3)), PEN_UP)  # Gradio's first request sets things up
     idle = server.reset_peak()
-    _, answer, seconds = Session(server.port).call("draw", bomb_url)
+    _, answer, seconds = Session(server.port).call("draw", bomb_url, PEN_UP)
     message = answer[0].split('class="margin">')[-1].split("<")[0] if answer else "no answer"
     print(f"bomb (13000x13000 PNG, {len(bomb_url) / 2**10:.0f} KB as a data URL): {seconds:.2f} s, "
           f"'{message}'; server peak +{server.peak_mb - idle:.0f} MB")
 
     idle = server.reset_peak()
     answers = []
-    threads = [threading.Thread(target=lambda: answers.append(Session(server.port).call("draw", big_url)))
+    threads = [threading.Thread(target=lambda: answers.append(Session(server.port).call("draw", big_url, PEN_UP)))
                for _ in range(8)]
     started = time.monotonic()
     for thread in threads:

@@ -2,6 +2,7 @@
 (prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules)."""
 
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +40,12 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
-# The explainer views follow a prediction (.then): they never hold it up, and while
+# The explainer views follow a prediction (.then, or a finished stroke): they never hold it up, and while
 # they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
-# Runs in the browser before the views of a drawing are made: is the pen still on the canvas (canvas.js)?
-# Then they are skipped: they cost several predictions' time, and lifting the pen brings them anyway.
-# While it is, the drawing is not sent again: the answer is only "skip".
-PEN_DOWN = ("(url, rounds) => { const down = document.querySelector('#canvas canvas').dataset.pen === 'down';"
-            " return [down ? '' : url, rounds, down]; }")
+# Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
+# prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
+PEN_DOWN = "(url, down) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down']"
 EXAMPLES = HERE / "examples"
 # Each view's element id: (heading, two sentences: what it shows and how to read it).
 SECTIONS = {
@@ -122,8 +121,14 @@ def build(model: CapsNet) -> gr.Blocks:
         upload, examples, shipped = input_choices()
         explained = explainer_views(model.config.routing_iterations)
 
-        def on_draw(url):
-            return handlers.predict_drawing(model, url).outputs()
+        # A fingerprint of the drawing at the end of each stroke: its change brings the explainer views,
+        # with no request at all while the pen is down (a .then would make one, and slow the predictions).
+        finished = gr.Number(0, visible="hidden", elem_id="finished-drawing")
+        pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN
+
+        def on_draw(url, pen_is_down):
+            fingerprint = gr.skip() if pen_is_down is True else zlib.crc32(str(url).encode())
+            return *handlers.predict_drawing(model, url).outputs(), fingerprint
 
         def on_pose(chosen, *pose):
             image = handlers.reconstruct(model, chosen, list(pose))
@@ -132,9 +137,8 @@ def build(model: CapsNet) -> gr.Blocks:
         def on_select(chosen, all_poses):
             return handlers.select_capsule(model, chosen, all_poses)
 
-        drawn = canvas.input(on_draw, inputs=canvas, outputs=[prediction, lengths, network_input, reconstruction,
-                                                              digit, *sliders, poses], api_name="draw", **INTERNAL,
-                             **LIVE)
+        canvas.input(on_draw, inputs=[canvas, pen_down], js=PEN_DOWN, api_name="draw", **INTERNAL, **LIVE,
+                     outputs=[prediction, lengths, network_input, reconstruction, digit, *sliders, poses, finished])
         # Slider moves are decoded in the browser (decoder.js), with no event here. The picture's input event
         # is the server path: decoder.js fires it for a slider move while it has no weights of its own.
         reconstruction.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL,
@@ -144,7 +148,7 @@ def build(model: CapsNet) -> gr.Blocks:
         reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
                     **LIVE)
         predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, poses]
-        wire_explainer(model, drawn, selected, canvas, upload, examples, shipped, digit, predicted, explained)
+        wire_explainer(model, canvas, finished, selected, upload, examples, shipped, digit, predicted, explained)
         classify_endpoint(model)
     page.decoder_routes = weights_routes(model)  # served by launch(), for decoder.js
     return page
@@ -201,25 +205,24 @@ def explainer_views(trained_iterations: int) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.File, examples: gr.Gallery,
-                   shipped: list[explainer.Example], digit: gr.Radio, predicted: list, page: ExplainerViews) -> None:
+def wire_explainer(model: CapsNet, canvas: gr.HTML, finished: gr.Number, selected, upload: gr.File,
+                   examples: gr.Gallery, shipped: list[explainer.Example], digit: gr.Radio, predicted: list,
+                   page: ExplainerViews) -> None:
     """Every input updates the prediction first and the four views after it, so the prediction never waits.
 
-    drawn, selected: the canvas's and the capsule choice's events, which the views follow.
+    finished: changes as a stroke ends; the views then explain the canvas's drawing.
+    selected: the capsule choice's event, which the views follow.
     predicted: the outputs of a prediction (handlers.View's order).
     """
     shown = gr.State(None)  # this tab's network input (1, 1, 28, 28), for a change of capsule or iterations
     example = gr.State(None)  # the last example's file
-    pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN as the views are asked for
     # A new input also takes away the last input's Figure 4 download.
     outputs, iterations = [*page.views, shown, page.figure4_file], page.iterations
 
     def explain(x, chosen, rounds) -> tuple:
         return *explainer.explain(model, x, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
 
-    def explain_drawing(url, rounds, pen_down):
-        if pen_down:
-            return tuple(gr.skip() for _ in outputs)
+    def explain_drawing(url, rounds):
         return explain(explainer.network_input(handlers.read_data_url(url)), None, rounds)
 
     def explain_file(path, rounds):
@@ -240,8 +243,8 @@ def wire_explainer(model: CapsNet, drawn, selected, canvas: gr.HTML, upload: gr.
         path = explainer.figure4_png(model, x, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    drawn.then(explain_drawing, inputs=[canvas, iterations, pen_down], outputs=outputs, js=PEN_DOWN,
-               api_name="explain_drawing", **VIEWS)
+    finished.change(explain_drawing, inputs=[canvas, iterations], outputs=outputs, api_name="explain_drawing",
+                    **VIEWS)
     selected.then(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="explain_selected",
                   **VIEWS)
     iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",

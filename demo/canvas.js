@@ -61,7 +61,7 @@ function endStroke() {
 
 canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId); // the stroke goes on if the pen slips off the canvas
-  canvas.dataset.pen = "down"; // app.py's explainer views wait until it is "up" again
+  canvas.dataset.pen = "down"; // app.py makes the explainer views once it is "up" again
   last = pointOf(event);
   lineTo(last); // a tap leaves a dot
   sendSoon();

@@ -71,6 +71,16 @@ def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
     assert "?" in prediction and ("Cannot read this drawing" in prediction or "Draw a digit" in prediction)
 
 
+@pytest.mark.parametrize("pen_down", [True, False])
+def test_a_drawing_is_predicted_with_the_pen_down_and_marked_finished_once_it_is_lifted(server, pen_down):
+    status, answer = call(server, "draw", data_url(4), pen_down)
+    assert status == 200 and ">4<" in answer["data"][0]
+    finished = answer["data"][-1]  # a change of it brings the explainer views
+    assert (finished == {"__type__": "update"}) == pen_down
+    if not pen_down:
+        assert isinstance(finished, int)
+
+
 BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None, "out of range": 1e9,
                "list": [0.1]}
 
@@ -105,7 +115,9 @@ def test_an_event_body_over_the_limit_is_refused_before_it_is_parsed(server):
 
 def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server):
     first, second = Client(server + "/", verbose=False), Client(server + "/", verbose=False)
-    drawn = {client: client.predict(data_url(digit), api_name="/draw") for client, digit in ((first, 2), (second, 7))}
+    pen_down = False
+    drawn = {client: client.predict(data_url(digit), pen_down, api_name="/draw")
+             for client, digit in ((first, 2), (second, 7))}
     assert ">2<" in drawn[first][0] and ">7<" in drawn[second][0]
     for client in (first, second):
         pose = drawn[client][5:5 + POSE_DIMS]

@@ -71,6 +71,20 @@ def test_views_change_between_two_drawn_digits(page):
     assert all(zeros[v] != ones[v] for v in EXPLAINER_VIEWS)
 
 
+def test_while_the_pen_is_down_only_drawings_are_sent_and_lifting_it_brings_the_views(page):
+    sent = []  # the data of every event the page sends: a drawing is [data URL, pen down?]
+    page.on("request", lambda request: sent.append(request.post_data_json["data"])
+            if request.method == "POST" and "/run/" in request.url else None)
+    draw(page, 1, finish=False)
+    wait_for_prediction(page, "1")
+    page.wait_for_timeout(1000)  # several predictions' time
+    assert sent and all(data[0].startswith("data:image/png") and data[1] is True for data in sent)
+    assert all(page.locator(f"#{view} img").count() == 0 for view in EXPLAINER_VIEWS)
+    page.mouse.up()
+    wait_for_views(page)
+    assert sent[-1][1] is False or sent[-2][1] is False  # the last drawing, then perhaps the views' request
+
+
 def test_routing_reruns_with_five_iterations(page):
     draw(page, 1)
     wait_for_prediction(page, "1")
