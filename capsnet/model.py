@@ -81,7 +81,7 @@ class PrimaryCapsules(nn.Module):
     def __init__(self, cfg: CapsNetConfig):
         super().__init__()
         self.cfg = cfg
-        # an nn.Conv2d whose weight gradient is one matmul: training steps 1.2x faster on CPUs (fast_conv.py)
+        # an nn.Conv2d whose weight gradient is one matmul: training steps 1.1-1.2x faster on CPUs (fast_conv.py)
         self.conv = Conv2dMatmulWeightGrad(
             cfg.conv1_channels,
             cfg.primary_channels * cfg.primary_dim,
