@@ -154,14 +154,24 @@ def training_speed(rounds: int, ceiling: dict) -> None:
             step(x, y)
             times[name].append(time.perf_counter() - start)
     rates = {name: BATCH / statistics.median(t) for name, t in times.items()}
-    print(f"training step, batch {BATCH}, median of {rounds} alternating rounds ({torch.get_num_threads()} threads)")
-    reference = rates["reference (broadcast W, fp32)"]
+    print(f"training step, batch {BATCH}, median of {rounds} alternating rounds ({torch.get_num_threads()} threads); "
+          "speed-ups: the median of each round's ratio")
+    reference = times["reference (broadcast W, fp32)"]
     for name, rate in rates.items():
         precision = "bf16" if "bf16" in name else "fp32"
-        print(f"  {name:32s} {rate:7.1f} images/s   {rate / reference:4.2f}x reference   "
+        print(f"  {name:32s} {rate:7.1f} images/s   {speedup(reference, times[name]):4.2f}x reference   "
               f"{rate / ceiling[precision]:4.0%} of the {precision} ceiling")
+    with_and_without = [("capsnet fp32", "capsnet fp32, plain conv"), ("capsnet bf16 autocast", "capsnet bf16, plain conv")]
+    for fast, plain in with_and_without:
+        if fast in times:
+            print(f"  capsnet/fast_conv.py gains {speedup(times[plain], times[fast]):4.2f}x in {fast}")
     if not BF16:
         print(NO_BF16)
+
+
+def speedup(slow: list[float], fast: list[float]) -> float:
+    """The median over rounds of one round's ratio: drift of the machine between rounds biases it less."""
+    return statistics.median(s / f for s, f in zip(slow, fast))
 
 
 def median_ms(fn, repeats: int) -> float:
