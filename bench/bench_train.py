@@ -161,8 +161,8 @@ def training_speed(rounds: int, ceiling: dict) -> None:
         precision = "bf16" if "bf16" in name else "fp32"
         print(f"  {name:32s} {rate:7.1f} images/s   {speedup(reference, times[name]):4.2f}x reference   "
               f"{rate / ceiling[precision]:4.0%} of the {precision} ceiling")
-    with_and_without = [("capsnet fp32", "capsnet fp32, plain conv"), ("capsnet bf16 autocast", "capsnet bf16, plain conv")]
-    for fast, plain in with_and_without:
+    for fast, plain in [("capsnet fp32", "capsnet fp32, plain conv"),
+                        ("capsnet bf16 autocast", "capsnet bf16, plain conv")]:
         if fast in times:
             print(f"  capsnet/fast_conv.py gains {speedup(times[plain], times[fast]):4.2f}x in {fast}")
     if not BF16:
