@@ -17,6 +17,7 @@ from capsnet.preprocessing import MAX_IMAGE_BYTES
 from . import explainer, handlers
 from .body_limit import BodyLimit
 from .handlers import POSE_DIMS, POSE_RANGE
+from .idle_trim import TrimWhenIdle
 from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
@@ -286,6 +287,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
     # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
+    # TrimWhenIdle: what a burst of requests freed goes back to the OS once the server is idle.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     # allowed_paths: the examples are served from the package, wherever the server was started.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
@@ -293,4 +295,5 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
                        quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)],
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
                        app_kwargs={"routes": page.decoder_routes,
-                                   "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES)]})
+                                   "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
+                                                  Middleware(TrimWhenIdle)]})
