@@ -77,13 +77,24 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             check_pixels(*image.size)
             image.seek(0)  # an animated GIF, WebP or PNG: its first frame
-            # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: a phone photo then never exists full size.
-            image.draft(image.mode, _shrunk_size(image.size))
             with big_image_guard(image.size[0] * image.size[1]):
-                image.load()  # Image.open reads only the header: a truncated file fails here
-                return shrink(image)
+                return _decoded(image)
     except ImageError:
         raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
+        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
+
+
+def _decoded(image: Image.Image) -> Image.Image:
+    """image decoded and shrunk to at most MAX_SIDE px a side; ImageError when it cannot be decoded.
+
+    Image.open reads only the header: a truncated file fails here. A JPEG is decoded
+    at 1/2, 1/4 or 1/8 scale when big, so a phone photo never exists full size.
+    """
+    try:
+        image.draft(image.mode, _shrunk_size(image.size))  # only a JPEG not yet decoded does anything here
+        image.load()
+        return shrink(image)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
 
@@ -192,12 +203,7 @@ def _to_pil(image) -> Image.Image:
     """Any accepted input as a PIL image, decoded (JPEG at a reduced scale when big) and shrunk when huge."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(_array_to_uint8(image))
-    try:
-        image.draft(image.mode, _shrunk_size(image.size))  # only a JPEG not yet decoded does anything here
-        image.load()
-        return shrink(image)
-    except (OSError, ValueError, SyntaxError, EOFError) as error:  # a file opened lazily: decoded only now
-        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
+    return _decoded(image)  # a file opened lazily is decoded only now
 
 
 def _array_to_uint8(array: np.ndarray) -> np.ndarray:
