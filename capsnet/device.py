@@ -50,11 +50,19 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def _mallopt(*settings: tuple[int, int]) -> None:
-    """glibc's mallopt for each (parameter, value); no-op where the C library is not glibc."""
+def _glibc():
+    """The C library where it is glibc (its malloc tuning functions); None elsewhere."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def _mallopt(*settings: tuple[int, int]) -> None:
+    """glibc's mallopt for each (parameter, value); no-op where the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
         return
     for parameter, value in settings:
         libc.mallopt(parameter, value)
@@ -74,10 +82,9 @@ def keep_freed_memory() -> None:
 
 def trim_freed_memory() -> None:
     """Hand the heap's free memory back to the OS now (glibc's malloc_trim); no-op elsewhere."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        return
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 MMAP_THRESHOLD = 32 * 2**20  # glibc's largest dynamic threshold, kept fixed

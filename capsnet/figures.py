@@ -265,6 +265,7 @@ def figure_png(fig: Figure) -> bytes:
     FigureCanvasAgg(fig).print_png(buffer)
     return buffer.getvalue()
 
+
 def save_figure(figure: Figure, path: str | Path) -> None:
     with atomic_write(path) as f:
         figure.savefig(f, format="png", dpi=120)
