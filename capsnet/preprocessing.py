@@ -52,6 +52,8 @@ BIG_IMAGE_LOCK = threading.Lock()
 # Modes whose pixels Image.reduce cannot average, and the mode they are averaged in.
 AVERAGE_IN = {"1": "L", "P": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
 READ_ERROR = "send a PNG, JPEG, GIF, WebP or BMP file"
+# What PIL raises for a file it cannot decode: truncated, corrupt, or a bomb that slipped past the header checks.
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
 
 class ImageError(ValueError):
@@ -81,8 +83,8 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
                 return _decoded(image)
     except ImageError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
-        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
+    except DECODE_ERRORS as error:
+        raise _unreadable(error) from None
 
 
 def _decoded(image: Image.Image) -> Image.Image:
@@ -95,8 +97,12 @@ def _decoded(image: Image.Image) -> Image.Image:
         image.draft(image.mode, _shrunk_size(image.size))  # only a JPEG not yet decoded does anything here
         image.load()
         return shrink(image)
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
-        raise ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}") from None
+    except DECODE_ERRORS as error:
+        raise _unreadable(error) from None
+
+
+def _unreadable(error: Exception) -> ImageError:
+    return ImageError(f"not a readable image ({type(error).__name__}); {READ_ERROR}")
 
 
 def check_file_size(size: int) -> None:
