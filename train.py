@@ -331,7 +331,7 @@ def train(args, device) -> None:
     if rank == 0:
         print(f"{len(train_images)} training, {len(val_images)} validation and {len(test_images)} test images; "
               f"device {device} x {world}, {args.precision}, {sum(p.numel() for p in model.parameters()):,} parameters; "
-              f"keeping the {'best epoch by validation accuracy' if args.val_size else 'last epoch'}")
+              f"checkpoint chosen by: {chosen_by}")
 
     for epoch in range(start_epoch, args.epochs):
         stats = train_epoch(step_model, optimizer, train_images, train_labels, args, device, epoch, rank, world)
