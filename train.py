@@ -214,7 +214,8 @@ def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, wor
         total_loss += loss_value * len(index)
         correct += (out.lengths.argmax(dim=1) == y).sum().item()
         rate = world * seen / (time.perf_counter() - start)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}")
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}",
+                        refresh=False)  # the bar redraws every mininterval; a redraw per step would show a stale count
     seconds = time.perf_counter() - start
     totals = torch.tensor([seen, total_loss, correct], dtype=torch.float64)
     if world > 1:
@@ -272,7 +273,8 @@ def evaluate_checkpoint(args, device) -> None:
     metrics = sibling(args.checkpoint, ".metrics.json")
     if metrics.is_file():  # the training curves of the run that made this checkpoint
         written.append(args.figures_dir / f"{args.checkpoint.stem}.curves.png")
-        plot_curves(json.loads(metrics.read_text())["history"], written[-1])
+        run = json.loads(metrics.read_text())
+        plot_curves(run["history"], written[-1], run.get("best_epoch"))
     print("figures: " + ", ".join(map(str, written)))
 
 
@@ -355,7 +357,7 @@ def train(args, device) -> None:
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "history": history, "epoch": epoch + 1, "split": split}, last_path)
             write_json(metadata | {"best_epoch": chosen["epoch"], "chosen_test_accuracy": chosen["test_accuracy"]}, metrics_path)
-            plot_curves(history, curves_path)
+            plot_curves(history, curves_path, chosen["epoch"])
             summary = f"validation accuracy {val:.4%}, " if args.val_size else ""
             print(f"epoch {epoch + 1}: train loss {stats['train_loss']:.4f}, {summary}test accuracy {test:.4%}; "
                   f"kept epoch {chosen['epoch']}, {stats['images_per_s']:.0f} images/s", flush=True)

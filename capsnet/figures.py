@@ -274,8 +274,9 @@ def save_figure(figure: Figure, path: str | Path) -> None:
 # Training figures
 
 
-def plot_curves(history: list[dict], path: str | Path) -> None:
-    """Train loss and validation/test error per epoch (errors on a log scale: they shrink by 10x over a run)."""
+def curves_figure(history: list[dict], kept_epoch: int | None = None) -> Figure:
+    """Train loss and validation/test error per epoch (errors on a log scale: they shrink by 10x over a run),
+    with a dashed line at the epoch whose weights the checkpoint keeps."""
     epochs = [e["epoch"] for e in history]
     figure = Figure(figsize=(10, 4), layout="constrained")
     loss_axes, error_axes = figure.subplots(1, 2)
@@ -291,8 +292,14 @@ def plot_curves(history: list[dict], path: str | Path) -> None:
     for axes in (loss_axes, error_axes):
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(True, which="both", alpha=0.3)
+        if kept_epoch is not None:
+            axes.axvline(kept_epoch, color="grey", linestyle="--", linewidth=1, label=f"kept: epoch {kept_epoch}")
         axes.legend()
-    save_figure(figure, path)
+    return figure
+
+
+def plot_curves(history: list[dict], path: str | Path, kept_epoch: int | None = None) -> None:
+    save_figure(curves_figure(history, kept_epoch), path)
 
 
 def plot_confusion(matrix, path: str | Path) -> None:
