@@ -8,6 +8,7 @@ from PIL import Image
 from capsnet.figures import curves_figure, plot_confusion, plot_curves, plot_misclassified
 
 SHIPPED_METRICS = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.metrics.json"
+VALIDATED_RUN = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
 
 
 def is_png(path) -> bool:
@@ -22,14 +23,12 @@ def test_curves_of_a_run_without_validation_accuracy(tmp_path):
 
 
 def test_curves_with_validation_and_test_accuracy(tmp_path):
-    history = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
-    plot_curves(history, tmp_path / "curves.png")
+    plot_curves(VALIDATED_RUN, tmp_path / "curves.png")
     assert is_png(tmp_path / "curves.png")
 
 
 def test_curves_mark_the_kept_epoch_on_both_plots():
-    history = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
-    for axes in curves_figure(history, kept_epoch=2).axes:
+    for axes in curves_figure(VALIDATED_RUN, kept_epoch=2).axes:
         marks = [line for line in axes.lines if line.get_label() == "kept: epoch 2"]
         assert [list(mark.get_xdata()) for mark in marks] == [[2, 2]]
 
