@@ -236,9 +236,13 @@ def plain(args: dict) -> dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in args.items()}
 
 
+def invocation() -> str:
+    return " ".join([Path(sys.executable).name, *sys.argv])
+
+
 def environment(device: torch.device, world: int) -> dict:
     return {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": invocation(),
         "python": platform.python_version(),
         "torch": str(torch.__version__),
         "device": str(device),
@@ -303,7 +307,7 @@ def train(args, device) -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)  # one kernel for all 8.2M weights
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)
     split = {"seed": args.seed, "val_size": args.val_size, "train_limit": args.train_limit}
-    history, start_epoch = [], 0
+    history, start_epoch, commands = [], 0, []
     if args.resume:
         state = safe_load(last_path, map_location=device)
         if state.get("split") != split:
@@ -315,12 +319,14 @@ def train(args, device) -> None:
         scheduler.load_state_dict(state["scheduler"])
         scheduler.gamma = args.lr_decay  # a resumed run may anneal faster or slower from here on
         history, start_epoch = state["history"], state["epoch"]
+        commands = state.get("commands", [])  # older states kept none
         if rank == 0:
             print(f"resuming from {last_path} after epoch {start_epoch}")
     if start_epoch >= args.epochs:
         if rank == 0:
             print(f"nothing to do: {last_path} has {start_epoch} epochs already; give a larger --epochs")
         return
+    commands = [*commands, invocation()]  # every command that trained this run, so a resumed run can be retraced
     step_model = DistributedDataParallel(model) if world > 1 else model
 
     images, labels = load_mnist(args.data_dir, train=True, download=not args.no_download)
@@ -347,15 +353,15 @@ def train(args, device) -> None:
             test = accuracy(model, test_images, test_labels, device, args.precision, "test")
             history.append(record | {"test_accuracy": test, "test_error": 1 - test})
             chosen = chosen_epoch(history)
-            metadata = {**environment(device, world), "seed": args.seed, "epochs": epoch + 1, "args": plain(vars(args)),
-                        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "chosen_by": chosen_by,
-                        "train_images": len(train_images), "val_images": len(val_images),
+            metadata = {**environment(device, world), "commands": commands, "seed": args.seed, "epochs": epoch + 1,
+                        "args": plain(vars(args)), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "chosen_by": chosen_by, "train_images": len(train_images), "val_images": len(val_images),
                         "test_images": len(test_images), "history": history}
             if chosen is history[-1]:
                 save_checkpoint(model, args.out, metadata | {"best_epoch": epoch + 1, "test_accuracy": test} |
                                 ({"val_accuracy": val} if args.val_size else {}))
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "history": history, "epoch": epoch + 1, "split": split}, last_path)
+                         "history": history, "epoch": epoch + 1, "split": split, "commands": commands}, last_path)
             write_json(metadata | {"best_epoch": chosen["epoch"], "chosen_test_accuracy": chosen["test_accuracy"]}, metrics_path)
             plot_curves(history, curves_path, chosen["epoch"])
             summary = f"validation accuracy {val:.4%}, " if args.val_size else ""

@@ -156,6 +156,17 @@ def test_resume_continues_from_the_last_epoch_exactly_as_an_uninterrupted_run(ti
         assert torch.equal(resumed["model"][name], weights), name
 
 
+def test_resumed_run_records_every_command_that_trained_it(tiny_run, mnist_dir, tmp_path):
+    out, _ = tiny_run
+    shutil.copy(out.with_name("tiny.last.pt"), tmp_path / "resumed.last.pt")
+    result = run_train("--epochs", 2, *TINY, "--data-dir", mnist_dir, "--out", tmp_path / "resumed.pt", "--resume")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "resumed.metrics.json").read_text())
+    first, then = metrics["commands"]
+    assert "--resume" not in first and str(out) in first
+    assert then.endswith("--resume") and then == metrics["command"]
+
+
 def test_resume_with_another_validation_split_is_refused(tiny_run, mnist_dir):
     out, _ = tiny_run
     result = run_train("--epochs", 3, *TINY[:2], "--val-size", 50, *TINY[4:], "--data-dir", mnist_dir,
