@@ -3,16 +3,17 @@
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from capsnet.fast_conv import PATCH_CHUNK, Conv2dMatmulWeightGrad
+from capsnet.fast_conv import PATCH_CHUNK, Conv2dAsMatmul, patches_conv2d
 
 # more images than one chunk of patches, with a partial last chunk; few channels to stay fast
 BATCH, IN, OUT, SIZE, KERNEL = PATCH_CHUNK + 3, 6, 10, 20, 9
 
 
-def conv_pair(stride: int, channels_last: bool = True) -> tuple[Conv2dMatmulWeightGrad, nn.Conv2d]:
+def conv_pair(stride: int, channels_last: bool = True) -> tuple[Conv2dAsMatmul, nn.Conv2d]:
     torch.manual_seed(stride)
-    fast = Conv2dMatmulWeightGrad(IN, OUT, KERNEL, stride)
+    fast = Conv2dAsMatmul(IN, OUT, KERNEL, stride)
     plain = nn.Conv2d(IN, OUT, KERNEL, stride)
     plain.load_state_dict(fast.state_dict())
     if channels_last:
@@ -73,3 +74,10 @@ def test_without_gradients_it_is_the_plain_convolution():
     x = torch.rand(3, IN, SIZE, SIZE)
     with torch.inference_mode():
         assert torch.equal(fast(x), plain(x))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_convolution_as_a_matmul_over_patches_equals_f_conv2d(stride):
+    torch.manual_seed(stride)
+    x, weight, bias = torch.rand(BATCH, IN, SIZE, SIZE), torch.randn(OUT, IN, KERNEL, KERNEL), torch.randn(OUT)
+    assert_close_at_scale(patches_conv2d(x, weight, bias, stride), F.conv2d(x, weight, bias, stride), 1e-5)
