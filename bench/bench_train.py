@@ -63,7 +63,7 @@ class BroadcastDigitCapsules(nn.Module):
 
 
 def plain_conv(conv: nn.Conv2d) -> nn.Conv2d:
-    """A plain nn.Conv2d with conv's weights (ours computes its weight gradient by matmul on the CPU)."""
+    """A plain nn.Conv2d with conv's weights (ours computes parts of it as matmuls on the CPU, capsnet/fast_conv.py)."""
     plain = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride)
     plain.load_state_dict(conv.state_dict())
     return plain.to(memory_format=torch.channels_last)
