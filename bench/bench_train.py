@@ -6,10 +6,10 @@ Prints the machine's measured GEMM peak (fp32, and bf16 where the CPU has bf16
 arithmetic) and the FLOPs of a training step, hence the ceiling in images/s;
 images/s of a full training step (forward + loss + backward + Adam) at
 batch 128 for our model in fp32 and bf16 autocast (where the CPU has bf16
-arithmetic), for our model without the speed trick of capsnet/fast_conv.py,
-and for the reference, all measured in this process on the same
-inputs, alternating so that machine noise hits them alike; the ratios to the
-reference and the fractions of the ceiling;
+arithmetic), for the same model with each of its speed tricks switched off
+(capsnet/fast_conv.py), and for the reference, all measured in this process
+on the same inputs, alternating so that machine noise hits them alike; the
+ratios to the reference and the fractions of the ceiling;
 single-image inference and decode latency; and the peak RSS of a fresh process
 doing batch-128 training steps. Memory is allocated as train.py does it (glibc
 keeps freed memory, see capsnet.device.keep_freed_memory).
@@ -22,6 +22,7 @@ import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from unittest import mock
 
 import torch
 import torch.nn as nn
@@ -29,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from capsnet import CapsNet, capsule_loss  # noqa: E402
+from capsnet.fast_conv import Conv2dAsMatmul  # noqa: E402
 from capsnet.routing import squash  # noqa: E402
 from capsnet.device import keep_freed_memory, native_bf16  # noqa: E402
 
@@ -69,10 +71,20 @@ def plain_conv(conv: nn.Conv2d) -> nn.Conv2d:
     return plain.to(memory_format=torch.channels_last)
 
 
-def without_fast_conv(model: CapsNet) -> CapsNet:
-    """The same model with PrimaryCaps on a plain nn.Conv2d: what capsnet.fast_conv gains."""
-    model.primary_capsules.conv = plain_conv(model.primary_capsules.conv)
-    return model
+# Each speed trick, and its row: the same model's step with the plain PyTorch operation patched in.
+TRICKS = {
+    "capsnet/fast_conv.py": ("plain conv", lambda: mock.patch.object(Conv2dAsMatmul, "forward", nn.Conv2d.forward)),
+}
+
+
+def without(switch_off, step):
+    """step with a speed trick switched off while it runs."""
+
+    def plain_step(x, y):
+        with switch_off():
+            step(x, y)
+
+    return plain_step
 
 
 def reference_model(model: CapsNet) -> CapsNet:
@@ -80,7 +92,7 @@ def reference_model(model: CapsNet) -> CapsNet:
     (plain convolutions, broadcast W, default NCHW layout)."""
     reference = CapsNet(model.config)
     reference.load_state_dict(model.state_dict())
-    without_fast_conv(reference)
+    reference.primary_capsules.conv = plain_conv(reference.primary_capsules.conv)
     reference.digit_capsules = BroadcastDigitCapsules(model.digit_capsules.W, model.config.routing_iterations)
     return reference.to(memory_format=torch.contiguous_format)
 
@@ -137,21 +149,22 @@ def training_speed(rounds: int, ceiling: dict) -> None:
     torch.manual_seed(0)
     x, y = torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,))
     ours = CapsNet()
-    steps = {
-        "reference (broadcast W, fp32)": make_step(reference_model(ours), bf16=False),
-        "capsnet fp32": make_step(CapsNet(ours.config), bf16=False),
-        "capsnet fp32, plain conv": make_step(without_fast_conv(CapsNet(ours.config)), bf16=False),
-    }
-    if BF16:
-        steps["capsnet bf16 autocast"] = make_step(ours, bf16=True)
-        steps["capsnet bf16, plain conv"] = make_step(without_fast_conv(CapsNet(ours.config)), bf16=True)
+    steps = {"reference (broadcast W, fp32)": make_step(reference_model(ours), bf16=False)}
+    for precision in ("fp32", "bf16") if BF16 else ("fp32",):
+        bf16 = precision == "bf16"
+        step = make_step(CapsNet(ours.config), bf16)
+        steps[f"capsnet {precision}"] = step
+        for row, switch_off in TRICKS.values():
+            steps[f"capsnet {precision}, {row}"] = without(switch_off, step)
     times = {name: [] for name in steps}
     for name, step in steps.items():
         step(x, y)  # warm-up: allocator, oneDNN kernels
-    for _ in range(rounds):
-        for name, step in steps.items():
+    names = list(steps)
+    for round_ in range(rounds):
+        # each round starts one further along: no implementation always runs right after the 3 GB reference
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             start = time.perf_counter()
-            step(x, y)
+            steps[name](x, y)
             times[name].append(time.perf_counter() - start)
     rates = {name: BATCH / statistics.median(t) for name, t in times.items()}
     print(f"training step, batch {BATCH}, median of {rounds} alternating rounds ({torch.get_num_threads()} threads); "
@@ -161,10 +174,9 @@ def training_speed(rounds: int, ceiling: dict) -> None:
         precision = "bf16" if "bf16" in name else "fp32"
         print(f"  {name:32s} {rate:7.1f} images/s   {speedup(reference, times[name]):4.2f}x reference   "
               f"{rate / ceiling[precision]:4.0%} of the {precision} ceiling")
-    for fast, plain in [("capsnet fp32", "capsnet fp32, plain conv"),
-                        ("capsnet bf16 autocast", "capsnet bf16, plain conv")]:
-        if fast in times:
-            print(f"  capsnet/fast_conv.py gains {speedup(times[plain], times[fast]):4.2f}x in {fast}")
+    for fast in [name for name in times if name in ("capsnet fp32", "capsnet bf16")]:
+        for module, (row, _) in TRICKS.items():
+            print(f"  {module} gains {speedup(times[f'{fast}, {row}'], times[fast]):4.2f}x in {fast}")
     if not BF16:
         print(NO_BF16)
 

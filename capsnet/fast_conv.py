@@ -1,14 +1,17 @@
 """A speed trick for the PrimaryCapsules convolution: parts of it as matrix products over the input's patches.
 
 The plain layer is nn.Conv2d, and this computes the same thing. oneDNN's
-weight-gradient kernel for a 256 -> 256, 9x9, stride-2 convolution on a 20x20
-input runs far below the machine's matrix-product speed. Measured on a 2-core
-AMD EPYC (fp32, batch 128), it took 950 ms of a 2.5 s training step. The
-same gradient written as a product of the output gradient with the input's
-patches (im2col) takes 540 ms. In bf16 on a CPU with AMX the forward pass
-gains too: the patches times the weight took 121 ms, oneDNN's convolution
-197 ms (2 cores of a Xeon). The input gradient stays oneDNN's: as a matmul
-and a fold it was slower in both.
+kernels for a 256 -> 256, 9x9, stride-2 convolution on a 20x20 input run
+below the machine's matrix-product speed, its weight gradient far below:
+measured on a 2-core AMD EPYC (fp32, batch 128), that took 950 ms of a 2.5 s
+training step, and the same gradient as a product of the output gradient with
+the input's patches (im2col) 540 ms. The input gradient is the output
+gradient times the weight, which gives every patch's gradient; the patches
+overlap, and fold_patches adds them up (391 ms with oneDNN, 354 ms so, on the
+EPYC: 1.03-1.04x for the training step; F.fold in its place was slower than
+oneDNN, 977 vs 395 ms in bf16 on a Xeon). In bf16 on a CPU with AMX
+the forward pass gains too: the patches times the weight took 121 ms, oneDNN's
+convolution 197 ms (2 cores of a Xeon); in fp32 it stays oneDNN's.
 """
 
 import torch
@@ -20,8 +23,8 @@ PATCH_CHUNK = 16
 
 
 class Conv2dAsMatmul(nn.Conv2d):
-    """nn.Conv2d (no padding, dilation or groups) whose weight gradient on the CPU is patches_weight_grad,
-    and whose forward pass there is patches_conv2d in bf16.
+    """nn.Conv2d (no padding, dilation or groups) whose gradients on the CPU are patches_input_grad and
+    patches_weight_grad, and whose forward pass there is patches_conv2d in bf16.
 
     Elsewhere, or with no gradient to compute, it is the plain nn.Conv2d: the gain was measured on CPUs only.
     """
@@ -78,6 +81,41 @@ def patches_weight_grad(x: torch.Tensor, grad_out: torch.Tensor, kernel_size: in
     return grad.to(x.dtype).view(out_channels, kernel_size, kernel_size, in_channels).permute(0, 3, 1, 2)
 
 
+def patches_input_grad(grad_out: torch.Tensor, weight: torch.Tensor, input_size: tuple[int, int],
+                       stride: int) -> torch.Tensor:
+    """dL/dx of a convolution: grad_out at each position times the weight is the gradient of the input patch
+    seen there (one matmul per chunk of images); fold_patches adds the overlapping patches up.
+
+    grad_out (B, O, h, w), weight (O, C, k, k) -> (B, C, H, W) in channels_last memory.
+    """
+    batch, _, out_height, out_width = grad_out.shape
+    kernel_size, in_channels = weight.shape[-1], weight.shape[1]
+    grad_out = grad_out.permute(0, 2, 3, 1)  # (B, h, w, O)
+    weight = weight.permute(0, 2, 3, 1).flatten(1)  # (O, k*k*C), the patches' column order
+    grad_x = grad_out.new_empty(batch, *input_size, in_channels)  # (B, H, W, C)
+    for start in range(0, batch, PATCH_CHUNK):
+        chunk = slice(start, start + PATCH_CHUNK)
+        patch_grads = grad_out[chunk].flatten(0, 2) @ weight  # (b*h*w, k*k*C)
+        grad_x[chunk] = fold_patches(
+            patch_grads.view(-1, out_height, out_width, kernel_size, kernel_size, in_channels), input_size, stride)
+    return grad_x.permute(0, 3, 1, 2)
+
+
+def fold_patches(patches: torch.Tensor, size: tuple[int, int], stride: int) -> torch.Tensor:
+    """col2im: patches (b, h, w, k, k, C) -> (b, H, W, C), each added where a convolution took it from.
+
+    One strided slice per kernel offset (k*k adds), not F.fold, which wants (b, C*k*k, h*w) and was slower.
+    Summed in fp32: under bf16 up to 25 overlapping patches add up at one pixel.
+    """
+    out_height, out_width, kernel_size = patches.shape[1], patches.shape[2], patches.shape[3]
+    x = patches.new_zeros(patches.shape[0], *size, patches.shape[-1], dtype=torch.float32)
+    for row in range(kernel_size):
+        for col in range(kernel_size):
+            x[:, row : row + stride * (out_height - 1) + 1 : stride,
+              col : col + stride * (out_width - 1) + 1 : stride] += patches[:, :, :, row, col]
+    return x
+
+
 class _Conv2dAsMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride):
@@ -92,7 +130,7 @@ class _Conv2dAsMatmul(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias, _ = ctx.needs_input_grad
-        grad_x = torch.nn.grad.conv2d_input(x.shape, weight, grad_out, ctx.stride) if needs_x else None
+        grad_x = patches_input_grad(grad_out, weight, x.shape[2:], ctx.stride) if needs_x else None
         grad_weight = patches_weight_grad(x, grad_out, weight.shape[-1], ctx.stride) if needs_weight else None
         grad_bias = grad_out.sum((0, 2, 3)) if needs_bias else None
         return grad_x, grad_weight, grad_bias, None

