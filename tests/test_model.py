@@ -145,3 +145,10 @@ def test_trace_refuses_iterations_out_of_range(model, iterations):
     with pytest.raises(ValueError, match="from 1 to 5") as error:
         model.trace(torch.rand(1, 1, 28, 28), iterations=iterations)
     assert "\n" not in str(error.value)
+
+
+def test_only_convolution_weights_are_channels_last():
+    model = CapsNet()
+    for conv in (model.conv1, model.primary_capsules.conv):
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.digit_capsules.W.is_contiguous()  # so that its (1152, 8, 160) matrices are a view, not a copy
