@@ -159,7 +159,7 @@ class CapsNet(nn.Module):
         self.decoder = Decoder(cfg)
         # NHWC conv weights let oneDNN skip layout reorders: 1.1x faster training steps on CPU. Only the
         # convolutions': W in those strides would be copied on every forward pass (0.7 ms of 7.8 at batch 1).
-        for conv in (self.conv1, self.primary_capsules):
+        for conv in (self.conv1, self.primary_capsules.conv):
             conv.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> CapsNetOutput:
