@@ -3,6 +3,7 @@
     python train.py                         # the paper's setup, saves checkpoints/capsnet-mnist.pt
     python train.py --resume                # go on from checkpoints/capsnet-mnist.last.pt
     python train.py --eval --checkpoint checkpoints/capsnet-mnist.pt
+    python train.py --pairs --init checkpoints/capsnet-mnist.pt --out checkpoints/capsnet-multimnist.pt
     torchrun --nproc_per_node=4 train.py    # DistributedDataParallel, one process per GPU
 
 --val-size training images (fixed by --seed, never trained on) are held out;
@@ -12,6 +13,11 @@ the test set is evaluated for the record only. Beside --out: a resumable state
 (model, optimiser, scheduler, epoch) in <out>.last.pt, the metrics in
 <out>.metrics.json and the training curves in <out>.curves.png. A kill loses at
 most the running epoch.
+
+--pairs trains on MultiMNIST pairs made on the fly (capsnet/multimnist.py):
+both digits are targets of the margin loss and each is reconstructed from its
+own capsule; accuracy is then the paper's measure, both digits among the two
+longest capsules, on one fixed pair per validation or test image.
 """
 
 import argparse
@@ -36,6 +42,7 @@ from capsnet import CapsNet, CapsNetConfig, CheckpointError, capsule_loss, load_
 from capsnet.atomic import atomic_write, remove_partial_writes
 from capsnet.checkpoints import DEFAULT_CHECKPOINT, atomic_save, safe_load
 from capsnet.data import TRAIN_SIZE, DataError, find_mnist, load_mnist, random_shift, split_validation
+from capsnet.multimnist import TEST_PAIR_SEED, VALIDATION_PAIR_SEED, fixed_pairs, make_pairs, partners, recognised
 from capsnet.device import DeviceError, autocast, keep_freed_memory, pick_device, pick_precision
 from capsnet.figures import plot_confusion, plot_curves, plot_misclassified
 
@@ -116,6 +123,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-limit", type=whole_number(1), default=None,
                    help="train on only the first N training images left after the validation split")
     p.add_argument("--test-limit", type=whole_number(1), default=None, help="use only the first N test images")
+    p.add_argument("--epoch-size", type=whole_number(1), default=None,
+                   help="images (or pairs) per epoch, drawn anew each epoch (default: every training image once)")
+    p.add_argument("--pairs", action="store_true",
+                   help="train on two overlapping digits (MultiMNIST, made on the fly) instead of one")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this checkpoint's weights and architecture (e.g. checkpoints/capsnet-mnist.pt)")
     p.add_argument("--eval", action="store_true",
                    help="only evaluate --checkpoint on the test set: accuracy, confusion matrix, and figures "
                         "(confusion matrix, misclassified digits, training curves) written as PNG files")
@@ -160,18 +173,19 @@ def epoch_generator(seed: int, epoch: int, *stream: int) -> torch.Generator:
 
 
 @torch.inference_mode()
-def predict(model: CapsNet, images: torch.Tensor, device, precision: str, batch_size: int = 500, desc="test") -> torch.Tensor:
+def capsule_lengths(model: CapsNet, images: torch.Tensor, device, precision: str, batch_size: int = 500, desc="test") -> torch.Tensor:
+    """The 10 capsule lengths of each image -> (N, 10)."""
     model.eval()
-    predictions = []
+    lengths = []
     for start in tqdm(range(0, len(images), batch_size), desc=desc, leave=False, unit="batch"):
         with autocast(device, precision):
-            lengths = model(images[start : start + batch_size].to(device)).lengths
-        predictions.append(lengths.argmax(dim=1).cpu())
-    return torch.cat(predictions)
+            lengths.append(model(images[start : start + batch_size].to(device)).lengths.float().cpu())
+    return torch.cat(lengths)
 
 
 def accuracy(model, images, labels, device, precision, desc) -> float:
-    return (predict(model, images, device, precision, desc=desc) == labels).double().mean().item()
+    """The share of images whose labelled digits (one, or both of a pair) are the longest capsules."""
+    return recognised(capsule_lengths(model, images, device, precision, desc=desc), labels).double().mean().item()
 
 
 def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, classes: int = 10) -> torch.Tensor:
@@ -184,10 +198,20 @@ def format_confusion(matrix: torch.Tensor) -> str:
     return "\n".join([header, *rows])
 
 
+def training_batch(images, labels, index, args, generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step's inputs, labels and reconstruction targets: the shifted digits, or pairs of them with each
+    digit alone as the target of its own capsule (--pairs)."""
+    if args.pairs:
+        return make_pairs(images, labels, index, partners(labels[index], labels, generator), generator)
+    x = random_shift(images[index], args.max_shift, generator)
+    return x, labels[index], x
+
+
 def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, world) -> dict:
     """One pass over this process's shard of the epoch's permutation; the sums are over all processes."""
     model.train()
     order = torch.randperm(len(images), generator=epoch_generator(args.seed, epoch))  # the same in every process
+    order = order[: args.epoch_size]
     shard = order[rank : len(order) - len(order) % world : world]  # equal shares: every process takes as many steps
     shifts = epoch_generator(args.seed, epoch, rank)
     batch_size = args.batch_size // world
@@ -198,11 +222,10 @@ def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, wor
     start = time.perf_counter()
     for first in bar:
         index = shard[first : first + batch_size]
-        x = random_shift(images[index], args.max_shift, shifts).to(device)
-        y = labels[index].to(device)
+        x, y, targets = (t.to(device) for t in training_batch(images, labels, index, args, shifts))
         with autocast(device, args.precision):
             out = model(x, y)
-            loss = capsule_loss(out.lengths, y, out.reconstruction, x, args.reconstruction_weight)
+            loss = capsule_loss(out.lengths, y, out.reconstruction, targets, args.reconstruction_weight)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingError(f"the loss became {loss_value} at step {first // batch_size} of {desc}; "
@@ -212,7 +235,7 @@ def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, wor
         optimizer.step()
         seen += len(index)
         total_loss += loss_value * len(index)
-        correct += (out.lengths.argmax(dim=1) == y).sum().item()
+        correct += recognised(out.lengths.detach(), y).sum().item()
         rate = world * seen / (time.perf_counter() - start)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}",
                         refresh=False)  # the bar redraws every mininterval; a redraw per step would show a stale count
@@ -257,6 +280,12 @@ def load_test_set(args) -> tuple[torch.Tensor, torch.Tensor]:
     return images[: args.test_limit], labels[: args.test_limit]
 
 
+def as_pairs(images: torch.Tensor, labels: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fixed pair per image (validation or test), without the reconstruction targets."""
+    pairs, pair_labels, _ = fixed_pairs(images, labels, seed)
+    return pairs, pair_labels
+
+
 def write_json(data: dict, path: Path) -> None:
     with atomic_write(path) as f:
         f.write((json.dumps(data, indent=2) + "\n").encode())
@@ -265,7 +294,7 @@ def write_json(data: dict, path: Path) -> None:
 def evaluate_checkpoint(args, device) -> None:
     model = load_model(args.checkpoint, device)
     images, labels = load_test_set(args)
-    predictions = predict(model, images, device, args.precision)
+    predictions = capsule_lengths(model, images, device, args.precision).argmax(dim=1)
     correct = int((predictions == labels).sum())
     matrix = confusion_matrix(labels, predictions)
     print(f"test accuracy: {correct / len(labels):.4%} ({correct}/{len(labels)} images, {len(labels) - correct} errors)")
@@ -316,17 +345,18 @@ def train(args, device) -> None:
     if rank == 0:
         remove_partial_writes(args.out, last_path, metrics_path, curves_path)
     torch.manual_seed(args.seed)
-    model = CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations)).to(device)
+    model = load_model(args.init) if args.init else CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations))
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)  # one kernel for all 8.2M weights
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)
-    split = {"seed": args.seed, "val_size": args.val_size, "train_limit": args.train_limit}
+    split = {"seed": args.seed, "val_size": args.val_size, "train_limit": args.train_limit, "pairs": args.pairs}
     history, start_epoch, commands = [], 0, []
     if args.resume:
         state = safe_load(last_path, map_location=device)
         if state.get("split") != split:
             was = state.get("split", "no validation split (an older train.py)")
             raise TrainingError(f"--resume: {last_path} was trained with {was}; "
-                                "give the same --seed, --val-size and --train-limit")
+                                "give the same --seed, --val-size, --train-limit and --pairs")
         model.load_state_dict(state["model"])
         load_optimizer_state(optimizer, state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -348,7 +378,10 @@ def train(args, device) -> None:
     (train_images, train_labels), (val_images, val_labels) = split_validation(images, labels, args.val_size, args.seed)
     train_images, train_labels = train_images[: args.train_limit], train_labels[: args.train_limit]
     test_images, test_labels = load_test_set(args)
-    chosen_by = "validation accuracy" if args.val_size else "last epoch"
+    if args.pairs:
+        val_images, val_labels = as_pairs(val_images, val_labels, VALIDATION_PAIR_SEED)
+        test_images, test_labels = as_pairs(test_images, test_labels, TEST_PAIR_SEED)
+    chosen_by = ("validation pair accuracy" if args.pairs else "validation accuracy") if args.val_size else "last epoch"
     if rank == 0:
         print(f"{len(train_images)} training, {len(val_images)} validation and {len(test_images)} test images; "
               f"device {device} x {world}, {args.precision}, {sum(p.numel() for p in model.parameters()):,} parameters; "
@@ -368,6 +401,7 @@ def train(args, device) -> None:
             chosen = chosen_epoch(history)
             metadata = {**environment(device, world), "commands": commands, "seed": args.seed, "epochs": epoch + 1,
                         "args": plain(vars(args)), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        "task": "multimnist" if args.pairs else "mnist",
                         "chosen_by": chosen_by, "train_images": len(train_images), "val_images": len(val_images),
                         "test_images": len(test_images), "history": history}
             if chosen is history[-1]:

@@ -10,14 +10,15 @@ RECONSTRUCTION_WEIGHT = 0.0005  # so the reconstruction does not dominate the ma
 
 
 def margin_loss(lengths: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Eq. 4 summed over the 10 digit capsules, averaged over the batch. lengths: (B, 10), labels: (B,)."""
-    present = F.one_hot(labels, lengths.shape[1]).to(lengths.dtype)  # T_k
+    """Eq. 4 summed over the 10 digit capsules, averaged over the batch. lengths: (B, 10), labels: (B,) or
+    (B, K) for K digits in each image (MultiMNIST: T_k = 1 for both)."""
+    present = F.one_hot(labels.view(len(labels), -1), lengths.shape[1]).amax(1).to(lengths.dtype)  # T_k
     loss = present * F.relu(M_PLUS - lengths) ** 2 + LAMBDA * (1 - present) * F.relu(lengths - M_MINUS) ** 2
     return loss.sum(dim=1).mean()
 
 
 def reconstruction_loss(reconstruction: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """Sum of squared pixel errors per image, averaged over the batch."""
+    """Sum of squared pixel errors per image, averaged over the batch; (B, K, 1, 28, 28): summed over the K digits."""
     return ((reconstruction.float() - images.float()) ** 2).flatten(1).sum(dim=1).mean()
 
 

@@ -143,9 +143,10 @@ class Decoder(nn.Module):
         )
 
     def forward(self, poses: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
-        mask = F.one_hot(digits, poses.shape[1]).to(poses.dtype)  # (B, 10)
-        masked = (poses * mask.unsqueeze(-1)).flatten(1)  # (B, 160)
-        return self.net(masked).view(-1, 1, self.image_size, self.image_size)
+        """poses (B, 10, 16); digits (B,) -> (B, 1, 28, 28), or (B, K) -> (B, K, 1, 28, 28): one drawing per capsule."""
+        mask = F.one_hot(digits, poses.shape[1]).to(poses.dtype)  # (B, [K,] 10)
+        masked = poses.unsqueeze(-3) * mask.view(len(poses), -1, poses.shape[1], 1)  # (B, K, 10, 16)
+        return self.net(masked.flatten(2)).view(*digits.shape, 1, self.image_size, self.image_size)
 
 
 class CapsNet(nn.Module):
@@ -163,7 +164,8 @@ class CapsNet(nn.Module):
             conv.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> CapsNetOutput:
-        """x: (B, 1, 28, 28) pixels in [0, 1]. labels: the capsule to decode (training), else the longest."""
+        """x: (B, 1, 28, 28) pixels in [0, 1]. labels: the capsule to decode (training; (B, 2) decodes two, as for
+        MultiMNIST), else the longest."""
         v, c = self.digit_capsules(self.primary(x))  # (B, 10, 16), (B, 1152, 10)
         lengths = capsule_length(v)  # (B, 10)
         digits = lengths.argmax(dim=1) if labels is None else labels
