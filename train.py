@@ -44,7 +44,7 @@ from capsnet.checkpoints import DEFAULT_CHECKPOINT, atomic_save, safe_load
 from capsnet.data import TRAIN_SIZE, DataError, find_mnist, load_mnist, random_shift, split_validation
 from capsnet.multimnist import TEST_PAIR_SEED, VALIDATION_PAIR_SEED, fixed_pairs, make_pairs, partners, recognised
 from capsnet.device import DeviceError, autocast, keep_freed_memory, pick_device, pick_precision
-from capsnet.figures import plot_confusion, plot_curves, plot_misclassified
+from capsnet.figures import plot_confusion, plot_curves, plot_misclassified, plot_pairs
 
 
 class TrainingError(RuntimeError):
@@ -297,7 +297,8 @@ def evaluate_checkpoint(args, device) -> None:
     predictions = capsule_lengths(model, images, device, args.precision).argmax(dim=1)
     correct = int((predictions == labels).sum())
     matrix = confusion_matrix(labels, predictions)
-    print(f"test accuracy: {correct / len(labels):.4%} ({correct}/{len(labels)} images, {len(labels) - correct} errors)")
+    print(f"test accuracy: {correct / len(labels):.4%} ({correct}/{len(labels)} images, {len(labels) - correct} errors)"
+          + (" of single digits" if model.metadata.get("task") == "multimnist" else ""))
     print(format_confusion(matrix))
     written = [args.figures_dir / f"{args.checkpoint.stem}.{name}.png" for name in ("confusion", "misclassified")]
     plot_confusion(matrix.numpy(), written[0])
@@ -308,7 +309,27 @@ def evaluate_checkpoint(args, device) -> None:
         written.append(args.figures_dir / f"{args.checkpoint.stem}.curves.png")
         run = json.loads(metrics.read_text())
         plot_curves(run["history"], written[-1], run.get("best_epoch"))
+    if model.metadata.get("task") == "multimnist":
+        written.append(evaluate_pairs(model, images, labels, args, device))
     print("figures: " + ", ".join(map(str, written)))
+
+
+FIGURE5_PAIRS = 16
+
+
+def evaluate_pairs(model: CapsNet, images, labels, args, device) -> Path:
+    """The paper's MultiMNIST measure on one fixed pair per test image, and Figure 5 for the first pairs."""
+    pairs, pair_labels = as_pairs(images, labels, TEST_PAIR_SEED)
+    lengths = capsule_lengths(model, pairs, device, args.precision, desc="test pairs")
+    hits = recognised(lengths, pair_labels)
+    print(f"test pairs: both digits among the two longest capsules in {hits.double().mean():.2%} "
+          f"({int(hits.sum())}/{len(hits)} pairs)")
+    shown, predicted = pairs[:FIGURE5_PAIRS], lengths[:FIGURE5_PAIRS].topk(2, dim=1).indices
+    with torch.inference_mode():
+        reconstructions = model(shown.to(device), predicted.to(device)).reconstruction.cpu()  # (16, 2, 1, 28, 28)
+    path = args.figures_dir / f"{args.checkpoint.stem}.pairs.png"
+    plot_pairs(shown, reconstructions, pair_labels[:FIGURE5_PAIRS], predicted, path)
+    return path
 
 
 def start_distributed(device: torch.device) -> tuple[int, int, torch.device]:

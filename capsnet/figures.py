@@ -333,3 +333,34 @@ def plot_misclassified(images, labels, predictions, path: str | Path, columns: i
             axes.imshow(np.asarray(images[k]).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
             axes.set_title(f"{int(labels[k])} -> {int(predictions[k])}", fontsize=9)
     save_figure(figure, path)
+
+
+# MultiMNIST: two digits, two capsules
+
+
+def two_colour_overlay(first: torch.Tensor, second: torch.Tensor) -> np.ndarray:
+    """Two 28x28 drawings in [0, 1] as one RGB picture (28, 28, 3) uint8: the first red, the second green,
+    where both draw, yellow (the paper's Figure 5)."""
+    red, green = (to_numpy(t).reshape(t.shape[-2:]).clip(0, 1) for t in (first, second))
+    return (np.stack([red, green, np.zeros_like(red)], axis=-1) * 255).round().astype(np.uint8)
+
+
+def plot_pairs(pairs, reconstructions, labels, predicted, path: str | Path, columns: int = 8) -> None:
+    """Figure 5 of the paper: each pair (N, 1, 28, 28) above the two longest capsules' reconstructions
+    (N, 2, 1, 28, 28) overlaid in red and green, with the true (L) and predicted (R) digits."""
+    count = len(pairs)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(columns * 1.2, rows * 2.7 + 0.5), layout="constrained")
+    figure.suptitle("MultiMNIST test pairs (top) and the two longest capsules' reconstructions, red and green")
+    grid = figure.subplots(2 * rows, columns, squeeze=False)
+    for k, (top, bottom) in enumerate(zip(grid[0::2].flat, grid[1::2].flat)):
+        top.set_axis_off()
+        bottom.set_axis_off()
+        if k < count:
+            first, second = (int(d) for d in predicted[k])
+            top.imshow(to_numpy(pairs[k]).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            top.set_title("L:({},{})".format(*sorted(int(d) for d in labels[k])), fontsize=9)
+            bottom.imshow(two_colour_overlay(reconstructions[k][0], reconstructions[k][1]))
+            ok = sorted((first, second)) == sorted(int(d) for d in labels[k])
+            bottom.set_title(f"R:({first},{second})", fontsize=9, color="black" if ok else "red")
+    save_figure(figure, path)
