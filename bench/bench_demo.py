@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.page_driver import (  # noqa: E402
+from tests.support.page_driver import (  # noqa: E402
     EXPLAINER_VIEWS,
     NetworkMessages,
     decoder_place,

@@ -6,7 +6,7 @@
    7000x7000 pixels (49 MP, just under the limit) at once, and a 100 MB upload; prints
    each answer and the server's peak RSS above its idle RSS.
 2. Load: N sessions (threads, each its own Gradio session) for a fixed time. Each draws
-   a digit (demo.digit_strokes, its own pen and placement), moves sliders, picks another
+   a digit (tests/support/digit_strokes.py, its own pen and placement), moves sliders, picks another
    capsule and resets, calling the page's events by name (draw, pose, select, reset), at
    a person's pace (--flat-out: no pauses, a stress test).
    Counted: requests, errors (anything but HTTP 200 with a full answer), wrong predictions,
@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 
-from demo.digit_strokes import render  # noqa: E402
-from demo.page_driver import REPO, free_port, page_answers  # noqa: E402
+from tests.support.digit_strokes import render  # noqa: E402
+from tests.support.page_driver import REPO, free_port, page_answers  # noqa: E402
 
 POSE_DIMS = 16
 # A person's pace, as the page sends it: while the pen moves the canvas sends at most every

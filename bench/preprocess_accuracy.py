@@ -3,7 +3,7 @@
     python bench/preprocess_accuracy.py [--mnist 1000] [--checkpoint PATH]
 
 MNIST digits should lose nothing by the round trip. The drawn digits are
-demo/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
+tests/support/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
 1 px to a fat marker, placed large, small or off-centre, dark on light, light
 on dark and on a transparent background: the framings people's drawings come in.
 """
@@ -19,7 +19,7 @@ from common import add_model_and_data_flags, model_from, test_set
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo.digit_strokes import DIGITS, render  # noqa: E402
+from tests.support.digit_strokes import DIGITS, render  # noqa: E402
 
 from capsnet import preprocess  # noqa: E402
 

@@ -190,7 +190,7 @@ def explainer_views(trained_iterations: int) -> ExplainerViews:
     waiting = explainer.waiting_views().outputs()
     views, controls = [], {}
     for (key, (heading, caption)), blank in zip(SECTIONS.items(), waiting):
-        with gr.Column(elem_id=f"{key}-section"):  # what bench/screenshot.py photographs
+        with gr.Column(elem_id=f"{key}-section"):  # what scripts/screenshot.py photographs
             gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
             if key == "routing":
                 controls["iterations"] = gr.Radio(

@@ -1,6 +1,6 @@
 """Makes the README's screenshots: the real demo in headless Chromium, a digit drawn by the mouse.
 
-    python bench/screenshot.py [--digit 3] [--out docs] [--checkpoint PATH]
+    python scripts/screenshot.py [--digit 3] [--out docs] [--checkpoint PATH]
 
 Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
 explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.page_driver import (  # noqa: E402
+from tests.support.page_driver import (  # noqa: E402
     REPO,
     demo_process,
     draw,

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from demo.digit_strokes import render
+from tests.support.digit_strokes import render
 from PIL import Image
 
 from capsnet import ImageError, figures, load_model, preprocess

@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pytest
 import torch
-from demo.digit_strokes import render
+from tests.support.digit_strokes import render
 from PIL import Image
-from test_preprocessing import png_header
+from tests.test_preprocessing import png_header
 
 from capsnet import load_model, preprocess
 from capsnet.preprocessing import MAX_IMAGE_BYTES

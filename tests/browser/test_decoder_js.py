@@ -7,7 +7,7 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from demo.page_driver import (
+from tests.support.page_driver import (
     NetworkMessages,
     decoder_place,
     draw,

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from demo.page_driver import (
+from tests.support.page_driver import (
     draw,
     draw_by_touch,
     drag_slider,

@@ -16,7 +16,7 @@ from PIL import Image
 
 from .digit_strokes import strokes
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright cannot download its own browsers here; these flags make Debian's run headless in a container.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
