@@ -10,7 +10,7 @@ import torch
 
 import train
 from capsnet import CapsNet, load_model
-from capsnet.checkpoints import safe_load
+from capsnet.checkpoints import DEFAULT_CHECKPOINT, safe_load
 from capsnet.data import load_mnist
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,7 +26,8 @@ def test_help_documents_every_flag():
     assert result.returncode == 0
     for flag in ["--epochs", "--batch-size", "--lr", "--lr-decay", "--routing-iterations", "--reconstruction-weight",
                  "--max-shift", "--val-size", "--data-dir", "--out", "--resume", "--device", "--seed", "--precision",
-                 "--train-limit", "--test-limit", "--eval", "--checkpoint", "--figures-dir", "--no-download"]:
+                 "--train-limit", "--test-limit", "--eval", "--checkpoint", "--figures-dir", "--no-download",
+                 "--pairs", "--init", "--epoch-size"]:
         assert flag in result.stdout
 
 
@@ -34,7 +35,7 @@ BAD_FLAGS = [
     ("--batch-size", "0"), ("--batch-size", "-5"), ("--batch-size", "many"), ("--lr", "-1"), ("--lr", "nan"),
     ("--lr", "inf"), ("--lr-decay", "0"), ("--lr-decay", "1.5"), ("--routing-iterations", "0"), ("--max-shift", "-1"),
     ("--train-limit", "0"), ("--train-limit", "-5"), ("--test-limit", "0"), ("--reconstruction-weight", "-0.1"),
-    ("--val-size", "-1"), ("--val-size", "60000"), ("--seed", "-1"), ("--epochs", "-1"),
+    ("--val-size", "-1"), ("--val-size", "60000"), ("--seed", "-1"), ("--epochs", "-1"), ("--epoch-size", "0"),
 ]
 
 
@@ -172,7 +173,7 @@ def test_resume_with_another_validation_split_is_refused(tiny_run, mnist_dir):
     result = run_train("--epochs", 3, *TINY[:2], "--val-size", 50, *TINY[4:], "--data-dir", mnist_dir,
                        "--out", out, "--resume")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "give the same --seed, --val-size and --train-limit" in result.stderr
+    assert "give the same --seed, --val-size, --train-limit and --pairs" in result.stderr
 
 
 def test_eval_prints_accuracy_and_confusion_matrix_and_writes_figures(tiny_run, mnist_dir, tmp_path):
@@ -187,6 +188,32 @@ def test_eval_prints_accuracy_and_confusion_matrix_and_writes_figures(tiny_run, 
     figures = [tmp_path / f"tiny.{name}.png" for name in ("confusion", "misclassified", "curves")]
     assert lines[12] == "figures: " + ", ".join(map(str, figures))
     assert all(f.read_bytes().startswith(b"\x89PNG") for f in figures)
+
+
+def test_missing_init_checkpoint_is_one_clear_line(tmp_path):
+    result = run_train("--pairs", "--init", tmp_path / "none.pt", "--out", tmp_path / "x.pt")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "none.pt: no such checkpoint file" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_short_pair_training_from_the_shipped_model_beats_it_on_held_out_pairs(tmp_path, mnist_dir):
+    out = tmp_path / "pairs.pt"
+    result = run_train("--pairs", "--init", DEFAULT_CHECKPOINT, "--epochs", 1, "--epoch-size", 1024, "--batch-size", 32,
+                       "--lr", 3e-4, "--val-size", 200, "--test-limit", 100, "--data-dir", mnist_dir, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert load_model(out).metadata["chosen_by"] == "validation pair accuracy"
+
+    def both_in_top_two(checkpoint) -> float:
+        result = run_train("--eval", "--checkpoint", checkpoint, "--data-dir", mnist_dir, "--test-limit", 500,
+                           "--figures-dir", tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        line = next(line for line in result.stdout.splitlines() if line.startswith("test pairs:"))
+        return float(line.split(" in ")[1].split("%")[0])
+
+    assert both_in_top_two(out) > 26 + 5  # the shipped single-digit model: about 26% (docs/multimnist.md)
+    assert (tmp_path / "pairs.pairs.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow
