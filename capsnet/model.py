@@ -52,14 +52,10 @@ class CapsNetOutput:
     coupling: torch.Tensor  # (B, 1152, 10) routing coefficients c_ij of the last iteration
 
 
-# model.trace re-runs routing with 1 up to this many iterations (the model is trained with 3)
-MAX_TRACE_ITERATIONS = 5
-
-
 def valid_iterations(iterations) -> bool:
-    """A whole number (int or numpy integer, not bool or float) from 1 to MAX_TRACE_ITERATIONS."""
+    """A whole number (int or numpy integer, not bool or float) of at least 1."""
     try:
-        return not isinstance(iterations, bool) and 1 <= operator.index(iterations) <= MAX_TRACE_ITERATIONS
+        return not isinstance(iterations, bool) and operator.index(iterations) >= 1
     except TypeError:
         return False
 
@@ -73,6 +69,7 @@ class CapsNetTrace:
     coupling: torch.Tensor  # (r, N, 1152, 10) coupling coefficients c_ij used in each iteration
     poses: torch.Tensor  # (r, N, 10, 16) digit capsules v_j after each iteration
     lengths: torch.Tensor  # (r, N, 10) their lengths
+    config: CapsNetConfig  # the architecture: how the 1152 primary capsules lie, as 32 types on a 6x6 grid
 
 
 class PrimaryCapsules(nn.Module):
@@ -179,19 +176,19 @@ class CapsNet(nn.Module):
     def trace(self, x: torch.Tensor, iterations: int | None = None) -> CapsNetTrace:
         """x (N, 1, 28, 28) -> every routing iteration of the forward pass, for looking inside.
 
-        iterations: re-run routing with 1 to 5 iterations on the same weights
+        iterations: re-run routing with that many iterations (1 or more) on the same weights
         (default: the model's own, 3, and then the last iteration equals
         model(x) exactly). model(x) records nothing, so tracing costs it nothing.
         """
         if iterations is None:
             iterations = self.digit_capsules.iterations
         elif not valid_iterations(iterations):
-            raise ValueError(f"iterations must be a whole number from 1 to {MAX_TRACE_ITERATIONS}, got {iterations!r}")
+            raise ValueError(f"iterations must be a whole number of at least 1, got {iterations!r}")
         u = self.primary(x)  # (N, 1152, 8)
         u_hat = self.digit_capsules.predictions(u)  # (N, 1152, 10, 16)
         poses, coupling = zip(*routing_steps(u_hat, iterations))
         poses = torch.stack(poses)  # (r, N, 10, 16)
-        return CapsNetTrace(u, u_hat, torch.stack(coupling), poses, capsule_length(poses))
+        return CapsNetTrace(u, u_hat, torch.stack(coupling), poses, capsule_length(poses), self.config)
 
     def decode(self, pose: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
         """pose (N, 16) placed in capsule digit (N,) -> reconstruction (N, 1, 28, 28)."""

@@ -96,7 +96,7 @@ def test_routing_iterations_are_configurable():
     assert torch.isfinite(model(torch.rand(2, 1, 28, 28)).lengths).all()
 
 
-@pytest.mark.parametrize("iterations", [1, 3, 5])
+@pytest.mark.parametrize("iterations", [1, 3, 8])
 def test_trace_shapes(model, iterations):
     trace = model.trace(torch.rand(2, 1, 28, 28), iterations=iterations)
     assert isinstance(trace, CapsNetTrace)
@@ -140,9 +140,9 @@ def test_trace_primary_capsules_feed_the_predictions(model):
     assert torch.allclose(trace.predictions[0, 5], expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("iterations", [0, 6, -1, 2.0, True, "3"])
-def test_trace_refuses_iterations_out_of_range(model, iterations):
-    with pytest.raises(ValueError, match="from 1 to 5") as error:
+@pytest.mark.parametrize("iterations", [0, -1, 2.0, True, "3"])
+def test_trace_refuses_iterations_that_are_not_a_whole_number_from_1(model, iterations):
+    with pytest.raises(ValueError, match="whole number of at least 1") as error:
         model.trace(torch.rand(1, 1, 28, 28), iterations=iterations)
     assert "\n" not in str(error.value)
 
