@@ -254,6 +254,13 @@ def chosen_epoch(history: list[dict]) -> dict:
     return max(history, key=lambda e: e["val_accuracy"])
 
 
+def pairs_per_epoch(metadata: dict) -> int | None:
+    """How many pairs a MultiMNIST run trains per epoch (its curves are drawn against pairs trained); None otherwise."""
+    if metadata.get("task") != "multimnist":
+        return None
+    return min(metadata["args"]["epoch_size"] or metadata["train_images"], metadata["train_images"])
+
+
 def plain(args: dict) -> dict:
     """Arguments as JSON values, so that checkpoints load with weights_only=True."""
     return {k: str(v) if isinstance(v, Path) else v for k, v in args.items()}
@@ -308,7 +315,7 @@ def evaluate_checkpoint(args, device) -> None:
     if metrics.is_file():  # the training curves of the run that made this checkpoint
         written.append(args.figures_dir / f"{args.checkpoint.stem}.curves.png")
         run = json.loads(metrics.read_text())
-        plot_curves(run["history"], written[-1], run.get("best_epoch"))
+        plot_curves(run["history"], written[-1], run.get("best_epoch"), pairs_per_epoch(run))
     if model.metadata.get("task") == "multimnist":
         written.append(evaluate_pairs(model, images, labels, args, device))
     print("figures: " + ", ".join(map(str, written)))
@@ -431,7 +438,7 @@ def train(args, device) -> None:
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "history": history, "epoch": epoch + 1, "split": split, "commands": commands}, last_path)
             write_json(metadata | {"best_epoch": chosen["epoch"], "chosen_test_accuracy": chosen["test_accuracy"]}, metrics_path)
-            plot_curves(history, curves_path, chosen["epoch"])
+            plot_curves(history, curves_path, chosen["epoch"], pairs_per_epoch(metadata))
             summary = f"validation accuracy {val:.4%}, " if args.val_size else ""
             print(f"epoch {epoch + 1}: train loss {stats['train_loss']:.4f}, {summary}test accuracy {test:.4%}; "
                   f"kept epoch {chosen['epoch']}, {stats['images_per_s']:.0f} images/s", flush=True)

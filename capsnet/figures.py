@@ -274,32 +274,37 @@ def save_figure(figure: Figure, path: str | Path) -> None:
 # Training figures
 
 
-def curves_figure(history: list[dict], kept_epoch: int | None = None) -> Figure:
+def curves_figure(history: list[dict], kept_epoch: int | None = None, pairs_per_epoch: int | None = None) -> Figure:
     """Train loss and validation/test error per epoch (errors on a log scale: they shrink by 10x over a run),
-    with a dashed line at the epoch whose weights the checkpoint keeps."""
-    epochs = [e["epoch"] for e in history]
+    with a dashed line at the epoch whose weights the checkpoint keeps. pairs_per_epoch: a MultiMNIST run,
+    drawn against the number of pairs trained (how long to train)."""
+    scale = 1 if pairs_per_epoch is None else pairs_per_epoch / 1000
+    x_label = "epoch" if pairs_per_epoch is None else "pairs trained (thousands)"
+    epochs = [e["epoch"] * scale for e in history]
     figure = Figure(figsize=(10, 4), layout="constrained")
     loss_axes, error_axes = figure.subplots(1, 2)
     loss_axes.plot(epochs, [e["train_loss"] for e in history], marker=".", label="train")
-    loss_axes.set(title="training loss", xlabel="epoch", ylabel="margin + reconstruction loss", yscale="log")
+    loss_axes.set(title="training loss", xlabel=x_label, ylabel="margin + reconstruction loss", yscale="log")
     for split in ("val", "test"):
-        points = [(e["epoch"], 100 * (1 - e[f"{split}_accuracy"])) for e in history if f"{split}_accuracy" in e]
+        points = [(e["epoch"] * scale, 100 * (1 - e[f"{split}_accuracy"])) for e in history if f"{split}_accuracy" in e]
         if points:
             error_axes.plot(*zip(*points), marker=".", label={"val": "validation", "test": "test"}[split])
-    error_axes.set(title="classification error", xlabel="epoch", ylabel="error (%)", yscale="log")
+    title = "classification error" if pairs_per_epoch is None else "pairs not both among the two longest capsules"
+    error_axes.set(title=title, xlabel=x_label, ylabel="error (%)", yscale="log")
     error_axes.yaxis.set_major_formatter("{x:g}")
     error_axes.yaxis.set_minor_formatter("{x:g}")
     for axes in (loss_axes, error_axes):
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(True, which="both", alpha=0.3)
         if kept_epoch is not None:
-            axes.axvline(kept_epoch, color="grey", linestyle="--", linewidth=1, label=f"kept: epoch {kept_epoch}")
+            axes.axvline(kept_epoch * scale, color="grey", linestyle="--", linewidth=1, label=f"kept: epoch {kept_epoch}")
         axes.legend()
     return figure
 
 
-def plot_curves(history: list[dict], path: str | Path, kept_epoch: int | None = None) -> None:
-    save_figure(curves_figure(history, kept_epoch), path)
+def plot_curves(history: list[dict], path: str | Path, kept_epoch: int | None = None,
+                pairs_per_epoch: int | None = None) -> None:
+    save_figure(curves_figure(history, kept_epoch, pairs_per_epoch), path)
 
 
 def plot_confusion(matrix, path: str | Path) -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from capsnet.figures import curves_figure, plot_confusion, plot_curves, plot_misclassified
+from capsnet.figures import curves_figure, plot_confusion, plot_curves, plot_misclassified, plot_pairs, two_colour_overlay
 
 SHIPPED_METRICS = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.metrics.json"
 VALIDATED_RUN = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
@@ -31,6 +31,24 @@ def test_curves_mark_the_kept_epoch_on_both_plots():
     for axes in curves_figure(VALIDATED_RUN, kept_epoch=2).axes:
         marks = [line for line in axes.lines if line.get_label() == "kept: epoch 2"]
         assert [list(mark.get_xdata()) for mark in marks] == [[2, 2]]
+
+
+def test_curves_of_a_pair_run_are_drawn_against_the_pairs_trained():
+    loss_axes, error_axes = curves_figure(VALIDATED_RUN, kept_epoch=2, pairs_per_epoch=20_000).axes
+    assert error_axes.get_xlabel() == "pairs trained (thousands)"
+    assert list(error_axes.lines[0].get_xdata()) == [20, 40, 60]
+    assert [list(line.get_xdata()) for line in loss_axes.lines if line.get_label() == "kept: epoch 2"] == [[40, 40]]
+
+
+def test_pair_figure_overlays_the_two_reconstructions_in_red_and_green(tmp_path):
+    first, second = torch.zeros(1, 28, 28), torch.zeros(1, 28, 28)
+    first[0, 5, 5], second[0, 9, 9] = 1, 1
+    overlay = two_colour_overlay(first, second)
+    assert overlay.shape == (28, 28, 3) and overlay[5, 5].tolist() == [255, 0, 0] and overlay[9, 9].tolist() == [0, 255, 0]
+    pairs, drawings = torch.rand(5, 1, 28, 28), torch.rand(5, 2, 1, 28, 28)
+    labels = torch.tensor([[1, 2]] * 5)
+    plot_pairs(pairs, drawings, labels, labels.flip(1), tmp_path / "pairs.png")
+    assert is_png(tmp_path / "pairs.png")
 
 
 def test_confusion_matrix_with_empty_cells(tmp_path):
