@@ -10,19 +10,15 @@ marker. Skipping these steps is why CapsNet demos recognise so little of what
 people draw.
 """
 
-import contextlib
 import io
 import math
 import os
-import threading
 import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-
-from .device import trim_freed_memory
 
 MNIST_SIZE = 28
 DIGIT_BOX = 20  # MNIST fits the digit's longer side into 20 px
@@ -42,13 +38,6 @@ MIN_ELONGATION = 2.5  # a disc is 2 stroke widths long; ink no longer than this 
 # a JPEG; a digit needs far less, but refusing a photo straight from a phone would surprise.
 MAX_IMAGE_BYTES = 25 * 2**20
 MAX_IMAGE_PIXELS = 50_000_000
-# Decoding costs up to 4 bytes a pixel (RGBA, 32-bit grey) and shrinking an RGBA image as
-# much again (PIL averages it premultiplied, in a copy): measured, a 49 MP RGBA PNG peaks at
-# +385 MB, a grey one at +67 MB. Images over 1 MP are therefore decoded, shrunk and brought
-# to ink one at a time, so that any number arriving at once cost one big image's memory;
-# the canvas's drawings (280x280, 0.08 MP) never wait for them.
-BIG_IMAGE_PIXELS = 2**20
-BIG_IMAGE_LOCK = threading.Lock()
 # Modes whose pixels Image.reduce cannot average, and the mode they are averaged in.
 AVERAGE_IN = {"1": "L", "P": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
 READ_ERROR = "send a PNG, JPEG, GIF, WebP or BMP file"
@@ -79,8 +68,7 @@ def read_image(source: bytes | str | os.PathLike) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             check_pixels(*image.size)
             image.seek(0)  # an animated GIF, WebP or PNG: its first frame
-            with big_image_guard(image.size[0] * image.size[1]):
-                return _decoded(image)
+            return _decoded(image)
     except ImageError:
         raise
     except DECODE_ERRORS as error:
@@ -114,24 +102,6 @@ def check_pixels(width: int, height: int) -> None:
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageError(f"the image is {width}x{height} pixels; send one of at most "
                          f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels")
-
-
-@contextlib.contextmanager
-def big_image_guard(pixels: int):
-    """Held while an image of this many pixels is decoded or shrunk: the lock for big ones, nothing for small.
-
-    After a big one the heap's free memory goes back to the OS: blocks under glibc's
-    mmap threshold (up to 32 MB) would otherwise stay with the process (measured: 8
-    big RGBA drawings left the demo +389 MB without the trim).
-    """
-    if pixels <= BIG_IMAGE_PIXELS:
-        yield
-        return
-    with BIG_IMAGE_LOCK:
-        try:
-            yield
-        finally:
-            trim_freed_memory()
 
 
 def _read_file(path: str | os.PathLike) -> bytes:
@@ -178,11 +148,10 @@ def preprocess(image) -> torch.Tensor | None:
     height, width = _image_shape(image)
     if height == 0 or width == 0:
         return None
-    with big_image_guard(height * width):  # the work at full size
-        ink = _ink(_to_gray(_to_pil(image)))
-        if ink is None:
-            return None
-        ink = to_work_size(crop_to_ink(ink))
+    ink = _ink(_to_gray(_to_pil(image)))
+    if ink is None:
+        return None
+    ink = to_work_size(crop_to_ink(ink))
     width = stroke_width(ink)
     if max(ink.shape) < MIN_ELONGATION * width:
         return None

@@ -7,13 +7,11 @@ from pathlib import Path
 import torch
 
 from capsnet import CheckpointError, load_model
-from capsnet.device import return_freed_memory
 
-# The page's events run in Gradio's thread pool, each with PyTorch's own threads: with 2 per
-# request on a 2-core machine, a crowd's concurrent requests keep 2N threads spinning on 2 cores.
-# One per request costs a lone user a few ms per drawing and a crowd nothing; Gradio's 40
-# threads keep canvas drawings going while big images wait for their turn (README,
-# "Limits and guarantees"; compare with bench/load_demo.py --compare).
+from .memory import return_freed_memory
+
+# One PyTorch thread per request: with more, a crowd's requests spin against each other on few cores; Gradio's
+# 40 threads keep canvas drawings going while big images wait their turn (figures: docs/limits.md, "Threads").
 TORCH_THREADS = 1
 MAX_THREADS = 40
 

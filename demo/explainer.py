@@ -18,10 +18,11 @@ import torch
 from matplotlib.colors import Colormap, TwoSlopeNorm
 from PIL import Image
 
-from capsnet import CapsNet, ImageError, figures, preprocess, read_image
+from capsnet import CapsNet, ImageError, figures
 from capsnet.figures import GRID, UNIFORM
 
 from . import handlers
+from .memory import preprocess, read_image
 
 # capsnet.figures' coupling scale, the same for every input and iteration so that they compare:
 # half the uniform 1/10 or less (blue), 1/10 (white), twice it or more (red).

@@ -14,8 +14,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from capsnet import CapsNet, ImageError, preprocess, read_image
+from capsnet import CapsNet, ImageError
 from capsnet.preprocessing import check_file_size
+
+from .memory import preprocess, read_image
 
 NUM_DIGITS = 10
 POSE_DIMS = 16

@@ -1,17 +1,14 @@
 """An ASGI middleware that hands the memory a burst of requests freed back to the OS once the server is idle.
 
-glibc keeps what the request threads free in their heaps for reuse; after a
-crowd has gone that is memory the machine no longer gets back (measured,
-bench/load_demo.py: up to +150 MB after 20 sessions for 60 s). malloc_trim
-returns it, but takes a few milliseconds, so it runs only when no request has
-started or ended for IDLE_S (the page's long-lived heartbeat stream is one
-request that neither starts nor ends while it runs).
+glibc keeps what the request threads free in their heaps for reuse, memory the machine does not get back
+after a crowd has gone (figures: docs/limits.md). malloc_trim takes a few milliseconds, so it runs only when
+no request has started or ended for IDLE_S (the page's heartbeat stream is one request that neither starts nor ends).
 """
 
 import threading
 import time
 
-from capsnet.device import trim_freed_memory
+from .memory import trim_freed_memory
 
 IDLE_S = 2.0
 

@@ -15,13 +15,13 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests.support.digit_strokes import render
 from gradio_client import Client
 
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo.app import MAX_EVENT_BYTES, build, launch
 from demo.body_limit import BodyLimit
 from demo.handlers import POSE_DIMS
+from tests.support.digit_strokes import render
 from tests.support.page_driver import free_port
 
 SLIDERS = [0.1] * POSE_DIMS

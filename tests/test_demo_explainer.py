@@ -7,12 +7,12 @@ import re
 import numpy as np
 import pytest
 import torch
-from tests.support.digit_strokes import render
 from PIL import Image
 
 from capsnet import ImageError, figures, load_model, preprocess
 from demo import explainer, handlers
 from demo.app import EXAMPLES
+from tests.support.digit_strokes import render
 
 PNG_TOLERANCE = 1 / 255  # pictures are 8-bit PNGs
 

@@ -9,14 +9,14 @@ import re
 import numpy as np
 import pytest
 import torch
-from tests.support.digit_strokes import render
 from PIL import Image
-from tests.test_preprocessing import png_header
 
 from capsnet import load_model, preprocess
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo import handlers
 from demo.__main__ import main
+from tests.support.digit_strokes import render
+from tests.test_preprocessing import png_header
 
 BLANK_IMAGES = {
     "white": Image.new("L", (280, 280), 255),

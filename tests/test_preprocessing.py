@@ -7,12 +7,12 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from tests.support.digit_strokes import render
 from PIL import Image
 
-from capsnet import ImageError, preprocess, preprocessing, read_image
+from capsnet import ImageError, preprocess, read_image
 from capsnet.preprocessing import (DIGIT_BOX, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_SIDE, MNIST_CENTRE, STROKE_RANGE,
                                    crop_to_ink, stroke_width, to_work_size)
+from tests.support.digit_strokes import render
 
 # (canvas size, pen width): a 1 px pen on a large canvas up to a fat marker
 PENS = [(1000, 1), (1000, 6), (280, 3), (280, 18), (280, 45), (64, 4)]
@@ -283,13 +283,3 @@ def test_read_image_shrinks_a_big_photo_to_the_working_size(format):
     image = read_image(encoded(photo, format))
     assert MAX_SIDE // 2 < max(image.size) <= MAX_SIDE and image.mode == "RGB"
     assert (preprocess(image) - preprocess(photo)).abs().mean() < 0.02
-
-
-def test_big_images_are_worked_on_one_at_a_time_and_a_canvas_drawing_never_waits(monkeypatch):
-    held = []
-    to_gray = preprocessing._to_gray
-    monkeypatch.setattr(preprocessing, "_to_gray",
-                        lambda image: held.append(preprocessing.BIG_IMAGE_LOCK.locked()) or to_gray(image))
-    preprocess(render(3, size=280))
-    preprocess(render(3, size=1100))  # 1.2 MP
-    assert held == [False, True]

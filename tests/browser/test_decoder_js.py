@@ -7,6 +7,8 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
+
+from demo import handlers
 from tests.support.page_driver import (
     NetworkMessages,
     decoder_place,
@@ -23,7 +25,6 @@ from tests.support.page_driver import (
     wait_for_views,
 )
 
-from demo import handlers
 
 pytestmark = pytest.mark.browser
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+from demo import handlers
 from tests.support.page_driver import (
     draw,
     draw_by_touch,
@@ -20,7 +22,6 @@ from tests.support.page_driver import (
     wait_for_prediction,
 )
 
-from demo import handlers
 
 pytestmark = pytest.mark.browser
 

@@ -1,11 +1,11 @@
 """The explainer in a real browser: uploads, pasting, examples, the four views, Figure 4's download, /classify."""
 
 import pytest
-from tests.support.digit_strokes import render
-from tests.support.page_driver import EXPLAINER_VIEWS, draw, open_demo, wait_for_prediction, wait_for_views
 
 from demo import explainer
 from demo.app import EXAMPLES
+from tests.support.digit_strokes import render
+from tests.support.page_driver import EXPLAINER_VIEWS, draw, open_demo, wait_for_prediction, wait_for_views
 
 pytestmark = pytest.mark.browser
 
