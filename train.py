@@ -352,19 +352,6 @@ def start_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
-def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
-    """optimizer.load_state_dict, with each saved buffer laid out in memory like its parameter.
-
-    Fused Adam assumes they are, and updates the wrong elements otherwise (torch 2.14). A state
-    saved before DigitCaps' W became contiguous holds its moments in channels_last strides.
-    """
-    optimizer.load_state_dict(state)
-    for param, buffers in optimizer.state.items():
-        for name, value in buffers.items():
-            if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
-                buffers[name] = torch.empty_like(param).copy_(value)
-
-
 def train(args, device) -> None:
     rank, world, device = start_distributed(device)
     if args.batch_size % world:
@@ -387,7 +374,7 @@ def train(args, device) -> None:
             raise TrainingError(f"--resume: {last_path} was trained with {was}; "
                                 "give the same --seed, --val-size, --train-limit and --pairs")
         model.load_state_dict(state["model"])
-        load_optimizer_state(optimizer, state["optimizer"])
+        optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scheduler.gamma = args.lr_decay  # a resumed run may anneal faster or slower from here on
         history, start_epoch = state["history"], state["epoch"]
