@@ -4,6 +4,7 @@
     python train.py --resume                # go on from checkpoints/capsnet-mnist.last.pt
     python train.py --eval --checkpoint checkpoints/capsnet-mnist.pt
     python train.py --pairs --init checkpoints/capsnet-mnist.pt --out checkpoints/capsnet-multimnist.pt
+    python train.py --model cnn --epochs 15  # the CNN baseline, saves checkpoints/cnn-mnist.pt
     torchrun --nproc_per_node=4 train.py    # DistributedDataParallel, one process per GPU
 
 --val-size training images (fixed by --seed, never trained on) are held out;
@@ -18,6 +19,9 @@ most the running epoch.
 both digits are targets of the margin loss and each is reconstructed from its
 own capsule; accuracy is then the paper's measure, both digits among the two
 longest capsules, on one fixed pair per validation or test image.
+
+--model cnn trains the conventional CNN baseline (capsnet/cnn.py) on the same
+data, shifts and split, with cross-entropy on its logits instead of the capsule loss.
 """
 
 import argparse
@@ -36,12 +40,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from capsnet import CapsNet, CapsNetConfig, CheckpointError, capsule_loss, load_model, save_checkpoint
+from capsnet import CapsNet, CapsNetConfig, CapsNetOutput, CheckpointError, capsule_loss, load_model, save_checkpoint
 from capsnet.atomic import atomic_write, remove_partial_writes
 from capsnet.checkpoints import DEFAULT_CHECKPOINT, atomic_save, safe_load
+from capsnet.cnn import CNN, CNNConfig, CNNOutput
 from capsnet.data import TRAIN_SIZE, DataError, find_mnist, load_mnist, random_shift, split_validation
 from capsnet.multimnist import TEST_PAIR_SEED, VALIDATION_PAIR_SEED, fixed_pairs, make_pairs, partners, recognised
 from capsnet.device import DeviceError, autocast, pick_device, pick_precision
@@ -91,6 +97,8 @@ def real_number(allowed: str, accept):
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=["capsnet", "cnn"], default="capsnet",
+                   help="capsnet, or cnn: the conventional CNN baseline of capsnet/cnn.py (default: capsnet)")
     p.add_argument("--epochs", type=epoch_count, default=50, help="epochs to train in all (default: 50)")
     p.add_argument("--batch-size", type=whole_number(1), default=128,
                    help="images per step, over all processes under torchrun (default: 128)")
@@ -110,9 +118,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="folder with the four MNIST IDX files (.gz or not) or torchvision's layout (default: "
                         "$CAPSNET_DATA, else ../shared/mnist, else data/, where torchvision downloads it)")
     p.add_argument("--no-download", action="store_true", help="never fetch MNIST; stop if --data-dir lacks it")
-    p.add_argument("--out", type=Path, default=Path("checkpoints/capsnet-mnist.pt"),
+    p.add_argument("--out", type=Path, default=None,
                    help="best checkpoint; <out>.last.pt, <out>.metrics.json and <out>.curves.png go beside it "
-                        "(default: checkpoints/capsnet-mnist.pt)")
+                        "(default: checkpoints/capsnet-mnist.pt, or checkpoints/cnn-mnist.pt with --model cnn)")
     p.add_argument("--resume", action="store_true",
                    help="continue from <out>.last.pt, with this run's --epochs and --lr-decay")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps (default: auto)")
@@ -148,6 +156,9 @@ def check_args(parser: Parser, args: argparse.Namespace) -> None:
         args.figures_dir = args.figures_dir or args.checkpoint.parent
         check_writable(parser, "--figures-dir", args.figures_dir)
         return
+    if args.model == "cnn" and args.pairs:
+        parser.error("argument --pairs: the CNN baseline is trained on single digits only; drop --pairs or --model cnn")
+    args.out = args.out or Path(f"checkpoints/{args.model}-mnist.pt")
     if args.val_size >= TRAIN_SIZE:
         parser.error(f"argument --val-size: {args.val_size} leaves nothing to train on; give 0 to {TRAIN_SIZE - 1}")
     if args.out.is_dir():
@@ -173,20 +184,35 @@ def epoch_generator(seed: int, epoch: int, *stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch, *stream]).generate_state(1, np.uint64)[0]))
 
 
+def class_scores(out: CapsNetOutput | CNNOutput) -> torch.Tensor:
+    """What ranks the 10 digits -> (B, 10): the capsule lengths, or the CNN's probabilities."""
+    return out.probabilities if isinstance(out, CNNOutput) else out.lengths
+
+
+def loss_and_scores(model, x, y, targets, args) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch's training loss and class scores: the margin and reconstruction loss of a CapsNet (which
+    decodes the labelled capsules), or cross-entropy on the CNN's logits."""
+    if args.model == "cnn":
+        logits = model(x).logits
+        return F.cross_entropy(logits, y), logits
+    out = model(x, y)
+    return capsule_loss(out.lengths, y, out.reconstruction, targets, args.reconstruction_weight), out.lengths
+
+
 @torch.inference_mode()
-def capsule_lengths(model: CapsNet, images: torch.Tensor, device, precision: str, batch_size: int = 500, desc="test") -> torch.Tensor:
-    """The 10 capsule lengths of each image -> (N, 10)."""
+def scores_of(model: CapsNet | CNN, images: torch.Tensor, device, precision: str, batch_size: int = 500, desc="test") -> torch.Tensor:
+    """The 10 class scores of each image (class_scores) -> (N, 10)."""
     model.eval()
-    lengths = []
+    scores = []
     for start in tqdm(range(0, len(images), batch_size), desc=desc, leave=False, unit="batch"):
         with autocast(device, precision):
-            lengths.append(model(images[start : start + batch_size].to(device)).lengths.float().cpu())
-    return torch.cat(lengths)
+            scores.append(class_scores(model(images[start : start + batch_size].to(device))).float().cpu())
+    return torch.cat(scores)
 
 
 def accuracy(model, images, labels, device, precision, desc) -> float:
-    """The share of images whose labelled digits (one, or both of a pair) are the longest capsules."""
-    return recognised(capsule_lengths(model, images, device, precision, desc=desc), labels).double().mean().item()
+    """The share of images whose labelled digits (one, or both of a pair) score highest."""
+    return recognised(scores_of(model, images, device, precision, desc=desc), labels).double().mean().item()
 
 
 def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, classes: int = 10) -> torch.Tensor:
@@ -225,8 +251,7 @@ def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, wor
         index = shard[first : first + batch_size]
         x, y, targets = (t.to(device) for t in training_batch(images, labels, index, args, shifts))
         with autocast(device, args.precision):
-            out = model(x, y)
-            loss = capsule_loss(out.lengths, y, out.reconstruction, targets, args.reconstruction_weight)
+            loss, scores = loss_and_scores(model, x, y, targets, args)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingError(f"the loss became {loss_value} at step {first // batch_size} of {desc}; "
@@ -236,7 +261,7 @@ def train_epoch(model, optimizer, images, labels, args, device, epoch, rank, wor
         optimizer.step()
         seen += len(index)
         total_loss += loss_value * len(index)
-        correct += recognised(out.lengths.detach(), y).sum().item()
+        correct += recognised(scores.detach(), y).sum().item()
         rate = world * seen / (time.perf_counter() - start)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}",
                         refresh=False)  # the bar redraws every mininterval; a redraw per step would show a stale count
@@ -302,7 +327,7 @@ def write_json(data: dict, path: Path) -> None:
 def evaluate_checkpoint(args, device) -> None:
     model = load_model(args.checkpoint, device)
     images, labels = load_test_set(args)
-    predictions = capsule_lengths(model, images, device, args.precision).argmax(dim=1)
+    predictions = scores_of(model, images, device, args.precision).argmax(dim=1)
     correct = int((predictions == labels).sum())
     matrix = confusion_matrix(labels, predictions)
     print(f"test accuracy: {correct / len(labels):.4%} ({correct}/{len(labels)} images, {len(labels) - correct} errors)"
@@ -328,7 +353,7 @@ FIGURE5_PAIRS = 16
 def evaluate_pairs(model: CapsNet, images, labels, args, device) -> Path:
     """The paper's MultiMNIST measure on one fixed pair per test image, and Figure 5 for the first pairs."""
     pairs, pair_labels = as_pairs(images, labels, TEST_PAIR_SEED)
-    lengths = capsule_lengths(model, pairs, device, args.precision, desc="test pairs")
+    lengths = scores_of(model, pairs, device, args.precision, desc="test pairs")
     hits = recognised(lengths, pair_labels)
     print(f"test pairs: both digits among the two longest capsules in {hits.double().mean():.2%} "
           f"({int(hits.sum())}/{len(hits)} pairs)")
@@ -338,6 +363,13 @@ def evaluate_pairs(model: CapsNet, images, labels, args, device) -> Path:
     path = args.figures_dir / f"{args.checkpoint.stem}.pairs.png"
     plot_pairs(shown, reconstructions, pair_labels[:FIGURE5_PAIRS], predicted, path)
     return path
+
+
+def new_model(args) -> CapsNet | CNN:
+    """A freshly initialised model of --model's kind."""
+    if args.model == "cnn":
+        return CNN(CNNConfig())
+    return CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations))
 
 
 def start_distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -361,14 +393,19 @@ def train(args, device) -> None:
     if rank == 0:
         remove_partial_writes(args.out, last_path, metrics_path, curves_path)
     torch.manual_seed(args.seed)
-    model = load_model(args.init) if args.init else CapsNet(CapsNetConfig(routing_iterations=args.routing_iterations))
+    model = load_model(args.init) if args.init else new_model(args)
+    if isinstance(model, CNN) != (args.model == "cnn"):
+        raise TrainingError(f"--init {args.init} holds a {type(model).__name__}; give --model {type(model).__name__.lower()}")
     model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)  # one kernel for all 8.2M weights
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, fused=True)  # one kernel for all (CapsNet: 8.2M) weights
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.lr_decay)
     split = {"seed": args.seed, "val_size": args.val_size, "train_limit": args.train_limit, "pairs": args.pairs}
     history, start_epoch, commands = [], 0, []
     if args.resume:
         state = safe_load(last_path, map_location=device)
+        kind = state.get("kind", "capsnet")  # older states are all CapsNet runs
+        if kind != args.model:
+            raise TrainingError(f"--resume: {last_path} is a run of --model {kind}; give --model {kind} or another --out")
         if state.get("split") != split:
             was = state.get("split", "no validation split (an older train.py)")
             raise TrainingError(f"--resume: {last_path} was trained with {was}; "
@@ -424,7 +461,8 @@ def train(args, device) -> None:
                 save_checkpoint(model, args.out, metadata | {"best_epoch": epoch + 1, "test_accuracy": test} |
                                 ({"val_accuracy": val} if args.val_size else {}))
             atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                         "history": history, "epoch": epoch + 1, "split": split, "commands": commands}, last_path)
+                         "history": history, "epoch": epoch + 1, "split": split, "commands": commands,
+                         "kind": args.model}, last_path)
             write_json(metadata | {"best_epoch": chosen["epoch"], "chosen_test_accuracy": chosen["test_accuracy"]}, metrics_path)
             plot_curves(history, curves_path, chosen["epoch"], pairs_per_epoch(metadata))
             summary = f"validation accuracy {val:.4%}, " if args.val_size else ""

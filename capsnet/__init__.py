@@ -1,6 +1,7 @@
 """Capsule Networks ("Dynamic Routing Between Capsules", Sabour, Frosst & Hinton, 2017) in PyTorch."""
 
 from .checkpoints import DEFAULT_CHECKPOINT, CheckpointError, load_model, save_checkpoint
+from .cnn import CNN, CNNConfig, CNNOutput
 from .loss import capsule_loss, margin_loss, reconstruction_loss
 from .model import CapsNet, CapsNetConfig, CapsNetOutput, CapsNetTrace, Decoder, DigitCapsules, PrimaryCapsules
 from .preprocessing import ImageError, preprocess, read_image
@@ -13,6 +14,9 @@ __all__ = [
     "CapsNetOutput",
     "CapsNetTrace",
     "CheckpointError",
+    "CNN",
+    "CNNConfig",
+    "CNNOutput",
     "Decoder",
     "DigitCapsules",
     "ImageError",

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write
+from .cnn import CNN, CNNConfig
 from .model import CapsNet, CapsNetConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.pt"
@@ -16,6 +17,8 @@ FORMAT = "capsnet-checkpoint-v1"
 TRAIN_HINT = "train one with `python train.py` (see README)"
 # What preprocess makes and the demo shows: the rest of the architecture may vary.
 SUPPORTED = {"image_size": (28, "28x28 images"), "num_classes": (10, "10 digit classes")}
+# A checkpoint's "kind" says which model it holds; checkpoints without one are CapsNets.
+KINDS = {"capsnet": (CapsNet, CapsNetConfig), "cnn": (CNN, CNNConfig)}
 
 
 class CheckpointError(RuntimeError):
@@ -46,9 +49,11 @@ def safe_load(path: str | Path, map_location="cpu") -> dict:
     return obj
 
 
-def save_checkpoint(model: CapsNet, path: str | Path, metadata: dict) -> None:
+def save_checkpoint(model: CapsNet | CNN, path: str | Path, metadata: dict) -> None:
+    kind = next(kind for kind, (cls, _) in KINDS.items() if isinstance(model, cls))
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_save({"format": FORMAT, "config": model.config.to_dict(), "model": state, "metadata": metadata}, path)
+    atomic_save({"format": FORMAT, "kind": kind, "config": model.config.to_dict(), "model": state,
+                 "metadata": metadata}, path)
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -59,16 +64,16 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
-def check_config(config) -> CapsNetConfig:
+def check_config(config, config_class=CapsNetConfig) -> CapsNetConfig | CNNConfig:
     """The architecture a checkpoint stores, checked field by field; ValueError naming the first problem.
 
-    Each field has the type of CapsNetConfig's default and a positive value (a
+    Each field has the type of config_class's default and a positive value (a
     missing field takes the default); image_size and num_classes are the ones
     this project supports.
     """
     if not isinstance(config, dict):
         raise ValueError(f"its config is a {type(config).__name__}, not a dict of architecture fields")
-    defaults = {field.name: field.default for field in dataclasses.fields(CapsNetConfig)}
+    defaults = {field.name: field.default for field in dataclasses.fields(config_class)}
     for name, value in config.items():
         if name not in defaults:
             raise ValueError(f"its config has an unknown field {str(name)[:40]!r}")
@@ -77,8 +82,8 @@ def check_config(config) -> CapsNetConfig:
     for name, (supported, meaning) in SUPPORTED.items():
         if config.get(name, supported) != supported:
             raise ValueError(f"config field {name} is {config[name]}; this project reads only {meaning}")
-    cfg = CapsNetConfig.from_dict(defaults | config)
-    if cfg.primary_grid < 1:
+    cfg = config_class.from_dict(defaults | config)
+    if isinstance(cfg, CapsNetConfig) and cfg.primary_grid < 1:
         raise ValueError(f"config fields kernel_size {cfg.kernel_size} and primary_stride {cfg.primary_stride} "
                          f"leave no primary capsules in a {cfg.image_size}x{cfg.image_size} image")
     return cfg
@@ -115,26 +120,33 @@ def check_weights(weights) -> None:
             raise ValueError(f"weight {name} holds NaN or infinite values")
 
 
-def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> CapsNet:
-    """The model in a checkpoint (the shipped one when path is None), in eval mode on device.
+def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> CapsNet | CNN:
+    """The model in a checkpoint (the shipped CapsNet when path is None), in eval mode on device: a CapsNet,
+    or the CNN baseline (capsnet/cnn.py) when the checkpoint's kind is "cnn".
 
     The architecture and weights are checked before use (check_config, check_weights):
     a checkpoint that loads also runs, in train.py, the demo and the API.
     """
     path = Path(path) if path is not None else DEFAULT_CHECKPOINT
     ckpt = read_checkpoint(path)
+    kind = ckpt.get("kind", "capsnet")
+    if kind not in KINDS:
+        raise CheckpointError(f"{path}: holds a model of unknown kind {_short(kind)}; this project reads "
+                              f"{' or '.join(KINDS)}; {TRAIN_HINT}")
+    model_class, config_class = KINDS[kind]
     try:
-        config = check_config(ckpt["config"])
+        config = check_config(ckpt["config"], config_class)
         check_weights(ckpt["model"])
     except ValueError as problem:
         raise CheckpointError(f"{path}: {problem}; {TRAIN_HINT}") from None
     if not isinstance(ckpt["metadata"], dict):
         raise CheckpointError(f"{path}: its metadata is a {type(ckpt['metadata']).__name__}, not a dict; {TRAIN_HINT}")
     try:
-        model = CapsNet(config)
+        model = model_class(config)
         model.load_state_dict(ckpt["model"])
     except (TypeError, KeyError, RuntimeError) as e:
         reason = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not match the CapsNet architecture ({reason}); {TRAIN_HINT}") from None
+        raise CheckpointError(f"{path}: weights do not match the {model_class.__name__} architecture ({reason}); "
+                              f"{TRAIN_HINT}") from None
     model.metadata = ckpt["metadata"]
     return model.to(device).eval()
