@@ -1,17 +1,8 @@
 """A speed trick for the PrimaryCapsules convolution: parts of it as matrix products over the input's patches.
 
-The plain layer is nn.Conv2d, and this computes the same thing. oneDNN's
-kernels for a 256 -> 256, 9x9, stride-2 convolution on a 20x20 input run
-below the machine's matrix-product speed, its weight gradient far below:
-measured on a 2-core AMD EPYC (fp32, batch 128), that took 950 ms of a 2.5 s
-training step, and the same gradient as a product of the output gradient with
-the input's patches (im2col) 540 ms. The input gradient is the output
-gradient times the weight, which gives every patch's gradient; the patches
-overlap, and fold_patches adds them up (391 ms with oneDNN, 354 ms so, on the
-EPYC: 1.03-1.04x for the training step; F.fold in its place was slower than
-oneDNN, 977 vs 395 ms in bf16 on a Xeon). In bf16 on a CPU with AMX
-the forward pass gains too: the patches times the weight took 121 ms, oneDNN's
-convolution 197 ms (2 cores of a Xeon); in fp32 it stays oneDNN's.
+The plain layer is nn.Conv2d, and this computes the same thing. On a CPU oneDNN runs this 256 -> 256, 9x9,
+stride-2 convolution well below matrix-product speed, its gradients most of all, and in bf16 its forward pass
+too (figures: docs/speed.md, "The PrimaryCaps convolution as matmuls").
 """
 
 import torch
@@ -121,7 +112,7 @@ class _Conv2dAsMatmul(torch.autograd.Function):
     def forward(ctx, x, weight, bias, stride):
         ctx.save_for_backward(x, weight)
         ctx.stride = stride
-        # only bf16 gains from the matmul (measured in the module docstring); fp32 stays oneDNN's
+        # only bf16 gains from the matmul (docs/speed.md); fp32 stays oneDNN's
         if x.dtype == torch.bfloat16:
             return patches_conv2d(x, weight, bias, stride)
         return F.conv2d(x, weight, bias, stride)

@@ -78,8 +78,7 @@ class PrimaryCapsules(nn.Module):
     def __init__(self, cfg: CapsNetConfig):
         super().__init__()
         self.cfg = cfg
-        # an nn.Conv2d computed partly as matmuls (fast_conv.py): training steps 1.2-1.3x faster in fp32 on
-        # an AMD EPYC, 1.5x in bf16 on a Xeon with AMX
+        # an nn.Conv2d computed partly as matmuls on the CPU, for faster training steps (fast_conv.py, docs/speed.md)
         self.conv = Conv2dAsMatmul(
             cfg.conv1_channels,
             cfg.primary_channels * cfg.primary_dim,
@@ -155,8 +154,8 @@ class CapsNet(nn.Module):
         self.primary_capsules = PrimaryCapsules(cfg)
         self.digit_capsules = DigitCapsules(cfg)
         self.decoder = Decoder(cfg)
-        # NHWC conv weights let oneDNN skip layout reorders: 1.1x faster training steps on CPU. Only the
-        # convolutions': W in those strides would be copied on every forward pass (0.7 ms of 7.8 at batch 1).
+        # NHWC conv weights let oneDNN skip layout reorders (docs/speed.md). Only the convolutions':
+        # W in those strides would be copied on every forward pass.
         for conv in (self.conv1, self.primary_capsules.conv):
             conv.to(memory_format=torch.channels_last)
 

@@ -47,8 +47,8 @@ def main(argv=None) -> None:
     from .app import build, launch
     from .handlers import warm_up
 
-    # Gradio switches matplotlib's backend around every event, importing matplotlib on the first
-    # one: measured 2-7 s that the first visitor would wait. Headless, "agg" is the backend anyway.
+    # Gradio imports matplotlib on the first event to switch its backend, keeping the first visitor
+    # waiting (docs/limits.md); headless, "agg" is the backend anyway.
     import matplotlib
 
     matplotlib.use("agg")

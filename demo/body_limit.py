@@ -1,10 +1,8 @@
 """An ASGI middleware that refuses request bodies over a size, as they arrive, before anything parses them.
 
-Gradio parses an event's JSON body whole and keeps each session's last input
-values (a copy of the page's config per session), so without a limit every
-API session could hold a drawing of tens of MB: measured, 8 calls carrying
-34 MB data URLs left the server 365 MB larger. Files go through Gradio's upload
-route instead, which has its own limit (launch's max_file_size).
+Gradio parses an event's JSON body whole and keeps each session's last input values, so without a limit
+every API session could hold a drawing of tens of MB (figures: docs/limits.md, "Input"). Files go through
+Gradio's upload route instead, which has its own limit (launch's max_file_size).
 """
 
 import json
