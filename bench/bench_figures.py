@@ -1,12 +1,13 @@
-"""How long the explainer's numbers and pictures take for one input, on this CPU.
+"""How long the explainer's numbers and views take for one input, on this CPU.
 
     python bench/bench_figures.py [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each capsnet.figures picture built and rendered to PNG
-(figure_png), and routing_picture, the routing view as a bare RGB array.
-Prints the median and 95th percentile of wall time, in ms. The demo's budget
-is 500 ms median from stroke end to every view on the page.
+model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
+all four together as one view event makes them (explain), and the labelled
+Figure 4 rendered to PNG (its download). Prints the median and 95th percentile
+of wall time, in ms. The demo's budget is 500 ms median from stroke end to every
+view on the page.
 """
 
 import argparse
@@ -20,8 +21,8 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from capsnet import load_model, preprocess, read_image  # noqa: E402
-from capsnet import figures  # noqa: E402
+from capsnet import figures, load_model, read_image  # noqa: E402
+from demo import explainer, handlers  # noqa: E402
 
 EXAMPLES = REPO / "demo" / "examples"
 
@@ -43,10 +44,10 @@ def main() -> None:
     model = load_model()
     inputs = []
     for path in sorted(EXAMPLES.glob("*.png")):
-        x = preprocess(read_image(path))
+        result = handlers.predict(model, read_image(path)).result  # what the page keeps in the tab's state
         with torch.inference_mode():
-            out, trace = model(x), model.trace(x)
-        inputs.append((x, out, trace, int(out.lengths.argmax())))
+            trace = model.trace(result.x)
+        inputs.append((result, trace, result.longest))
 
     def inference(fn):
         def run(item):
@@ -55,24 +56,25 @@ def main() -> None:
         return run
 
     rows = {
-        "model(x)": inference(lambda x, out, trace, digit: model(x)),
-        "model.trace(x)": inference(lambda x, out, trace, digit: model.trace(x)),
-        "routing_picture (RGB array)": inference(lambda x, out, trace, digit: figures.routing_picture(trace, digit, x[0])),
-        "routing_figure -> PNG": inference(
-            lambda x, out, trace, digit: figures.figure_png(figures.routing_figure(trace, digit, x[0]))),
-        "primary_figure -> PNG": inference(
-            lambda x, out, trace, digit: figures.figure_png(figures.primary_figure(trace, digit))),
-        "all_capsules_figure -> PNG": inference(
-            lambda x, out, trace, digit: figures.figure_png(figures.all_capsules_figure(model, out))),
-        "figure4 -> PNG": inference(
-            lambda x, out, trace, digit: figures.figure_png(figures.figure4(model, out.poses[0, digit], digit))),
+        "model(x)": inference(lambda result, trace, digit: model(result.x)),
+        "model.trace(x)": inference(lambda result, trace, digit: model.trace(result.x)),
+        "#routing (routing_html)": inference(
+            lambda result, trace, digit: explainer.routing_html(trace, result.x, digit)),
+        "#primary (primary_html)": inference(lambda result, trace, digit: explainer.primary_html(trace, digit)),
+        "#figure4 (figure4_html)": inference(
+            lambda result, trace, digit: explainer.figure4_html(model, result.poses[digit], digit)),
+        "#all-capsules (all_capsules_html)": inference(
+            lambda result, trace, digit: explainer.all_capsules_html(model, result, digit)),
+        "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
+        "figure4 -> PNG (the download)": inference(
+            lambda result, trace, digit: figures.figure_png(figures.figure4(model, result.poses[digit], digit))),
     }
     print(f"one input, {len(inputs)} example digits in turn, {args.repeats} calls per row, "
           f"{torch.get_num_threads()} torch threads")
     for name, fn in rows.items():
         times = sorted(timings(fn, inputs, args.repeats))
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-        print(f"  {name:30s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+        print(f"  {name:34s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
 
 
 if __name__ == "__main__":

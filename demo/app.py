@@ -1,22 +1,27 @@
 """The page: Gradio components, their element ids and their events. The computing is in handlers.py
-(prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules)."""
+(prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules).
 
+The data flow: an input (a drawing, an upload, an example) is predicted once. The prediction's
+handlers.Result goes into the tab's state, and a change of #new-result (a number, no image) asks for
+the four explainer views, which read that state: the input never crosses the network twice, and the
+prediction never waits for the views. The capsule choice, Reset, the iterations and Figure 4's
+download read the same state. Every size on the page (capsules, pose dimensions) is the model's config.
+"""
+
+import itertools
 import tempfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-import torch
-
-from capsnet import CapsNet, ImageError
+from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import explainer, handlers
 from .body_limit import BodyLimit
-from .handlers import POSE_DIMS, POSE_RANGE
+from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
 from .weights import weights_routes
 
@@ -25,10 +30,11 @@ CANVAS_SIZE = 280
 SLIDERS_PER_ROW = 4
 TITLE = "## Capsule Network lab: draw a digit"
 CAPTION = (
-    "Each digit has a **capsule**: a vector of 16 numbers. Its **length** (0 to 1) says how sure the network is "
-    "that this digit is present; the ten lengths are independent, so they need not add up to 1. Its **direction**, "
-    "the pose, describes how the digit is drawn: the sliders set these 16 numbers one by one and the decoder redraws "
-    "the digit from them, so you can see what each dimension has learned (stroke width, slant, size, ...)."
+    "Each digit has a **capsule**: a vector of {digit_dim} numbers. Its **length** (0 to 1) says how sure the network "
+    "is that this digit is present; the {num_classes} lengths are independent, so they need not add up to 1. Its "
+    "**direction**, the pose, describes how the digit is drawn: the sliders set these {digit_dim} numbers one by one "
+    "and the decoder redraws the digit from them, so you can see what each dimension has learned (stroke width, "
+    "slant, size, ...)."
 )
 # The canvas and its Clear button; canvas.js draws on it. No ${value} here: sending a
 # drawing sets props.value, and the template must then stay as it is.
@@ -41,66 +47,80 @@ LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
 # choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
-# The explainer views follow a prediction (.then, or a finished stroke): they never hold it up, and while
+# The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
 # they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
 # Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
 # prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
 PEN_DOWN = "(url, down) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down']"
 EXAMPLES = HERE / "examples"
-# Each view's element id: (heading, two sentences: what it shows and how to read it).
+# Each view's element id: (heading, two sentences: what it shows and how to read it), sizes from the model's config.
 SECTIONS = {
     "routing": ("Routing by agreement, iteration by iteration",
-                "Each of the 1152 primary capsules (32 types x 6x6 places) splits its vote over the ten digit capsules "
-                "by its coupling c<sub>ij</sub>: at iteration 1 every coupling is 1/10 (white); red means routing sent "
-                "it more toward the selected digit, blue less. Below each mosaic, the votes for the digit summed over "
-                "the input pixels each place sees: bright parts of your drawing are the ones that voted for it."),
+                "Each of the {num_primary_capsules} primary capsules ({primary_channels} types x {grid}x{grid} "
+                "places) splits its vote over the {num_classes} digit capsules by its coupling c<sub>ij</sub>: at "
+                "iteration 1 every coupling is 1/{num_classes} (white); red means routing sent it more toward the "
+                "selected digit, blue less. Below each mosaic, the votes for the digit summed over the input pixels "
+                "each place sees: bright parts of your drawing are the ones that voted for it."),
     "primary": ("Primary capsules: which parts agree with the digit",
-                "Each small map is one of the 32 primary capsule types, and each cell one capsule of that type at one "
-                "place on a 6x6 grid; its colour is how well its prediction for the selected digit points the same "
-                "way as the digit capsule (red agrees, blue disagrees), which is what routing adds up. Their lengths "
-                "are not shown: on MNIST they are almost all 0.95-1.0, so a length map would be uniform."),
-    "figure4": ("Figure 4: what each of the 16 dimensions does",
-                "Each row moves one of the selected capsule's 16 pose values from -0.25 to +0.25 (the middle column "
-                "is your digit's own pose) and decodes it, as in Figure 4 of the paper. Rows that change the stroke "
-                "width, slant or size show what that dimension has learned."),
+                "Each small map is one of the {primary_channels} primary capsule types, and each cell one capsule of "
+                "that type at one place on a {grid}x{grid} grid; its colour is how well its prediction for the "
+                "selected digit points the same way as the digit capsule (red agrees, blue disagrees), which is what "
+                "routing adds up. Their lengths are not shown: on MNIST they are almost all 0.95-1.0, so a length map "
+                "would be uniform."),
+    "figure4": ("Figure 4: what each of the {digit_dim} dimensions does",
+                "Each row moves one of the selected capsule's {digit_dim} pose values from -0.25 to +0.25 (the middle "
+                "column is your digit's own pose) and decodes it, as in Figure 4 of the paper. Rows that change the "
+                "stroke width, slant or size show what that dimension has learned."),
     "all-capsules": ("What every capsule would draw",
-                     "The decoder's drawing from each of the ten digit capsules' own pose, with its length. A wrong "
-                     "prediction often shows here: the longest capsule draws something close to your digit."),
+                     "The decoder's drawing from each of the {num_classes} digit capsules' own pose, with its length. "
+                     "A wrong prediction often shows here: the longest capsule draws something close to your digit."),
 }
 SESSIONS_KEPT = 1000
 # An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
 MAX_EVENT_BYTES = 2 * 2**20
+# Each new Result gets the next number, the value of #new-result: its change brings the explainer views.
+RESULT_NUMBERS = itertools.count(1)
 
 
-def picture(elem_id: str, caption: str, js_on_load: str | None = None) -> gr.HTML:
+def sizes(cfg: CapsNetConfig) -> dict:
+    """The architecture's sizes that the page's texts name."""
+    return {**cfg.to_dict(), "grid": cfg.primary_grid, "num_primary_capsules": cfg.num_primary_capsules}
+
+
+def picture(elem_id: str, caption: str, blank: str, js_on_load: str | None = None) -> gr.HTML:
     """A 28x28 image (a PNG data URL as value) shown enlarged with crisp pixels."""
     template = '<figure><img src="${value}" alt="' + caption + '"><figcaption>' + caption + "</figcaption></figure>"
-    return gr.HTML(handlers.image_url(None), html_template=template, js_on_load=js_on_load, elem_id=elem_id)
+    return gr.HTML(blank, html_template=template, js_on_load=js_on_load, elem_id=elem_id)
 
 
-def play_control() -> gr.HTML:
+def play_control(dims: int) -> gr.HTML:
     """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once it has the weights)."""
-    options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(POSE_DIMS))
+    options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(dims))
     return gr.HTML(f'<button type="button" disabled>&#9654; play</button> <select aria-label="dimension to play">'
                    f"{options}</select> <output></output>", js_on_load=None, elem_id="play")
 
 
-def pose_sliders() -> list[gr.Slider]:
+def pose_sliders(dims: int) -> list[gr.Slider]:
     """#dim-0 ... #dim-15, four to a row; without Gradio's reset button, which would go to 0, not to the drawing."""
     sliders = []
-    for first in range(0, POSE_DIMS, SLIDERS_PER_ROW):
+    for first in range(0, dims, SLIDERS_PER_ROW):
         with gr.Row(elem_classes="pose-row"):
             sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=f"dim {dim}", elem_id=f"dim-{dim}",
-                                  min_width=120, buttons=[]) for dim in range(first, first + SLIDERS_PER_ROW)]
+                                  min_width=120, buttons=[])
+                        for dim in range(first, min(first + SLIDERS_PER_ROW, dims))]
     return sliders
 
 
 def build(model: CapsNet) -> gr.Blocks:
-    blank = handlers.blank_view()
+    cfg = model.config
+    blank = handlers.blank_view(cfg)
     with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as page:
-        gr.Markdown(f"{TITLE}\n\n{CAPTION}", elem_id="caption")
-        poses = gr.State(None)  # this tab's (10, 16) capsule poses: every tab has its own
+        gr.Markdown(f"{TITLE}\n\n{CAPTION.format(**sizes(cfg))}", elem_id="caption")
+        result = gr.State(None)  # this tab's handlers.Result: every tab has its own
+        # A new number with each Result the views should show (not while the pen is down): its change brings them.
+        new_result = gr.Number(0, visible="hidden", elem_id="new-result")
+        pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN
         with gr.Row(equal_height=False):
             with gr.Column(scale=0, min_width=CANVAS_SIZE + 16):
                 canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(HERE / "canvas.js").read_text(),
@@ -110,46 +130,56 @@ def build(model: CapsNet) -> gr.Blocks:
                 lengths = gr.HTML(blank.lengths, js_on_load=None, elem_id="lengths")
             with gr.Column(scale=1, min_width=360):
                 with gr.Row():
-                    network_input = picture("input-28", "what the network sees (28x28)")
+                    network_input = picture("input-28", "what the network sees (28x28)", blank.network_input)
                     reconstruction = picture("reconstruction", "decoded from the selected capsule",
-                                             js_on_load=(HERE / "decoder.js").read_text())
-                digit = gr.Radio(list(range(handlers.NUM_DIGITS)), label="capsule to decode (default: the longest)",
+                                             blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
+                digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                  elem_id="digit")
-        sliders = pose_sliders()
+        sliders = pose_sliders(cfg.digit_dim)
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
-            play_control()
+            play_control(cfg.digit_dim)
         upload, examples, shipped = input_choices()
-        explained = explainer_views(model.config.routing_iterations)
+        explained = explainer_views(cfg)
+        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result]
 
-        # A fingerprint of the drawing at the end of each stroke: its change brings the explainer views,
-        # with no request at all while the pen is down (a .then would make one, and slow the predictions).
-        finished = gr.Number(0, visible="hidden", elem_id="finished-drawing")
-        pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN
+        def shown(view: handlers.View) -> tuple:
+            """A prediction's outputs, with a new number for #new-result: the views follow."""
+            return *view.outputs(), next(RESULT_NUMBERS)
 
         def on_draw(url, pen_is_down):
-            fingerprint = gr.skip() if pen_is_down is True else zlib.crc32(str(url).encode())
-            return *handlers.predict_drawing(model, url).outputs(), fingerprint
+            view = handlers.predict_drawing(model, url)
+            return (*view.outputs(), gr.skip()) if pen_is_down is True else shown(view)
 
         def on_pose(chosen, *pose):
             image = handlers.reconstruct(model, chosen, list(pose))
             return gr.skip() if image is None else image
 
-        def on_select(chosen, all_poses):
-            return handlers.select_capsule(model, chosen, all_poses)
+        def on_select(chosen, state):
+            return handlers.select_capsule(model, chosen, state)
 
-        canvas.input(on_draw, inputs=[canvas, pen_down], js=PEN_DOWN, api_name="draw", **INTERNAL, **LIVE,
-                     outputs=[prediction, lengths, network_input, reconstruction, digit, *sliders, poses, finished])
+        def on_upload(path):
+            return None, *shown(explainer.predict_file(model, path))  # None: the box is ready for the next file
+
+        def on_example(event: gr.SelectData):
+            return shown(explainer.predict_file(model, str(shipped[event.index].path)))
+
+        canvas.input(on_draw, inputs=[canvas, pen_down], js=PEN_DOWN, api_name="draw", outputs=predicted,
+                     **INTERNAL, **LIVE)
         # Slider moves are decoded in the browser (decoder.js), with no event here. The picture's input event
         # is the server path: decoder.js fires it for a slider move while it has no weights of its own.
         reconstruction.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL,
                              **LIVE)
-        selected = digit.input(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="select",
-                               **INTERNAL, **LIVE)
-        reset.click(on_select, inputs=[digit, poses], outputs=[reconstruction, *sliders], api_name="reset", **INTERNAL,
-                    **LIVE)
-        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, poses]
-        wire_explainer(model, canvas, finished, selected, upload, examples, shipped, digit, predicted, explained)
+        selected = digit.input(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders],
+                               api_name="select", **INTERNAL, **LIVE)
+        reset.click(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders], api_name="reset",
+                    **INTERNAL, **LIVE)
+        # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
+        # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
+        upload.upload(on_upload, inputs=upload, outputs=[upload, *predicted], api_name="upload",
+                      **{**INTERNAL, **LIVE, "preprocess": True})
+        examples.select(on_example, inputs=None, outputs=predicted, api_name="example", **INTERNAL, **LIVE)
+        wire_explainer(model, result, new_result, selected, digit, explained)
         classify_endpoint(model)
     page.decoder_routes = weights_routes(model)  # served by launch(), for decoder.js
     return page
@@ -160,8 +190,8 @@ def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
     with gr.Row(equal_height=False, elem_id="inputs"):
         with gr.Column(scale=1, min_width=280):
             gr.Markdown("### Your own image\nA photo or scan of one handwritten digit (PNG, JPEG, GIF, WebP, BMP): "
-                        "drop it here, click to choose it, or paste it with Ctrl+V. It is cropped, centred and "
-                        "scaled to 28x28 like a drawing.", elem_classes="section-caption")
+                        "drop it here, click to choose it, or paste it with Ctrl+V; another one replaces it. It is "
+                        "cropped, centred and scaled to 28x28 like a drawing.", elem_classes="section-caption")
             # type="filepath" and no file_types: the file reaches capsnet.read_image untouched, which
             # checks its size and format and says in one line what is wrong.
             upload = gr.File(label="image of a digit", type="filepath", elem_id="upload", height=120)
@@ -185,17 +215,18 @@ class ExplainerViews:
     figure4_file: gr.DownloadButton  # #figure4-file: its download, once made
 
 
-def explainer_views(trained_iterations: int) -> ExplainerViews:
+def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     """#routing, #primary, #figure4 and #all-capsules, each under a heading and a two-sentence caption."""
-    waiting = explainer.waiting_views().outputs()
+    waiting = explainer.waiting_views(cfg).outputs()
     views, controls = [], {}
     for (key, (heading, caption)), blank in zip(SECTIONS.items(), waiting):
         with gr.Column(elem_id=f"{key}-section"):  # what scripts/screenshot.py photographs
-            gr.Markdown(f"### {heading}\n{caption}", elem_classes="section-caption")
+            gr.Markdown(f"### {heading}\n{caption}".format(**sizes(cfg)), elem_classes="section-caption")
             if key == "routing":
+                trained = cfg.routing_iterations
                 controls["iterations"] = gr.Radio(
-                    list(explainer.ITERATIONS), value=trained_iterations, elem_id="iterations",
-                    label=f"routing iterations: re-run routing on the same weights (trained with {trained_iterations})")
+                    list(explainer.ITERATIONS), value=trained, elem_id="iterations",
+                    label=f"routing iterations: re-run routing on the same weights (trained with {trained})")
             views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
             if key == "figure4":
                 with gr.Row(elem_id="figure4-download"):
@@ -206,59 +237,27 @@ def explainer_views(trained_iterations: int) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-def wire_explainer(model: CapsNet, canvas: gr.HTML, finished: gr.Number, selected, upload: gr.File,
-                   examples: gr.Gallery, shipped: list[explainer.Example], digit: gr.Radio, predicted: list,
+def wire_explainer(model: CapsNet, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
                    page: ExplainerViews) -> None:
-    """Every input updates the prediction first and the four views after it, so the prediction never waits.
+    """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
+    event, which the views follow) or a number of iterations. Figure 4's PNG is made from it too."""
+    # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
+    outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
-    finished: changes as a stroke ends; the views then explain the canvas's drawing.
-    selected: the capsule choice's event, which the views follow.
-    predicted: the outputs of a prediction (handlers.View's order).
-    """
-    shown = gr.State(None)  # this tab's network input (1, 1, 28, 28), for a change of capsule or iterations
-    example = gr.State(None)  # the last example's file
-    # A new input also takes away the last input's Figure 4 download.
-    outputs, iterations = [*page.views, shown, page.figure4_file], page.iterations
+    def explain(state, chosen, rounds) -> tuple:
+        return *explainer.explain(model, state, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
 
-    def explain(x, chosen, rounds) -> tuple:
-        return *explainer.explain(model, x, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
+    def explain_new(state, rounds) -> tuple:
+        return explain(state, None, rounds)  # the longest capsule, as the prediction selected it
 
-    def explain_drawing(url, rounds):
-        return explain(explainer.network_input(handlers.read_data_url(url)), None, rounds)
-
-    def explain_file(path, rounds):
-        image, _ = explainer.read_upload(path)
-        return explain(explainer.network_input(image), None, rounds)
-
-    def explain_shown(x, chosen, rounds):
-        return explain(None if x is None else torch.from_numpy(x), chosen, rounds)
-
-    def on_upload(path):
-        return explainer.predict_file(model, path).outputs()
-
-    def on_example(event: gr.SelectData):
-        path = shipped[event.index].path
-        return path, *explainer.predict_file(model, path).outputs()
-
-    def on_figure4(x, chosen):
-        path = explainer.figure4_png(model, x, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
+    def on_figure4(state, chosen):
+        path = explainer.figure4_png(model, state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    finished.change(explain_drawing, inputs=[canvas, iterations], outputs=outputs, api_name="explain_drawing",
-                    **VIEWS)
-    selected.then(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="explain_selected",
-                  **VIEWS)
-    iterations.input(explain_shown, inputs=[shown, digit, iterations], outputs=outputs, api_name="iterations",
-                     **VIEWS)
-    # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
-    upload.upload(on_upload, inputs=upload, outputs=predicted, api_name="upload",
-                  **{**INTERNAL, **LIVE, "preprocess": True}).then(
-        explain_file, inputs=[upload, iterations], outputs=outputs, api_name="explain_upload",
-        **{**VIEWS, "preprocess": True})
-    examples.select(on_example, inputs=None, outputs=[example, *predicted], api_name="example", **INTERNAL,
-                    **LIVE).then(explain_file, inputs=[example, iterations], outputs=outputs,
-                                 api_name="explain_example", **VIEWS)
-    page.figure4_button.click(on_figure4, inputs=[shown, digit], outputs=page.figure4_file, api_name="figure4_png",
+    new_result.change(explain_new, inputs=[result, iterations], outputs=outputs, api_name="explain", **VIEWS)
+    selected.then(explain, inputs=[result, digit, iterations], outputs=outputs, api_name="explain_selected", **VIEWS)
+    iterations.input(explain, inputs=[result, digit, iterations], outputs=outputs, api_name="iterations", **VIEWS)
+    page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
                               **INTERNAL)
 
 

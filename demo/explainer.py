@@ -1,14 +1,14 @@
-"""The explainer views: what happens inside the capsules for the page's current input. Plain functions, no Gradio.
+"""The explainer views: what happens inside the capsules for the tab's current input. Plain functions, no Gradio.
 
-The numbers come from `model.trace` and `capsnet.figures`; this module only turns
-them into HTML. Colour maps are applied with numpy (no matplotlib figure) so that
-every view appears within half a second of the prediction; Figure 4, which has
-axes and labels, is drawn by `capsnet.figures.figure4`.
+They follow from the prediction's handlers.Result, never from the image again: routing is re-run on its
+network input with `model.trace` (with the iterations the page chose), and its poses are decoded. The
+numbers come from `capsnet.figures`; this module only turns them into HTML, every size read from the
+model's config. Colour maps are applied with numpy (no matplotlib figure) so that every view appears
+within half a second of the prediction; Figure 4's download, with axes and labels, is drawn by
+`capsnet.figures.figure4`.
 """
 
-import base64
 import html
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,24 +16,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.colors import Colormap, TwoSlopeNorm
-from PIL import Image
 
-from capsnet import CapsNet, ImageError, figures
-from capsnet.figures import GRID, UNIFORM
+from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 
 from . import handlers
+from .handlers import Result, gray, png_url
 from .memory import preprocess, read_image
 
-# capsnet.figures' coupling scale, the same for every input and iteration so that they compare:
-# half the uniform 1/10 or less (blue), 1/10 (white), twice it or more (red).
-COUPLING_RANGE = (figures.COUPLING_NORM.vmin, figures.COUPLING_NORM.vmax)
-IMAGE_SIZE = 28
-TILE_COLUMNS = 8  # the 32 primary capsule types shown as 4 rows of 8 6x6 tiles
-GAP_GREY = 205  # between the 6x6 tiles: a little darker than the scale's white centre
+TILE_COLUMNS = 8  # the primary capsule types' grids shown 8 to a row (the paper's 32: 4 rows)
+GAP_GREY = 205  # between the grid tiles: a little darker than the scale's white centre
 AGREEMENT_QUANTILE = 0.99  # the agreement colour scale ends at this quantile of |agreement|
 NO_DIGIT = "No digit found in this image: send one dark digit on a light background (or light on dark)"
-ITERATIONS = (1, 2, 3, 4, 5)  # the routing iterations model.trace can re-run
-NUM_DIGITS = 10
+ITERATIONS = range(1, 6)  # the page's choice of routing iterations to re-run (the model is trained with 3)
 WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
 
 
@@ -43,19 +37,18 @@ class Views:
 
     routing: str  # HTML: #routing
     primary: str  # HTML: #primary
-    figure4: str  # HTML: #figure4, with its PNG download link
+    figure4: str  # HTML: #figure4
     all_capsules: str  # HTML: #all-capsules
-    network_input: np.ndarray | None  # (1, 1, 28, 28): kept in the tab's state for a change of capsule or iterations
 
     def outputs(self) -> tuple:
-        return self.routing, self.primary, self.figure4, self.all_capsules, self.network_input
+        return self.routing, self.primary, self.figure4, self.all_capsules
 
 
-def waiting_views() -> Views:
+def waiting_views(cfg: CapsNetConfig) -> Views:
     return Views(waiting("routing by agreement, iteration by iteration"),
-                 waiting("what the 32 primary capsule types say about the selected digit"),
+                 waiting(f"what the {cfg.primary_channels} primary capsule types say about the selected digit"),
                  waiting("Figure 4 of the paper for your digit"),
-                 waiting("what every digit capsule would draw"), None)
+                 waiting("what every digit capsule would draw"))
 
 
 def waiting(what: str) -> str:
@@ -63,14 +56,6 @@ def waiting(what: str) -> str:
 
 
 # ---- inputs: uploads, examples, the API -------------------------------------------------------------------------
-
-def network_input(image) -> torch.Tensor | None:
-    """An image (PIL or array) as the network's input; None when there is no digit in it or it is no image."""
-    try:
-        return None if image is None else preprocess(image)
-    except ImageError:  # preprocess's one-line error for what is no image
-        return None
-
 
 def read_upload(path: str | None) -> tuple[object | None, str | None]:
     """An uploaded file as (PIL image, None), or (None, a one-line message saying what is wrong)."""
@@ -106,12 +91,12 @@ def load_examples(folder: Path) -> list[Example]:
 def predict_file(model: CapsNet, path: str | None) -> handlers.View:
     """The page for an uploaded image file or an example: like a drawing, or blank with a message."""
     image, message = read_upload(path)
-    return handlers.blank_view(message) if message else handlers.predict(model, image, NO_DIGIT)
+    return handlers.blank_view(model.config, message) if message else handlers.predict(model, image, NO_DIGIT)
 
 
 def classify(model: CapsNet, path: str) -> dict:
     """The /classify endpoint: {"digit": int, "lengths": [10 floats]}; ImageError when there is no digit to see."""
-    x = network_input(read_image(path))
+    x = preprocess(read_image(path))
     if x is None:
         raise ImageError(NO_DIGIT)
     with torch.inference_mode():
@@ -119,31 +104,22 @@ def classify(model: CapsNet, path: str) -> dict:
     return {"digit": int(lengths.argmax()), "lengths": lengths.tolist()}
 
 
-def chosen(value, allowed) -> int | None:
-    """value if it is one of the allowed whole numbers (not a bool), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value in allowed else None
-
-
 # ---- the views ----------------------------------------------------------------------------------------------------
 
-def explain(model: CapsNet, x: torch.Tensor | None, digit: int | None = None, iterations: int | None = None) -> Views:
-    """All four views for the input x (1, 1, 28, 28) and digit capsule digit (default: the longest).
+def explain(model: CapsNet, result: Result | None, digit=None, iterations=None) -> Views:
+    """All four views of the tab's Result for digit capsule digit (default: the longest).
 
-    digit and iterations come from the page (or a script calling its events): anything
-    but 0-9 and 1-5 counts as not given.
+    digit and iterations come from the page (or a script calling its events): anything but
+    a digit capsule's number and 1-5 counts as not given. The prediction's own lengths and
+    poses are shown; only routing is re-run, with the chosen iterations (default: the model's).
     """
-    if x is None:
-        return waiting_views()
-    digit, iterations = chosen(digit, range(NUM_DIGITS)), chosen(iterations, ITERATIONS)
+    if result is None:
+        return waiting_views(model.config)
+    digit, iterations = result.capsule(digit), handlers.whole_number(iterations, ITERATIONS)
     with torch.inference_mode():
-        final = model.trace(x)  # the model's own routing: what the prediction shows
-        trace = final if iterations in (None, final.lengths.shape[0]) else model.trace(x, iterations=iterations)
-        lengths, poses = final.lengths[-1, 0], final.poses[-1, 0]  # (10,), (10, 16)
-        if digit is None:
-            digit = int(lengths.argmax())
-        return Views(routing_html(trace, x, digit), primary_html(trace, digit),
-                     figure4_html(model, poses[digit], digit), all_capsules_html(model, poses, lengths, digit),
-                     x.numpy())
+        trace = model.trace(result.x, iterations)
+        return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
+                     figure4_html(model, result.poses[digit], digit), all_capsules_html(model, result, digit))
 
 
 @dataclass
@@ -166,17 +142,18 @@ def routing_html(trace, x: torch.Tensor, digit: int) -> str:
     """Per iteration: the coupling mosaic, the vote heat map over the input, the lengths and the digit's vote share."""
     routing = routing_numbers(trace, digit)
     heat_top = max(float(v.max()) for v in routing.votes) or 1.0  # one scale for all iterations, so they compare
-    low, high = COUPLING_RANGE
+    low, uniform, high = figures.coupling_range(trace.config)
+    coupled = f"coupling of the {trace.config.num_primary_capsules} primary capsules to {digit}"
     columns = "".join(
         f'<div class="iteration"><h4>iteration {r + 1}</h4>'
-        f'{mosaic_img(routing.coupling[r], f"iteration {r + 1}: coupling of the 1152 primary capsules to {digit}")}'
+        f'{mosaic_img(routing.coupling[r], trace.config, f"iteration {r + 1}: {coupled}")}'
         f'{heat_img(routing.votes[r], x, heat_top, f"iteration {r + 1}: where the votes for {digit} come from")}'
         f'<p class="share">votes for {digit}: <b>{routing.shares[r]:.1%}</b> of all</p>'
         f'{mini_lengths(routing.lengths[r], digit)}</div>'
         for r in range(len(routing.shares))
     )
-    legend = (colour_legend(figures.COUPLING_COLORS, low, UNIFORM, high,
-                            "coupling c<sub>ij</sub> to this digit (1/10: an even split)")
+    legend = (colour_legend(figures.COUPLING_COLORS, low, uniform, high,
+                            f"coupling c<sub>ij</sub> to this digit (1/{trace.config.num_classes}: an even split)")
               + colour_legend(figures.VOTE_COLORS, 0.0, heat_top / 2, heat_top, "share of all votes, per input pixel",
                               "{:.3%}"))
     return (f'<p class="caption">{routing_caption(trace, digit, routing.shares)}</p>'
@@ -190,13 +167,14 @@ def routing_caption(trace, digit: int, shares: list[float]) -> str:
     iterations = lengths.shape[0]
     first, last = lengths[0].tolist(), lengths[-1].tolist()
     if iterations == 1:
-        return (f"With 1 iteration there is no routing: every coupling stays 1/10, capsule {digit}'s length is "
-                f"{first[digit]:.2f} and it gets {shares[0]:.1%} of all votes. Choose 2 or more to see routing work.")
+        return (f"With 1 iteration there is no routing: every coupling stays 1/{trace.config.num_classes}, capsule "
+                f"{digit}'s length is {first[digit]:.2f} and it gets {shares[0]:.1%} of all votes. Choose 2 or more "
+                f"to see routing work.")
     coupling = trace.coupling[-1, 0, :, digit]  # (1152,)
     text = (f"With {iterations} iterations, routing moved capsule {digit}'s length "
-            f"from {first[digit]:.2f} (iteration 1, every coupling 1/10) to {last[digit]:.2f}, and its share of "
-            f"all votes from {shares[0]:.1%} to {shares[-1]:.1%}; single couplings to {digit} now range "
-            f"{float(coupling.min()):.2f}-{float(coupling.max()):.2f}, their mean {float(coupling.mean()):.2f}. ")
+            f"from {first[digit]:.2f} (iteration 1, every coupling 1/{trace.config.num_classes}) to {last[digit]:.2f}, "
+            f"and its share of all votes from {shares[0]:.1%} to {shares[-1]:.1%}; single couplings to {digit} now "
+            f"range {float(coupling.min()):.2f}-{float(coupling.max()):.2f}, their mean {float(coupling.mean()):.2f}. ")
     before, after = int(np.argmax(first)), int(np.argmax(last))
     if before != after:
         return text + f"Routing changed the answer: without it the longest capsule was {before}, now it is {after}."
@@ -204,7 +182,7 @@ def routing_caption(trace, digit: int, shares: list[float]) -> str:
 
 
 def primary_html(trace, digit: int) -> str:
-    """32 signed 6x6 maps of u_hat_j|i . v_j/|v_j|, most agreeing type first."""
+    """A signed grid map of u_hat_j|i . v_j/|v_j| per primary capsule type, most agreeing type first."""
     maps = figures.agreement_maps(trace, digit).numpy()  # (32, 6, 6)
     order = figures.types_by_agreement(trace, digit).tolist()  # most agreeing first
     # A few capsules at the border agree ten times more than the rest: clip them, or all else looks white.
@@ -221,7 +199,7 @@ def primary_html(trace, digit: int) -> str:
 
 
 def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
-    """The paper's Figure 4 for this capsule: 16 dimensions (rows) x 11 nudges (columns), labelled in HTML.
+    """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML.
 
     Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
     about a second and is made only when asked for (figure4_png).
@@ -230,34 +208,30 @@ def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
     picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
     nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
     dims = "".join(f"<span>dim {k}</span>" for k in range(len(grid)))
+    alt = f"Figure 4 for capsule {digit}: {len(grid)} dimensions x {len(figures.PERTURBATIONS)} nudges"
     return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
-            f'<div class="dims">{dims}</div>'
-            f'{img_tag(picture, f"Figure 4 for capsule {digit}: 16 dimensions x 11 nudges", "grid")}</div>')
+            f'<div class="dims">{dims}</div>{img_tag(picture, alt, "grid")}</div>')
 
 
-def figure4_png(model: CapsNet, x: np.ndarray | None, digit: int | None, folder: Path) -> str | None:
-    """capsnet.figures.figure4 for the shown input and capsule as a PNG file in folder (the download)."""
-    if x is None:
+def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> str | None:
+    """capsnet.figures.figure4 for the tab's Result and the chosen capsule as a PNG file in folder (the download)."""
+    if result is None:
         return None
+    digit = result.capsule(digit)
     with torch.inference_mode():
-        trace = model.trace(torch.from_numpy(x))
-        lengths, poses = trace.lengths[-1, 0], trace.poses[-1, 0]
-        digit = chosen(digit, range(NUM_DIGITS))
-        digit = int(lengths.argmax()) if digit is None else digit
-        png = figures.figure_png(figures.figure4(model, poses[digit], digit))
+        png = figures.figure_png(figures.figure4(model, result.poses[digit], digit))
     path = folder / f"capsnet-figure4-digit{digit}.png"
     path.write_bytes(png)
     return str(path)
 
 
-def all_capsules_html(model: CapsNet, poses: torch.Tensor, lengths: torch.Tensor, selected: int) -> str:
+def all_capsules_html(model: CapsNet, result: Result, selected: int) -> str:
     """Each digit capsule decoded from its own pose, with its length; the longest marked."""
-    images = figures.all_reconstructions(model, poses)  # (10, 1, 28, 28)
-    longest = int(lengths.argmax())
+    images = figures.all_reconstructions(model, result.poses)  # (10, 1, 28, 28)
     cells = "".join(
-        f'<figure class="{"longest" if d == longest else ""}{" selected" if d == selected else ""}">'
+        f'<figure class="{"longest" if d == result.longest else ""}{" selected" if d == selected else ""}">'
         f'{img_tag(gray(images[d]), f"capsule {d} decoded")}'
-        f'<figcaption><b>{d}</b> {lengths[d]:.2f}</figcaption></figure>'
+        f'<figcaption><b>{d}</b> {result.lengths[d]:.2f}</figcaption></figure>'
         for d in range(len(images))
     )
     return f'<div class="capsule-row">{cells}</div>'
@@ -320,36 +294,25 @@ def colour(values, colours: Colormap, low: float, centre: float, high: float) ->
     return (np.asarray(colours(position))[..., :3] * 255).round().astype(np.uint8)
 
 
-def mosaic_img(mosaic: torch.Tensor, alt: str) -> str:
-    """32 6x6 coupling maps (32, 6, 6) as 4 rows of 8 tiles on the coupling scale, grey lines between them."""
-    picture = figures.tile(mosaic.reshape(-1, TILE_COLUMNS, GRID, GRID).numpy())  # NaN between the tiles
-    pixels = colour(picture, figures.COUPLING_COLORS, COUPLING_RANGE[0], UNIFORM, COUPLING_RANGE[1])
+def mosaic_img(mosaic: torch.Tensor, cfg: CapsNetConfig, alt: str) -> str:
+    """The coupling maps of the primary capsule types (types, grid, grid) as tiles, TILE_COLUMNS to a row, on the
+    coupling scale, grey lines between them."""
+    types, grid = mosaic.shape[0], mosaic.shape[-1]
+    columns = min(types, TILE_COLUMNS)
+    tiles = np.full((-(-types // columns) * columns, grid, grid), np.nan, np.float32)  # a last row's gaps stay NaN
+    tiles[:types] = mosaic.numpy()
+    picture = figures.tile(tiles.reshape(-1, columns, grid, grid))  # NaN between the tiles
+    pixels = colour(picture, figures.COUPLING_COLORS, *figures.coupling_range(cfg))
     pixels[np.isnan(picture)] = GAP_GREY
     return img_tag(pixels, alt, "mosaic")
 
 
 def heat_img(heat, x: torch.Tensor, top: float, alt: str) -> str:
-    """The 28x28 vote map in colour over the input's strokes (shown as a light veil)."""
+    """The vote map in colour over the input's strokes (shown as a light veil)."""
     rgb = colour(heat, figures.VOTE_COLORS, 0.0, top / 2, top).astype(np.float32)
-    ink = x.reshape(IMAGE_SIZE, IMAGE_SIZE).numpy()[..., None]
+    ink = x.reshape(rgb.shape[:2]).numpy()[..., None]
     return img_tag((rgb * (1 - 0.35 * ink) + 255 * 0.35 * ink).round().astype(np.uint8), alt, "votes")
-
-
-def gray(image) -> np.ndarray:
-    """Pixels in [0, 1] (any shape, squeezed) as uint8."""
-    return (np.asarray(image, dtype=np.float32).squeeze().clip(0, 1) * 255).round().astype(np.uint8)
 
 
 def img_tag(pixels: np.ndarray, alt: str, css_class: str = "") -> str:
     return f'<img class="{css_class}" src="{png_url(pixels)}" alt="{html.escape(alt)}" title="{html.escape(alt)}">'
-
-
-def png_url(pixels) -> str:
-    """uint8 pixels (H, W) or (H, W, 3), or PNG bytes, as a data URL."""
-    if isinstance(pixels, bytes):
-        png = pixels
-    else:
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        png = buffer.getvalue()
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -1,6 +1,9 @@
-"""What the page shows for a drawing, a capsule choice or a pose: plain functions of the model, no Gradio.
+"""What the page shows for an input, a capsule choice or a pose: plain functions of the model, no Gradio.
 
-app.py wires them to the page; tests call them directly.
+Each input is run through the network once (`predict`): its Result, the tab's state, keeps what the
+network saw and made of it, and the capsule choice, the sliders' reset and the explainer views
+(explainer.py) follow from that Result. Every size (digits, pose dimensions, pixels) is the model's
+config. app.py wires these functions to the page; tests call them directly.
 """
 
 import base64
@@ -14,13 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from capsnet import CapsNet, ImageError
+from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import check_file_size
 
 from .memory import preprocess, read_image
 
-NUM_DIGITS = 10
-POSE_DIMS = 16
 # Slider range of every pose dimension, from bench/pose_ranges.py: on the MNIST
 # test set the longest capsule's 16 values lie within -0.38..0.46 (0.1st to
 # 99.9th percentile of every dimension, shipped checkpoint). Adding the paper's
@@ -28,7 +29,24 @@ POSE_DIMS = 16
 # drawing's pose fits, and every value can still be pushed 0.25 either way.
 POSE_RANGE = (-0.8, 0.8)
 BLANK_MESSAGE = "Draw a digit"
-IMAGE_SIZE = 28
+
+
+@dataclass
+class Result:
+    """One input as the network saw it and what it made of it: a tab's state, made once per input."""
+
+    x: torch.Tensor  # (1, 1, 28, 28) the network input
+    lengths: torch.Tensor  # (10,) the digit capsules' lengths
+    poses: torch.Tensor  # (10, 16) the digit capsules v_j
+
+    @property
+    def longest(self) -> int:
+        return int(self.lengths.argmax())
+
+    def capsule(self, chosen) -> int:
+        """The capsule chosen on the page (a digit capsule's number), or the longest when none or no such one."""
+        digit = whole_number(chosen, range(len(self.lengths)))
+        return self.longest if digit is None else digit
 
 
 @dataclass
@@ -41,21 +59,35 @@ class View:
     reconstruction: str  # PNG data URL of the decoder's output for the selected capsule
     digit: int | None  # the selected capsule
     pose: list[float]  # its 16 values, for the sliders
-    poses: np.ndarray | None  # (10, 16) all capsules' poses: the tab's state
+    result: Result | None  # the tab's state; None when there is no digit to show
 
     def outputs(self) -> tuple:
         return (self.prediction, self.lengths, self.network_input, self.reconstruction, self.digit,
-                *self.pose, self.poses)
+                *self.pose, self.result)
 
 
-def image_url(image: torch.Tensor | None) -> str:
-    """A 28x28 image in [0, 1] (any leading dims of size 1) as a PNG data URL; black when None."""
-    pixels = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    if image is not None:
-        pixels = (image.reshape(IMAGE_SIZE, IMAGE_SIZE).clamp(0, 1) * 255).round().byte().numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+# ---- values from the page or the API ------------------------------------------------------------------------------
+
+def whole_number(value, allowed: range) -> int | None:
+    """A choice from the page or the API (a capsule, an iteration count): one of allowed as an int; it may come as a
+    whole float or a numeral. None for anything else, booleans included."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in allowed:
+        return value
+    return None
+
+
+def as_pose(values, dims: int) -> list[float] | None:
+    """dims slider values from the page or the API, clamped to POSE_RANGE; None unless all are finite numbers."""
+    if not isinstance(values, (list, tuple)) or len(values) != dims:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        return None
+    low, high = POSE_RANGE
+    return [min(max(float(v), low), high) for v in values]
 
 
 def read_data_url(url) -> Image.Image | None:
@@ -84,25 +116,28 @@ def _describe(value) -> str:
     return f"the text {value[:20]!r}" if isinstance(value, str) else f"a value of type {type(value).__name__}"
 
 
-def as_digit(value) -> int | None:
-    """A capsule number from the page or the API: 0-9 as an int (or a whole float or a numeral); None otherwise."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < NUM_DIGITS:
-        return value
-    return None
+# ---- pictures and charts ------------------------------------------------------------------------------------------
+
+def gray(image) -> np.ndarray:
+    """Pixels in [0, 1] (any shape, squeezed) as uint8."""
+    return (np.asarray(image, dtype=np.float32).squeeze().clip(0, 1) * 255).round().astype(np.uint8)
 
 
-def as_pose(values) -> list[float] | None:
-    """POSE_DIMS slider values from the page or the API, clamped to POSE_RANGE; None unless all are finite numbers."""
-    if not isinstance(values, (list, tuple)) or len(values) != POSE_DIMS:
-        return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-        return None
-    low, high = POSE_RANGE
-    return [min(max(float(v), low), high) for v in values]
+def png_url(pixels: np.ndarray) -> str:
+    """uint8 pixels (H, W) or (H, W, 3) as a PNG data URL."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_url(image) -> str:
+    """An image in [0, 1] (any leading dims of size 1) as a PNG data URL."""
+    return png_url(gray(image))
+
+
+def black(cfg: CapsNetConfig) -> str:
+    """The picture shown where there is no image yet."""
+    return image_url(np.zeros((cfg.image_size, cfg.image_size)))
 
 
 def slider_values(pose: torch.Tensor) -> list[float]:
@@ -111,16 +146,16 @@ def slider_values(pose: torch.Tensor) -> list[float]:
     return [round(min(max(value, low), high), 4) for value in pose.tolist()]
 
 
-def lengths_html(lengths: torch.Tensor | None) -> str:
-    """A bar per digit capsule on a fixed 0-1 scale, the longest marked; they don't sum to 1, so no percentages."""
-    values = [0.0] * NUM_DIGITS if lengths is None else lengths.tolist()
-    longest = None if lengths is None else int(lengths.argmax())
+def lengths_html(lengths: torch.Tensor) -> str:
+    """A bar per digit capsule on a fixed 0-1 scale, the longest marked (none when all are 0: nothing drawn); they
+    don't sum to 1, so no percentages."""
+    longest = int(lengths.argmax()) if lengths.any() else None
     bars = "".join(
         f'<div class="bar{" longest" if digit == longest else ""}" title="capsule {digit}: length {value:.3f}">'
         f'<span class="value">{value:.2f}</span>'
         f'<span class="track"><span class="fill" style="height:{100 * value:.1f}%"></span></span>'
         f'<span class="name">{digit}</span></div>'
-        for digit, value in enumerate(values)
+        for digit, value in enumerate(lengths.tolist())
     )
     axis = '<div class="axis"><span>1</span><span>0.5</span><span>0</span></div>'
     return f'<div class="lengths-chart" aria-label="capsule lengths, 0 to 1">{axis}{bars}</div>'
@@ -136,9 +171,11 @@ def prediction_html(lengths: torch.Tensor | None, message: str = BLANK_MESSAGE) 
             f'<div class="margin">capsule {best}: length {first:.2f}; next longest {runner_up}: {second:.2f}</div>')
 
 
-def blank_view(message: str = BLANK_MESSAGE) -> View:
-    return View(prediction_html(None, message), lengths_html(None), image_url(None), image_url(None),
-                None, [0.0] * POSE_DIMS, None)
+# ---- the page's answers -------------------------------------------------------------------------------------------
+
+def blank_view(cfg: CapsNetConfig, message: str = BLANK_MESSAGE) -> View:
+    return View(prediction_html(None, message), lengths_html(torch.zeros(cfg.num_classes)), black(cfg), black(cfg),
+                None, [0.0] * cfg.digit_dim, None)
 
 
 def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
@@ -147,15 +184,15 @@ def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
     try:
         x = preprocess(image)
     except ImageError as error:
-        return blank_view(f"Cannot read this image: {error}")
+        return blank_view(model.config, f"Cannot read this image: {error}")
     if x is None:
-        return blank_view(blank_message)
+        return blank_view(model.config, blank_message)
     with torch.inference_mode():
         out = model(x)
-    lengths, poses = out.lengths[0], out.poses[0]
-    digit = int(lengths.argmax())
-    return View(prediction_html(lengths), lengths_html(lengths), image_url(x), image_url(out.reconstruction),
-                digit, slider_values(poses[digit]), poses.numpy())
+    result = Result(x, out.lengths[0], out.poses[0])
+    digit = result.longest
+    return View(prediction_html(result.lengths), lengths_html(result.lengths), image_url(x),
+                image_url(out.reconstruction), digit, slider_values(result.poses[digit]), result)
 
 
 def predict_drawing(model: CapsNet, url) -> View:
@@ -163,14 +200,15 @@ def predict_drawing(model: CapsNet, url) -> View:
     try:
         image = read_data_url(url)
     except ImageError as error:
-        return blank_view(f"Cannot read this drawing: {error}")
-    return blank_view() if image is None else predict(model, image)
+        return blank_view(model.config, f"Cannot read this drawing: {error}")
+    return blank_view(model.config) if image is None else predict(model, image)
 
 
 def warm_up(model: CapsNet) -> None:
     """One run on an empty image, so that the first drawing doesn't wait for PyTorch's lazy set-up."""
+    size = model.config.image_size
     with torch.inference_mode():
-        model(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE))
+        model(torch.zeros(1, 1, size, size))
 
 
 def reconstruct(model: CapsNet, digit, pose) -> str | None:
@@ -179,9 +217,10 @@ def reconstruct(model: CapsNet, digit, pose) -> str | None:
     Black without a capsule; None (leave the picture as it is) for a pose that is
     not 16 finite numbers. Values outside the sliders' range are clamped to it.
     """
-    digit, pose = as_digit(digit), as_pose(pose)
+    cfg = model.config
+    digit, pose = whole_number(digit, range(cfg.num_classes)), as_pose(pose, cfg.digit_dim)
     if digit is None:
-        return image_url(None)
+        return black(cfg)
     if pose is None:
         return None
     with torch.inference_mode():
@@ -189,10 +228,10 @@ def reconstruct(model: CapsNet, digit, pose) -> str | None:
     return image_url(image)
 
 
-def select_capsule(model: CapsNet, digit, poses: np.ndarray | None) -> tuple:
-    """Capsule digit's own pose from the drawing: (reconstruction, its 16 slider values); reset does the same."""
-    digit = as_digit(digit)
-    if digit is None or poses is None:
-        return (image_url(None), *[0.0] * POSE_DIMS)
-    pose = slider_values(torch.from_numpy(poses[digit]))
-    return (reconstruct(model, digit, poses[digit].tolist()), *pose)
+def select_capsule(model: CapsNet, digit, result: Result | None) -> tuple:
+    """Capsule digit's own pose from the tab's Result: (reconstruction, its slider values); reset does the same."""
+    digit = whole_number(digit, range(model.config.num_classes))
+    if digit is None or result is None:
+        return (black(model.config), *[0.0] * model.config.digit_dim)
+    pose = result.poses[digit]
+    return (reconstruct(model, digit, pose.tolist()), *slider_values(pose))

@@ -20,10 +20,10 @@ from gradio_client import Client
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo.app import MAX_EVENT_BYTES, build, launch
 from demo.body_limit import BodyLimit
-from demo.handlers import POSE_DIMS
 from tests.support.digit_strokes import render
 from tests.support.page_driver import free_port
 
+POSE_DIMS = 16  # the shipped model's
 SLIDERS = [0.1] * POSE_DIMS
 
 
@@ -72,13 +72,13 @@ def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
 
 
 @pytest.mark.parametrize("pen_down", [True, False])
-def test_a_drawing_is_predicted_with_the_pen_down_and_marked_finished_once_it_is_lifted(server, pen_down):
+def test_a_drawing_is_predicted_with_the_pen_down_and_its_views_asked_for_once_it_is_lifted(server, pen_down):
     status, answer = call(server, "draw", data_url(4), pen_down)
     assert status == 200 and ">4<" in answer["data"][0]
-    finished = answer["data"][-1]  # a change of it brings the explainer views
-    assert (finished == {"__type__": "update"}) == pen_down
+    new_result = answer["data"][-1]  # a change of it brings the explainer views
+    assert (new_result == {"__type__": "update"}) == pen_down
     if not pen_down:
-        assert isinstance(finished, int)
+        assert isinstance(new_result, int)
 
 
 BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None, "out of range": 1e9,
@@ -123,6 +123,15 @@ def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server)
         pose = drawn[client][5:5 + POSE_DIMS]
         _, *reset = client.predict(drawn[client][4], api_name="/reset")
         assert reset == pytest.approx(pose)
+
+
+def test_the_views_come_from_the_sessions_last_prediction_without_the_drawing(server):
+    client = Client(server + "/", verbose=False)
+    client.predict(data_url(2), False, api_name="/draw")
+    routing, primary, figure4, all_capsules, _ = client.predict(5, api_name="/explain")  # 5 routing iterations
+    assert routing.count('class="iteration"') == 5 and "capsule 2" in figure4
+    *views, _ = Client(server + "/", verbose=False).predict(3, api_name="/explain")  # a session with no drawing
+    assert all("Draw a digit, upload an image or pick an example" in view for view in views)
 
 
 def test_a_body_without_a_length_is_cut_off_at_the_limit():

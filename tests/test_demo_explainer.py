@@ -23,8 +23,9 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def three():
-    return preprocess(render(3))
+def three(model):
+    """The Result of a drawn 3, as the prediction leaves it in the tab's state."""
+    return handlers.predict(model, render(3)).result
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +51,9 @@ def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
 def mosaic_of(coupling: torch.Tensor) -> np.ndarray:
     """The mosaic as the page should draw it: primary capsule i = type * 36 + row * 6 + col at tile (type // 8,
     type % 8), one grey pixel between tiles."""
-    grid = figures.GRID
+    grid = 6
     pixels = np.full((4 * (grid + 1) - 1, 8 * (grid + 1) - 1, 3), explainer.GAP_GREY, np.uint8)
-    low, high = explainer.COUPLING_RANGE
-    colours = explainer.colour(coupling.numpy(), figures.COUPLING_COLORS, low, figures.UNIFORM, high)
+    colours = explainer.colour(coupling.numpy(), figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
     for i, rgb in enumerate(colours):
         kind, place = divmod(i, grid * grid)
         row, col = divmod(place, grid)
@@ -63,11 +63,10 @@ def mosaic_of(coupling: torch.Tensor) -> np.ndarray:
 
 def test_routing_mosaic_is_uniform_at_iteration_one_and_follows_the_trace(model, three):
     html = explainer.explain(model, three).routing
-    trace = model.trace(three)
+    trace = model.trace(three.x)
     mosaics = pictures(html, "mosaic")
     assert len(mosaics) == trace.coupling.shape[0] == 3
-    uniform = explainer.colour(figures.UNIFORM, figures.COUPLING_COLORS, *explainer.COUPLING_RANGE[:1],
-                               figures.UNIFORM, explainer.COUPLING_RANGE[1])
+    uniform = explainer.colour(0.1, figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
     inside = np.any(mosaics[0] != explainer.GAP_GREY, axis=-1)
     assert inside.sum() == 1152 and (mosaics[0][inside] == uniform).all()
     for r, shown in enumerate(mosaics):
@@ -75,15 +74,15 @@ def test_routing_mosaic_is_uniform_at_iteration_one_and_follows_the_trace(model,
 
 
 def test_routing_numbers_are_exactly_one_tenth_at_iteration_one(model, three):
-    routing = explainer.routing_numbers(model.trace(three), 3)
+    routing = explainer.routing_numbers(model.trace(three.x), 3)
     assert torch.equal(routing.coupling[0], torch.full((32, 6, 6), 0.1))
     assert not torch.equal(routing.coupling[-1], routing.coupling[0])
 
 
 def test_vote_maps_sum_to_the_vote_share_shown(model, three):
-    trace = model.trace(three)
+    trace = model.trace(three.x)
     routing = explainer.routing_numbers(trace, 3)
-    html = explainer.routing_html(trace, three, 3)
+    html = explainer.routing_html(trace, three.x, 3)
     shown = [float(share) / 100 for share in re.findall(r"votes for 3: <b>([\d.]+)%</b>", html)]
     assert len(shown) == len(routing.votes) == 3
     for votes, share, printed in zip(routing.votes, routing.shares, shown):
@@ -105,7 +104,7 @@ def test_other_views_keep_the_models_own_three_iterations(model, three):
 
 
 def test_routing_caption_says_how_much_routing_changed_the_lengths(model, three):
-    trace = model.trace(three)
+    trace = model.trace(three.x)
     first, last = trace.lengths[0, 0, 3].item(), trace.lengths[-1, 0, 3].item()
     caption = explainer.routing_caption(trace, 3, explainer.routing_numbers(trace, 3).shares)
     assert f"from {first:.2f}" in caption and f"to {last:.2f}" in caption
@@ -115,7 +114,7 @@ def test_routing_caption_says_how_much_routing_changed_the_lengths(model, three)
 # ---- #primary ---------------------------------------------------------------------------------------------------
 
 def test_primary_view_shows_32_types_most_agreeing_first(model, three):
-    trace = model.trace(three)
+    trace = model.trace(three.x)
     html = explainer.primary_html(trace, 3)
     types = [int(t) for t in re.findall(r"<figcaption>type (\d+)<br>", html)]
     assert sorted(types) == list(range(32))
@@ -128,7 +127,7 @@ def test_primary_view_shows_32_types_most_agreeing_first(model, three):
 # ---- #figure4 ---------------------------------------------------------------------------------------------------
 
 def test_figure4_view_is_16_by_11_with_the_unperturbed_reconstruction_in_the_middle(model, three):
-    out = model(three)
+    out = model(three.x)
     digit = int(out.lengths.argmax())
     html = explainer.explain(model, three).figure4
     (grid,) = pictures(html, "grid")
@@ -141,7 +140,7 @@ def test_figure4_view_is_16_by_11_with_the_unperturbed_reconstruction_in_the_mid
 
 
 def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_path):
-    path = explainer.figure4_png(model, three.numpy(), None, tmp_path)
+    path = explainer.figure4_png(model, three, None, tmp_path)
     assert path.endswith("digit3.png")
     assert Image.open(path).size[0] > 300  # with axes and labels, not the bare 28x28 tiles
 
@@ -149,7 +148,7 @@ def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_pa
 # ---- #all-capsules -----------------------------------------------------------------------------------------------
 
 def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three):
-    out = model(three)
+    out = model(three.x)
     html = explainer.explain(model, three).all_capsules
     images = pictures(html, "")
     assert len(images) == 10
@@ -163,21 +162,53 @@ def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three)
 # ---- all views --------------------------------------------------------------------------------------------------
 
 def test_every_view_changes_with_the_digit(model, three):
-    one, other = explainer.explain(model, preprocess(render(1))), explainer.explain(model, three)
-    for a, b in zip(one.outputs()[:4], other.outputs()[:4]):
+    one = explainer.explain(model, handlers.predict(model, render(1)).result)
+    for a, b in zip(one.outputs(), explainer.explain(model, three).outputs()):
         assert a != b
 
 
-@pytest.mark.parametrize("digit, iterations", [("3", 9), (True, 0), (12, "2"), (None, None)])
+@pytest.mark.parametrize("digit, iterations", [(10, 9), (True, 0), (-1, "6"), ("x", 2.5), (None, None)])
 def test_a_digit_or_iteration_count_out_of_range_counts_as_not_given(model, three, digit, iterations):
     given, default = explainer.explain(model, three, digit, iterations), explainer.explain(model, three)
-    assert given.outputs()[:4] == default.outputs()[:4]
+    assert given.outputs() == default.outputs()
+
+
+def test_a_digit_or_iteration_count_may_come_as_text_or_a_whole_float(model, three):
+    assert explainer.explain(model, three, "7", 2.0) == explainer.explain(model, three, 7, 2)
 
 
 def test_no_input_shows_what_each_view_will_show(model):
     views = explainer.explain(model, None)
-    assert views.network_input is None
-    assert all("Draw a digit, upload an image or pick an example" in v for v in views.outputs()[:4])
+    assert all("Draw a digit, upload an image or pick an example" in v for v in views.outputs())
+
+
+def test_the_views_read_the_result_and_run_routing_once(model, three, monkeypatch):
+    traced = []
+    trace = model.trace
+
+    def no_image_work(*args):
+        raise AssertionError("the views must not read or preprocess the image again")
+
+    def no_forward_pass(*args):
+        raise AssertionError("the views must not run the prediction again")
+
+    monkeypatch.setattr(explainer, "preprocess", no_image_work)
+    monkeypatch.setattr(explainer, "read_image", no_image_work)
+    monkeypatch.setattr(handlers, "preprocess", no_image_work)
+    monkeypatch.setattr(model, "forward", no_forward_pass)
+    monkeypatch.setattr(model, "trace", lambda x, iterations=None: traced.append(iterations) or trace(x, iterations))
+    explainer.explain(model, three, 5, 2)
+    assert traced == [2]
+
+
+def test_figure4_download_decodes_the_results_poses_without_running_the_network(model, three, tmp_path,
+                                                                                 monkeypatch):
+    def whole_network(*args, **kwargs):
+        raise AssertionError("Figure 4 needs only the decoder")
+
+    monkeypatch.setattr(model, "forward", whole_network)
+    monkeypatch.setattr(model, "trace", whole_network)
+    assert explainer.figure4_png(model, three, 8, tmp_path).endswith("digit8.png")
 
 
 # ---- #upload ----------------------------------------------------------------------------------------------------
@@ -252,4 +283,4 @@ def test_classify_refuses_a_blank_image_with_a_message(model, tmp_path):
 
 def test_upload_outputs_fit_the_pages_prediction_outputs(model, tmp_path):
     view = explainer.predict_file(model, saved(tmp_path, render(5), "five.png"))
-    assert len(view.outputs()) == len(handlers.blank_view().outputs())
+    assert len(view.outputs()) == len(handlers.blank_view(model.config).outputs())

@@ -6,7 +6,7 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
-from capsnet import figures
+from capsnet import CapsNet, CapsNetConfig, figures
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_vote_map_sums_to_the_vote_share(trace, iteration):
 def test_vote_map_spreads_a_grid_cell_over_its_17_pixel_receptive_field():
     cells = torch.zeros(6, 6)
     cells[2, 4] = 1.0
-    spread = figures.spread_over_input(cells)
+    spread = figures.spread_over_input(cells, CapsNetConfig())
     inside = spread[4:21, 8:25]  # input rows 2*2 .. 2*2+16, columns 2*4 .. 2*4+16
     assert torch.allclose(inside, torch.full((17, 17), 1 / 289))
     assert torch.isclose(spread.sum(), torch.tensor(1.0))
@@ -127,28 +127,36 @@ def test_figure4_renders_to_png(model):
     assert image.width > 300 and image.height > 400
 
 
-@pytest.mark.parametrize("iterations", [1, 3, 5])
-def test_routing_figure_renders_for_any_number_of_iterations(model, iterations):
-    x = torch.rand(1, 1, 28, 28)
-    with torch.inference_mode():
-        trace = model.trace(x, iterations=iterations)
-    image = rendered(figures.routing_figure(trace, digit=1, image=x[0]))
-    assert image.width > 200
-
-
-def test_primary_figure_renders(trace):
-    rendered(figures.primary_figure(trace, digit=0, sample=1))
-
-
-def test_all_capsules_figure_renders(model):
-    with torch.inference_mode():
-        out = model(torch.rand(1, 1, 28, 28))
-    rendered(figures.all_capsules_figure(model, out))
-
-
-def test_figures_leave_no_pyplot_figures_open(model, trace):
+def test_figures_leave_no_pyplot_figures_open(model):
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    figures.figure_png(figures.primary_figure(trace, digit=0))
+    figures.figure_png(figures.figure4(model, torch.randn(16) * 0.2, digit=5))
     assert plt.get_fignums() == before
+
+
+OTHER_ARCHITECTURE = CapsNetConfig(conv1_channels=32, kernel_size=7, primary_stride=3, primary_channels=12,
+                                   primary_dim=4, digit_dim=8, routing_iterations=2, decoder_hidden=(32, 64))
+
+
+@pytest.fixture(scope="module")
+def other_model():
+    torch.manual_seed(0)
+    return CapsNet(OTHER_ARCHITECTURE).eval()
+
+
+def test_explainer_numbers_take_their_sizes_from_the_models_config(other_model):
+    cfg = other_model.config  # 12 types on a 6x6 grid (kernel 7, stride 3), 8-D digit capsules
+    with torch.inference_mode():
+        trace = other_model.trace(torch.rand(1, 1, 28, 28))
+        assert figures.coupling_mosaic(trace, digit=2).shape == (2, 12, 6, 6)
+        assert figures.agreement_maps(trace, digit=2).shape == (12, 6, 6)
+        assert sorted(figures.types_by_agreement(trace, digit=2).tolist()) == list(range(12))
+        assert torch.allclose(figures.vote_maps(trace, digit=2).sum((1, 2)), figures.vote_shares(trace, digit=2))
+        assert figures.perturbation_grid(other_model, torch.zeros(8), digit=2).shape == (8, 11, 28, 28)
+        rendered(figures.figure4(other_model, torch.zeros(8), digit=2))
+    assert figures.receptive_field(cfg) == (13, 3)
+
+
+def test_the_coupling_scale_is_centred_on_an_even_split():
+    assert figures.coupling_range(CapsNetConfig()) == pytest.approx((0.05, 0.1, 0.2))

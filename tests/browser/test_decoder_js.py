@@ -74,11 +74,12 @@ def test_js_decoder_draws_what_model_decode_draws(page, model):
     rng = np.random.default_rng(0)
     low, high = handlers.POSE_RANGE
     worst = 0.0
-    page.evaluate(SET_POSE, [0.5] * handlers.POSE_DIMS)  # choose_digit waits for the zero pose
+    dims, digits = model.config.digit_dim, model.config.num_classes
+    page.evaluate(SET_POSE, [0.5] * dims)  # choose_digit waits for the zero pose
     for n in range(RANDOM_POSES):
-        digit = n % handlers.NUM_DIGITS  # two poses for each capsule
+        digit = n % digits  # two poses for each capsule
         choose_digit(page, digit)
-        pose = np.round(rng.uniform(low, high, handlers.POSE_DIMS), 2).tolist()
+        pose = np.round(rng.uniform(low, high, dims), 2).tolist()
         before = image_src(page, "reconstruction")
         page.evaluate(SET_POSE, pose)
         shown = pixels(wait_for_new_src(page, "reconstruction", before))

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from demo import handlers
 from tests.support.page_driver import (
@@ -127,7 +126,7 @@ def test_choosing_another_capsule_decodes_that_capsule(page, model):
     wait_for_new_src(page, "reconstruction", before)
     pose_of_seven = wait_for_pose(page, pose_of_one)
     assert selected_digit(page) == 7
-    assert pose_of_seven == pytest.approx(handlers.slider_values(torch.from_numpy(drawing.poses[7])), abs=1e-3)
+    assert pose_of_seven == pytest.approx(handlers.slider_values(drawing.result.poses[7]), abs=1e-3)
 
 
 def test_reset_puts_the_drawings_pose_back(page, model):
