@@ -6,6 +6,7 @@ from .loss import capsule_loss, margin_loss, reconstruction_loss
 from .model import CapsNet, CapsNetConfig, CapsNetOutput, CapsNetTrace, Decoder, DigitCapsules, PrimaryCapsules
 from .preprocessing import ImageError, preprocess, read_image
 from .routing import capsule_length, route, routing_steps, squash
+from .transforms import clamp_change, sweep, warp
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
@@ -22,6 +23,7 @@ __all__ = [
     "ImageError",
     "PrimaryCapsules",
     "capsule_length",
+    "clamp_change",
     "capsule_loss",
     "load_model",
     "margin_loss",
@@ -32,4 +34,6 @@ __all__ = [
     "routing_steps",
     "save_checkpoint",
     "squash",
+    "sweep",
+    "warp",
 ]
