@@ -266,8 +266,9 @@ def _normalise_stroke(ink: torch.Tensor, width: float) -> torch.Tensor:
     """Thicken thin pens and thin fat markers until the stroke is as wide, relative to the digit, as MNIST's."""
     length = max(ink.shape)
     target = min(max(width / length, STROKE_RANGE[0]), STROKE_RANGE[1])
-    # Growing every edge by r px makes the stroke w + 2r wide and the digit L + 2r long.
-    radius = (target * length - width) / (2 * (1 - target))
+    # Growing every edge by r px makes the stroke w + 2r wide and the digit L + 2r long. Written so that a width
+    # in the range gives exactly 0, not a rounding error whose sign pads the digit with a fringe of 1e-16 ink.
+    radius = (target - width / length) * length / (2 * (1 - target))
     if radius > 0:
         return _dilate(F.pad(ink, (math.ceil(radius),) * 4), radius)
     if radius < 0:
