@@ -5,7 +5,14 @@ import pytest
 from demo import explainer
 from demo.app import EXAMPLES
 from tests.support.digit_strokes import render
-from tests.support.page_driver import EXPLAINER_VIEWS, draw, open_demo, wait_for_prediction, wait_for_views
+from tests.support.page_driver import (
+    EXPLAINER_VIEWS,
+    draw,
+    drawing_sends_after_lifting,
+    open_demo,
+    wait_for_prediction,
+    wait_for_views,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +32,15 @@ def test_uploaded_png_is_predicted_and_explained(page, seven_png):
     assert wait_for_prediction(page, "7") == "7"
     wait_for_views(page)
     assert "capsule 7" in view_html(page, "routing")
+
+
+def test_a_second_upload_replaces_the_first(page, seven_png, tmp_path):
+    two_png = tmp_path / "two.png"
+    render(2).save(two_png)
+    for path, digit in ((seven_png, "7"), (two_png, "2")):
+        page.locator("#upload input[type=file]").set_input_files(str(path))  # no need to clear the box first
+        assert wait_for_prediction(page, digit) == digit
+    page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === 'capsule 2'")
 
 
 PASTE = ("(bytes) => { const files = new DataTransfer();"
@@ -84,6 +100,10 @@ def test_while_the_pen_is_down_only_drawings_are_sent_and_lifting_it_brings_the_
     page.mouse.up()
     wait_for_views(page)
     assert sent[lifted][1] is False  # the drawing as the pen was lifted; the views' request comes after it
+
+
+def test_after_the_pen_is_lifted_the_drawing_is_sent_once(page):
+    assert drawing_sends_after_lifting(page) == 1  # the prediction's; the views come from the tab's state
 
 
 def test_routing_reruns_with_five_iterations(page):

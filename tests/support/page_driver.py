@@ -249,3 +249,28 @@ def wait_for_views(page, old: dict[str, str] | None = None) -> dict[str, str]:
         " return view.querySelector('img') !== null && (old === null || view.innerHTML !== old[id]); })",
         arg=[EXPLAINER_VIEWS, old])
     return {view: page.locator(f"#{view}").inner_html() for view in EXPLAINER_VIEWS}
+
+
+def drawing_sends_after_lifting(page, digit: int = 1) -> int:
+    """Draws a one-stroke digit on a cleared canvas, holds the pen still until what it sent while down is answered,
+    lifts it and waits for the four views: the number of requests after the lift whose body holds the drawing's
+    data URL (the prediction's own is one)."""
+    page.locator("#clear").click()
+    page.wait_for_function("(ids) => ids.every(id => document.querySelector(`#${id} img`) === null)",
+                           arg=EXPLAINER_VIEWS)
+    draw(page, digit, finish=False)
+    wait_for_prediction(page)
+    page.wait_for_timeout(500)  # canvas.js sends at most every 100 ms while the pen is down
+    bodies = []
+
+    def record(request):
+        if request.method == "POST":
+            bodies.append(request.post_data or "")
+
+    page.on("request", record)
+    page.mouse.up()
+    wait_for_views(page)
+    page.wait_for_timeout(500)  # anything sent late
+    page.remove_listener("request", record)
+    drawing = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+    return sum(drawing in body for body in bodies)
