@@ -1,0 +1,79 @@
+"""A checkpoint of another architecture works in every part of the page: each size is read from model.config."""
+
+import base64
+import io
+import re
+
+import pytest
+import torch
+from PIL import Image
+
+from capsnet import CapsNet, CapsNetConfig, load_model, save_checkpoint
+from demo import explainer, handlers
+from demo.app import build
+from demo.weights import pack_decoder
+from tests.support.digit_strokes import render
+
+ARCHITECTURES = {
+    "16 types, 8-D capsules": CapsNetConfig(primary_channels=16, digit_dim=8),
+    # 12 types (a last row of 4 tiles) on a 6x6 grid seen through 13x13 px fields, 12-D capsules, 2 iterations
+    "7x7 kernels, stride 3": CapsNetConfig(conv1_channels=64, kernel_size=7, primary_stride=3, primary_channels=12,
+                                           primary_dim=4, digit_dim=12, routing_iterations=2,
+                                           decoder_hidden=(128, 256)),
+}
+
+
+@pytest.fixture(scope="module", params=ARCHITECTURES.values(), ids=ARCHITECTURES.keys())
+def model(request, tmp_path_factory):
+    """The architecture trained for no step, saved and loaded as the demo loads a checkpoint."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("architecture") / "capsnet.pt"
+    save_checkpoint(CapsNet(request.param), path, {})
+    return load_model(path)
+
+
+@pytest.fixture(scope="module")
+def view(model):
+    return handlers.predict(model, render(3))
+
+
+def test_the_prediction_and_the_sliders_have_the_models_sizes(model, view):
+    dims = model.config.digit_dim
+    assert len(view.pose) == dims and view.result.poses.shape == (10, dims)
+    image, *pose = handlers.select_capsule(model, 2, view.result)
+    assert len(pose) == dims
+    assert handlers.reconstruct(model, 2, [0.1] * dims) is not None
+    assert handlers.reconstruct(model, 2, [0.1] * (dims + 1)) is None
+
+
+@pytest.mark.parametrize("iterations", [1, 5])
+def test_every_view_shows_the_models_capsules(model, view, iterations):
+    cfg = model.config
+    views = explainer.explain(model, view.result, 2, iterations)
+    assert views.routing.count('class="iteration"') == iterations
+    assert len(re.findall(r"<figcaption>type \d+<br>", views.primary)) == cfg.primary_channels
+    assert views.figure4.count("<span>dim ") == cfg.digit_dim
+    assert views.all_capsules.count("<figure") == cfg.num_classes
+    (mosaic, *_) = re.findall(r'<img class="mosaic" src="data:image/png;base64,([^"]+)"', views.routing)
+    rows, columns, tile = -(-cfg.primary_channels // 8), min(cfg.primary_channels, 8), cfg.primary_grid + 1
+    assert Image.open(io.BytesIO(base64.b64decode(mosaic))).size == (columns * tile - 1, rows * tile - 1)
+
+
+def test_figure4_download_has_a_row_per_pose_dimension(model, view, tmp_path):
+    assert explainer.figure4_png(model, view.result, 2, tmp_path).endswith("digit2.png")
+
+
+def test_classify_answers_for_the_models_capsules(model, tmp_path):
+    render(4).save(tmp_path / "four.png")
+    assert len(explainer.classify(model, str(tmp_path / "four.png"))["lengths"]) == model.config.num_classes
+
+
+def test_the_page_has_a_slider_per_pose_dimension_and_serves_that_decoder(model):
+    page = build(model)
+    by_id = {block.elem_id: block for block in page.blocks.values() if getattr(block, "elem_id", None)}
+    assert len([name for name in by_id if re.fullmatch(r"dim-\d+", name)]) == model.config.digit_dim
+    assert f"a vector of {model.config.digit_dim} numbers" in by_id["caption"].value
+    manifest, _ = pack_decoder(model)
+    assert manifest["pose_dims"] == model.config.digit_dim
+    page.close()
+
