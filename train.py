@@ -44,10 +44,10 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from capsnet import CapsNet, CapsNetConfig, CapsNetOutput, CheckpointError, capsule_loss, load_model, save_checkpoint
+from capsnet import CapsNet, CapsNetConfig, CheckpointError, capsule_loss, load_model, save_checkpoint
 from capsnet.atomic import atomic_write, remove_partial_writes
 from capsnet.checkpoints import DEFAULT_CHECKPOINT, atomic_save, safe_load
-from capsnet.cnn import CNN, CNNConfig, CNNOutput
+from capsnet.cnn import CNN, CNNConfig, class_scores
 from capsnet.data import TRAIN_SIZE, DataError, find_mnist, load_mnist, random_shift, split_validation
 from capsnet.multimnist import TEST_PAIR_SEED, VALIDATION_PAIR_SEED, fixed_pairs, make_pairs, partners, recognised
 from capsnet.device import DeviceError, autocast, pick_device, pick_precision
@@ -182,11 +182,6 @@ def epoch_generator(seed: int, epoch: int, *stream: int) -> torch.Generator:
     """The random numbers of one epoch (and one process): a resumed run draws exactly what an uninterrupted
     one would have, without carrying generator states around."""
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch, *stream]).generate_state(1, np.uint64)[0]))
-
-
-def class_scores(out: CapsNetOutput | CNNOutput) -> torch.Tensor:
-    """What ranks the 10 digits -> (B, 10): the capsule lengths, or the CNN's probabilities."""
-    return out.probabilities if isinstance(out, CNNOutput) else out.lengths
 
 
 def loss_and_scores(model, x, y, targets, args) -> tuple[torch.Tensor, torch.Tensor]:

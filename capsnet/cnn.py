@@ -71,3 +71,9 @@ class CNN(nn.Module):
         h = F.max_pool2d(F.relu(self.conv2(h)), 2)  # (B, 64, 7, 7)
         h = F.relu(self.fc1(self.dropout(h.flatten(1))))  # (B, 256)
         return CNNOutput(self.fc2(self.dropout(h)))  # (B, 10)
+
+
+def class_scores(out) -> torch.Tensor:
+    """What ranks the 10 digits in either model's output -> (B, 10): a CapsNet's capsule lengths, or the
+    CNN's probabilities."""
+    return out.probabilities if isinstance(out, CNNOutput) else out.lengths
