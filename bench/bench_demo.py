@@ -233,6 +233,8 @@ def main() -> None:
         page.locator("#clear").click()
         draw(page, 3)
         wait_for_prediction(page, "3")
+        # The views of the 3: the stroke's last prediction is in (its new reconstruction would stop play).
+        page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === 'capsule 3'")
         print(f"play: {play_rate(page):.0f} images/s (target: >= 30)")
         browser.close()
 
