@@ -1,0 +1,95 @@
+// The network in the page: while a person draws, the page frames the drawing and runs the network's live path
+// itself (network_worker.js: frame.js and ONNX Runtime Web in a Web Worker), so nothing crosses the network until
+// the pen is lifted. Everything comes from the demo's own server (demo/onnx_routes.py), the model once per
+// checkpoint, then from the browser's cache.
+//
+// An ES module that sets window.capsnetLocal for the page's other scripts:
+//   ready      a promise of true (the network runs here) or false (it could not start: the server predicts)
+//   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
+//   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
+//   manifest   the model's shapes (onnx_routes.manifest), once ready
+//   predict(imageData)  a canvas's ImageData -> a promise of {input28, lengths, poses, iterationLengths,
+//              coupling}: Float32Arrays (784), (10), (10 x 16), (r x 10), (r x 1152 x 10), row-major, equal to
+//              preprocess's input and model(x)'s and model.trace(x)'s outputs; input28 is null when there is no
+//              digit to see (preprocess's None). It resolves to null when it was not run: a newer call came
+//              before it started (only the latest drawing counts), or the network is not in the page.
+const MANIFEST_URL = new URL("manifest.json", import.meta.url);
+const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
+
+let settle;
+const capsnetLocal = {
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, predict,
+  ready: new Promise((resolve) => { settle = resolve; }),
+};
+let worker = null;
+let running = null; // {id, resolve}: the call the worker is on
+let waiting = null; // {imageData, resolve}: the latest call made since
+let lastId = 0;
+
+function fallBack(reason) {
+  if (capsnetLocal.fallback) return;
+  console.info(FALLBACK_MESSAGE, reason);
+  Object.assign(capsnetLocal, {place: "server", fallback: true, message: FALLBACK_MESSAGE, reason: String(reason)});
+  worker?.terminate();
+  running?.resolve(null);
+  waiting?.resolve(null);
+  running = waiting = null;
+  settle(false);
+}
+
+function sendNext() {
+  if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
+  const {imageData, resolve} = waiting;
+  waiting = null;
+  running = {id: ++lastId, resolve};
+  const rgba = new Uint8ClampedArray(imageData.data); // a copy, handed over to the worker: the caller keeps theirs
+  worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: imageData.width,
+                      height: imageData.height}, [rgba.buffer]);
+}
+
+function onMessage({data}) {
+  if (data.type === "ready") {
+    Object.assign(capsnetLocal, {place: "browser", manifest: data.manifest});
+    settle(true);
+    sendNext();
+  } else if (data.type === "failed") {
+    fallBack(data.reason);
+  } else if (data.type === "prediction" && running?.id === data.id) {
+    const {resolve} = running;
+    const {type, id, ...result} = data;
+    running = null;
+    resolve(result);
+    sendNext();
+  }
+}
+
+function predict(imageData) {
+  waiting?.resolve(null); // superseded before it started
+  return new Promise((resolve) => {
+    if (capsnetLocal.fallback) {
+      resolve(null);
+      return;
+    }
+    waiting = {imageData, resolve};
+    sendNext();
+  });
+}
+
+function start() {
+  try {
+    worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module"});
+  } catch (error) {
+    fallBack(error?.message ?? error); // no module workers here
+    return;
+  }
+  worker.onmessage = onMessage;
+  worker.onerror = (event) => {
+    event.preventDefault();
+    fallBack(event.message || "the worker could not start");
+  };
+  worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href});
+}
+
+window.capsnetLocal = capsnetLocal;
+start();
+export default capsnetLocal;

@@ -1,0 +1,57 @@
+// The network's live path in a Web Worker (started by network.js), so that the page stays smooth while it runs.
+// On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the exported model, all from the
+// demo's own server, and answers "ready" or "failed". On "predict" it frames a canvas's pixels as preprocess does
+// (frame.js) and runs the model: "prediction" with the 28x28 input, the lengths, poses and each routing
+// iteration's lengths and couplings, or an input of null when there is no digit to see.
+import {frame} from "./frame.js";
+
+let session = null;
+let manifest = null;
+let ort = null;
+
+async function fetchOk(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response;
+}
+
+async function load(manifestUrl) {
+  manifest = await (await fetchOk(manifestUrl)).json();
+  ort = await import(new URL(manifest.runtime, manifestUrl).href);
+  // Only the .wasm's URL: a folder would have the runtime fetch its glue code too, which the bundle holds.
+  ort.env.wasm.wasmPaths = {wasm: new URL(manifest.runtime_wasm, manifestUrl).href};
+  ort.env.wasm.numThreads = 1; // more needs a cross-origin isolated page; this worker is the other thread
+  const model = await (await fetchOk(new URL(manifest.model, manifestUrl))).arrayBuffer();
+  session = await ort.InferenceSession.create(new Uint8Array(model), {executionProviders: ["wasm"]});
+  await run(new Float32Array(manifest.image_size ** 2)); // the first run sets up its buffers: not while drawing
+}
+
+async function run(input28) {
+  const size = manifest.image_size;
+  const feeds = {[manifest.input]: new ort.Tensor("float32", input28, [1, 1, size, size])};
+  const outputs = await session.run(feeds);
+  // copies: they are handed over to the page, and must not be views into the runtime's memory
+  return Object.fromEntries(manifest.outputs.map((name) => [name, outputs[name].data.slice()]));
+}
+
+async function predict({rgba, width, height}) {
+  const input28 = frame(new Uint8ClampedArray(rgba), width, height);
+  if (input28 === null) return {input28: null};
+  const {lengths, poses, iteration_lengths: iterationLengths, coupling} = await run(input28);
+  return {input28, lengths, poses, iterationLengths, coupling};
+}
+
+self.onmessage = async ({data}) => {
+  try {
+    if (data.type === "load") {
+      await load(data.manifestUrl);
+      self.postMessage({type: "ready", manifest});
+    } else if (data.type === "predict") {
+      const result = await predict(data);
+      const buffers = Object.values(result).filter((array) => array !== null).map((array) => array.buffer);
+      self.postMessage({type: "prediction", id: data.id, ...result}, buffers);
+    }
+  } catch (error) {
+    self.postMessage({type: "failed", id: data.id, reason: String(error?.message ?? error).split("\n")[0]});
+  }
+};

@@ -1,0 +1,107 @@
+"""The network's live path, served to the page so that network.js runs it in the browser while a person draws.
+
+Read-only routes under LIVE_PATH, built from the model in memory (nothing is written to disk):
+- manifest.json: where the model and the runtime are, relative to it, and the shapes; asked again each time;
+- model-<hash>.onnx: the live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The URL
+  holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
+  other URL is not found. The export takes 1-3 s: it is made on the first request for the manifest;
+- onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
+  gzipped as it is kept (3.7 MB instead of 14.2 MB); the version in the URL, so kept for good too;
+- network.js, network_worker.js, frame.js: the page's code for it, asked again each time (they change with the code).
+"""
+
+import gzip
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from capsnet import CapsNet
+from capsnet.export import INPUT, OUTPUTS, onnx_bytes
+
+HERE = Path(__file__).parent
+LIVE_PATH = "/live"
+MANIFEST_PATH = f"{LIVE_PATH}/manifest.json"
+RUNTIME_VERSION = "1.30.0"  # demo/vendor/onnxruntime-web/README.md says where its files come from
+RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
+RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
+RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
+VENDOR = HERE / "vendor" / "onnxruntime-web"
+PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js")
+JAVASCRIPT = "text/javascript"
+NO_CACHE = "no-cache"
+FOR_GOOD = "public, max-age=31536000, immutable"
+
+
+class LiveModel:
+    """The model's live path as ONNX bytes and their URL, exported once, on first use, by one thread at a time."""
+
+    def __init__(self, model: CapsNet):
+        self.model = model
+        self.lock = threading.Lock()
+        self.data: bytes | None = None
+
+    def onnx(self) -> bytes:
+        with self.lock:
+            if self.data is None:
+                self.data = onnx_bytes(self.model)
+            return self.data
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.onnx()).hexdigest()[:16]
+
+
+def manifest(live: LiveModel) -> dict:
+    cfg = live.model.config
+    return {
+        "model": f"model-{live.digest()}.onnx",  # URLs relative to the manifest's
+        "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
+        "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
+        "input": INPUT,
+        "outputs": list(OUTPUTS),
+        "image_size": cfg.image_size,
+        "num_digits": cfg.num_classes,
+        "pose_dims": cfg.digit_dim,
+        "primary_capsules": cfg.num_primary_capsules,
+        "iterations": cfg.routing_iterations,
+    }
+
+
+def onnx_routes(model: CapsNet) -> list[Route]:
+    """GET routes for the live path of this model, the runtime and the page's scripts, for the app serving the page."""
+    live = LiveModel(model)
+    module = (VENDOR / RUNTIME_MODULE).read_bytes()
+    wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
+
+    def serve_manifest(request: Request) -> Response:
+        return Response(json.dumps(manifest(live)), media_type="application/json", headers={"Cache-Control": NO_CACHE})
+
+    def serve_model(request: Request) -> Response:
+        if request.path_params["digest"] != live.digest():
+            return PlainTextResponse("Not Found", status_code=404)
+        return Response(live.onnx(), media_type="application/octet-stream", headers={"Cache-Control": FOR_GOOD})
+
+    def serve_module(request: Request) -> Response:
+        return Response(module, media_type=JAVASCRIPT, headers={"Cache-Control": FOR_GOOD})
+
+    def serve_wasm(request: Request) -> Response:
+        headers = {"Cache-Control": FOR_GOOD, "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(wasm_gzipped, media_type="application/wasm", headers=headers | {"Content-Encoding": "gzip"})
+        return Response(gzip.decompress(wasm_gzipped), media_type="application/wasm", headers=headers)
+
+    def script_route(name: str) -> Route:
+        def serve_script(request: Request) -> Response:
+            return Response((HERE / name).read_bytes(), media_type=JAVASCRIPT, headers={"Cache-Control": NO_CACHE})
+
+        return Route(f"{LIVE_PATH}/{name}", serve_script, methods=["GET"])
+
+    return [Route(MANIFEST_PATH, serve_manifest, methods=["GET"]),
+            Route(LIVE_PATH + "/model-{digest:str}.onnx", serve_model, methods=["GET"]),
+            Route(f"{LIVE_PATH}/{RUNTIME_FOLDER}/{RUNTIME_MODULE}", serve_module, methods=["GET"]),
+            Route(f"{LIVE_PATH}/{RUNTIME_FOLDER}/{RUNTIME_WASM}", serve_wasm, methods=["GET"]),
+            *map(script_route, PAGE_SCRIPTS)]

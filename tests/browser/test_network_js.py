@@ -1,0 +1,120 @@
+"""The network in the page (demo/network.js, network_worker.js, frame.js) on a bare page with the demo's live routes:
+frame.js frames as capsnet.preprocess does, the page's lengths are model(x)'s, predicting sends nothing, and when
+the runtime or the model cannot load the page says so and falls back to the server."""
+
+import base64
+
+import numpy as np
+import pytest
+import torch
+from tests.support.digit_strokes import render
+from tests.support.network_page import open_network_page, random_drawing, served
+from tests.support.page_driver import pixels
+
+from capsnet import load_model, preprocess
+from demo.onnx_routes import onnx_routes
+
+pytestmark = pytest.mark.browser
+
+FRAME_TOLERANCE = 2 / 255  # per pixel of the 28x28 input (issue 22); measured: about 1e-6
+LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x); float16 weights cost up to 3e-4
+CANVAS_DRAWINGS = 50
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def live_url(shipped):
+    with served(onnx_routes(shipped)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def tab(browser, live_url):
+    """One tab for the module: the model loads once (13.7 MB)."""
+    page = open_network_page(browser, live_url)
+    yield page
+    page.close()
+
+
+def python_input(png_url: str) -> torch.Tensor | None:
+    """What the server makes of the canvas: its PNG, read and framed by preprocess."""
+    return preprocess((pixels(png_url) * 255).round().astype(np.uint8))
+
+
+def test_the_network_runs_in_the_page_when_its_files_are_served(tab):
+    assert tab.evaluate("capsnetLocal.place") == "browser"
+    assert tab.evaluate("[capsnetLocal.fallback, capsnetLocal.message]") == [False, ""]
+    assert tab.js_errors == []
+
+
+@pytest.mark.parametrize("style", [{"pen": 6}, {"pen": 18}, {"pen": 40}, {"size": 140, "pen": 9},
+                                   {"mode": "RGBA", "ink": 40}, {"ink": 255, "paper": 0}])
+def test_frame_js_frames_the_test_strokes_as_preprocess_does(tab, style):
+    for digit in range(10):
+        image = render(digit, **style).convert("RGBA")
+        framed = tab.evaluate("([rgba, w, h]) => frameRgba(rgba, w, h)",
+                              [base64.b64encode(image.tobytes()).decode(), image.width, image.height])
+        expected = preprocess(image)
+        assert framed is not None and expected is not None
+        difference = np.abs(np.array(framed).reshape(28, 28) - expected[0, 0].numpy()).max()
+        assert difference <= FRAME_TOLERANCE, (digit, style, difference)
+
+
+def test_frame_js_and_the_pages_network_match_python_on_canvas_drawings(tab, shipped):
+    rng = np.random.default_rng(22)
+    for n in range(CANVAS_DRAWINGS):
+        paths, pen = random_drawing(rng, n % 10)
+        page = tab.evaluate("([paths, pen]) => examine(paths, pen)", [paths, pen])
+        expected = python_input(page["png"])
+        assert expected is not None and page["input28"] is not None, n
+        framed = np.array(page["input28"]).reshape(1, 1, 28, 28)
+        assert np.abs(framed - expected.numpy()).max() <= FRAME_TOLERANCE, n
+        predicted = page["predicted"]
+        assert predicted["input28"] == page["input28"]  # the worker frames as the page does
+        with torch.inference_mode():
+            output, trace = shipped(expected), shipped.trace(expected)
+        np.testing.assert_allclose(predicted["lengths"], output.lengths[0].numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["iterationLengths"], trace.lengths.flatten().numpy(),
+                                   atol=LENGTH_TOLERANCE, rtol=0)
+
+
+def test_a_blank_canvas_has_no_input_as_in_preprocess(tab):
+    page = tab.evaluate("() => examine([], 18)")
+    assert python_input(page["png"]) is None
+    assert page["input28"] is None and page["predicted"]["input28"] is None
+
+
+def test_predicting_sends_nothing_over_the_network(tab):
+    requests = []
+    tab.on("request", lambda request: requests.append(request.url))  # the worker's requests too
+    paths, pen = random_drawing(np.random.default_rng(0), 4)
+    times = tab.evaluate("([paths, pen]) => timePredictions(paths, pen, 10)", [paths, pen])
+    assert len(times) == 10 and requests == []
+
+
+def test_only_the_latest_of_calls_made_while_it_runs_is_run(tab):
+    results = tab.evaluate("""async () => {
+      const pixels = document.getElementById('canvas').getContext('2d').getImageData(0, 0, 280, 280);
+      const calls = [1, 2, 3, 4, 5].map(() => capsnetLocal.predict(pixels));
+      return (await Promise.all(calls)).map((result) => result === null ? null : 'ran');
+    }""")
+    assert results == ["ran", None, None, None, "ran"]  # the first was running; 2-4 were superseded by 5
+
+
+@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/ort.wasm.bundle.min.mjs"])
+def test_when_the_runtime_or_model_cannot_load_the_page_says_so_and_predicts_nothing(browser, live_url, blocked):
+    page = open_network_page(browser, live_url, block=blocked)
+    try:
+        assert page.evaluate("capsnetLocal.ready") is False
+        assert page.evaluate("[capsnetLocal.place, capsnetLocal.fallback]") == ["server", True]
+        message = page.evaluate("capsnetLocal.message")
+        assert "server" in message and "\n" not in message
+        assert page.evaluate("() => examine([[[100, 50], [120, 200]]], 18)")["predicted"] is None
+        assert page.js_errors == []
+    finally:
+        page.close()
