@@ -45,10 +45,12 @@ def python_input(png_url: str) -> torch.Tensor | None:
     return preprocess((pixels(png_url) * 255).round().astype(np.uint8))
 
 
-def test_the_network_runs_in_the_page_when_its_files_are_served(tab):
+def test_the_network_runs_in_the_page_from_the_demos_own_server(tab, live_url):
     assert tab.evaluate("capsnetLocal.place") == "browser"
     assert tab.evaluate("[capsnetLocal.fallback, capsnetLocal.message]") == [False, ""]
     assert tab.js_errors == []
+    assert any(url.endswith(".wasm") for url in tab.requests) and any(url.endswith(".onnx") for url in tab.requests)
+    assert all(url.startswith(live_url) for url in tab.requests)
 
 
 @pytest.mark.parametrize("style", [{"pen": 6}, {"pen": 18}, {"pen": 40}, {"size": 140, "pen": 9},
@@ -90,11 +92,10 @@ def test_a_blank_canvas_has_no_input_as_in_preprocess(tab):
 
 
 def test_predicting_sends_nothing_over_the_network(tab):
-    requests = []
-    tab.on("request", lambda request: requests.append(request.url))  # the worker's requests too
+    before = len(tab.requests)
     paths, pen = random_drawing(np.random.default_rng(0), 4)
     times = tab.evaluate("([paths, pen]) => timePredictions(paths, pen, 10)", [paths, pen])
-    assert len(times) == 10 and requests == []
+    assert len(times) == 10 and tab.requests[before:] == []
 
 
 def test_only_the_latest_of_calls_made_while_it_runs_is_run(tab):

@@ -100,11 +100,16 @@ def served(routes) -> Iterator[str]:
 
 
 def open_network_page(browser, url: str, block: str | None = None):
-    """A tab on the page once network.js knows where the network runs; block: a URL glob answered by an error."""
+    """A tab on the page once network.js knows where the network runs; block: a URL glob answered by an error.
+
+    tab.js_errors collects its uncaught JavaScript errors, tab.requests the URLs it asks for (its worker's too).
+    """
     tab = browser.new_page(viewport=VIEWPORT)
     tab.set_default_timeout(TIMEOUT_MS)
     tab.js_errors = []
+    tab.requests = []
     tab.on("pageerror", lambda error: tab.js_errors.append(str(error)))
+    tab.on("request", lambda request: tab.requests.append(request.url))
     if block:
         tab.route(block, lambda route: route.abort())
     tab.goto(url)
