@@ -95,7 +95,7 @@ def test_predicting_sends_nothing_over_the_network(tab):
     before = len(tab.requests)
     paths, pen = random_drawing(np.random.default_rng(0), 4)
     times = tab.evaluate("([paths, pen]) => timePredictions(paths, pen, 10)", [paths, pen])
-    assert len(times) == 10 and tab.requests[before:] == []
+    assert len(times["total"]) == 10 and tab.requests[before:] == []
 
 
 def test_only_the_latest_of_calls_made_while_it_runs_is_run(tab):

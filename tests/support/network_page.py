@@ -63,14 +63,17 @@ window.frameRgba = (base64, width, height) => {{
   return framed === null ? null : Array.from(framed);
 }};
 
-// The milliseconds each of count predictions of the drawing takes, one after another, as the pen would ask.
+// count predictions of the drawing, one after another, as the pen would ask: the milliseconds each takes in the
+// page, and of those the worker's for framing and for the network.
 window.timePredictions = async (paths, width, count) => {{
   const pixels = drawStrokes(paths, width);
-  const times = [];
+  const times = {{total: [], frame: [], network: []}};
   for (let n = 0; n < count; n++) {{
     const start = performance.now();
-    await capsnetLocal.predict(pixels);
-    times.push(performance.now() - start);
+    const {{ms}} = await capsnetLocal.predict(pixels);
+    times.total.push(performance.now() - start);
+    times.frame.push(ms.frame);
+    times.network.push(ms.network);
   }}
   return times;
 }};
