@@ -212,7 +212,7 @@ def test_short_pair_training_from_the_shipped_model_beats_it_on_held_out_pairs(t
         line = next(line for line in result.stdout.splitlines() if line.startswith("test pairs:"))
         return float(line.split(" in ")[1].split("%")[0])
 
-    assert both_in_top_two(out) > 26 + 5  # the shipped single-digit model: about 26% (docs/multimnist.md)
+    assert both_in_top_two(out) > 28 + 5  # the shipped single-digit model: 28% (docs/multimnist.md)
     assert (tmp_path / "pairs.pairs.png").read_bytes().startswith(b"\x89PNG")
 
 
