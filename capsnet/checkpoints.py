@@ -149,4 +149,5 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
         raise CheckpointError(f"{path}: weights do not match the {model_class.__name__} architecture ({reason}); "
                               f"{TRAIN_HINT}") from None
     model.metadata = ckpt["metadata"]
+    model.checkpoint = path  # the files beside it describe it (metrics, what its pose dimensions track)
     return model.to(device).eval()

@@ -89,10 +89,12 @@ def warp(x: torch.Tensor, rotate=0.0, scale=1.0, shear=0.0, shift=(0.0, 0.0)) ->
 
 
 @torch.inference_mode()
-def sweep(model, image: torch.Tensor, axis: str = "rotate"):
+def sweep(model, image: torch.Tensor, axis: str = "rotate", **held):
     """One batch of image (1, 1, 28, 28) changed along axis ("rotate" or "scale") by each of SWEEPS[axis]
     -> (amounts (K,), the model's output for the K images): a CapsNetOutput (lengths (K, 10), poses
-    (K, 10, 16)) for a CapsNet, a CNNOutput (probabilities (K, 10)) for the CNN."""
+    (K, 10, 16)) for a CapsNet, a CNNOutput (probabilities (K, 10)) for the CNN.
+
+    held: warp's other changes, the same for every image (the page sweeps the turn at its sliders' scale)."""
     amounts = SWEEPS[axis]
-    images = warp(image.expand(len(amounts), -1, -1, -1), **{axis: amounts})  # (K, 1, 28, 28)
+    images = warp(image.expand(len(amounts), -1, -1, -1), **held, **{axis: amounts})  # (K, 1, 28, 28)
     return amounts, model(images)
