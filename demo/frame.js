@@ -273,7 +273,8 @@ function antialiasTaps(inputs, outputs) {
     const centre = scale * (i + 0.5);
     const first = Math.max(Math.trunc(centre - support + 0.5), 0);
     const count = Math.min(Math.trunc(centre + support + 0.5), inputs) - first;
-    const weights = Array.from({length: count}, (_, j) => Math.max(0, 1 - Math.abs((j + first - centre + 0.5) * invscale)));
+    const triangle = (j) => Math.max(0, 1 - Math.abs((j + first - centre + 0.5) * invscale));
+    const weights = Array.from({length: count}, (_, j) => triangle(j));
     const total = weights.reduce((sum, w) => sum + w, 0);
     return {first, weights: total !== 0 ? weights.map((w) => w / total) : weights};
   });

@@ -11,8 +11,9 @@
 //   predict(imageData)  a canvas's ImageData -> a promise of {input28, lengths, poses, iterationLengths,
 //              coupling}: Float32Arrays (784), (10), (10 x 16), (r x 10), (r x 1152 x 10), row-major, equal to
 //              preprocess's input and model(x)'s and model.trace(x)'s outputs; input28 is null when there is no
-//              digit to see (preprocess's None); ms: {frame, network}, the worker's milliseconds for each. It resolves to null when it was not run: a newer call came
-//              before it started (only the latest drawing counts), or the network is not in the page.
+//              digit to see (preprocess's None); ms: {frame, network}, the worker's milliseconds for each. It
+//              resolves to null when it was not run: a newer call came before it started (only the latest
+//              drawing counts), or the network is not in the page.
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 

@@ -41,7 +41,8 @@ async function predict({rgba, width, height}) {
   const framed = performance.now();
   if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
   const {lengths, poses, iteration_lengths: iterationLengths, coupling} = await run(input28);
-  return {input28, lengths, poses, iterationLengths, coupling, ms: {frame: framed - start, network: performance.now() - framed}};
+  const ms = {frame: framed - start, network: performance.now() - framed};
+  return {input28, lengths, poses, iterationLengths, coupling, ms};
 }
 
 self.onmessage = async ({data}) => {

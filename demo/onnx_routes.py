@@ -4,10 +4,11 @@ Read-only routes under LIVE_PATH, built from the model in memory (nothing is wri
 - manifest.json: where the model and the runtime are, relative to it, and the shapes; asked again each time;
 - model-<hash>.onnx: the live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The URL
   holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
-  other URL is not found. The export takes 1-3 s: it is made on the first request for the manifest;
+  other URL is not found. The export takes a few seconds: it is made on the first request for the manifest;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
-  gzipped as it is kept (3.7 MB instead of 14.2 MB); the version in the URL, so kept for good too;
+  gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
 - network.js, network_worker.js, frame.js: the page's code for it, asked again each time (they change with the code).
+What a first visit downloads: docs/in-page-network.md.
 """
 
 import gzip

@@ -11,7 +11,8 @@ from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
 from capsnet.data import load_mnist
 from capsnet.export import INPUT, OUTPUTS, export_onnx, onnx_bytes
 
-TOLERANCE = 1e-3  # the page's lengths equal model(x) within this (issue 22); float16 weights cost up to 3e-4
+# The page's lengths equal model(x) within this (issue 22); float16 weights cost less (docs/in-page-network.md).
+TOLERANCE = 1e-3
 TEST_DIGITS = 500
 # Another architecture than the shipped one: fewer channels and capsule types, 8-D digit capsules, 2 iterations.
 SMALL = CapsNetConfig(conv1_channels=32, primary_channels=4, digit_dim=8, routing_iterations=2, decoder_hidden=(32, 64))

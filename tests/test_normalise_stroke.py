@@ -6,7 +6,8 @@ changed the framed digit by up to 0.15 and made the page's port of preprocess (d
 
 from tests.support.digit_strokes import render
 
-from capsnet.preprocessing import STROKE_RANGE, _ink, _normalise_stroke, _to_gray, crop_to_ink, stroke_width, to_work_size
+from capsnet.preprocessing import (STROKE_RANGE, _ink, _normalise_stroke, _to_gray, crop_to_ink, stroke_width,
+                                  to_work_size)
 
 
 def test_a_stroke_already_as_wide_as_mnists_is_left_as_it_is():
