@@ -1,0 +1,190 @@
+"""Turn and stretch (demo/transform.py): the #transform sliders' values, the turned prediction, the sweep and its
+caption, and the pose dimensions' labels, called as the page calls them, without a browser."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from capsnet import load_model, warp
+from capsnet.transforms import NO_CHANGE, SWEEPS, sweep
+from demo import explainer, handlers, transform
+from tests.support.digit_strokes import render
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def seven(model) -> handlers.View:
+    return handlers.predict(model, render(7))
+
+
+def values(rotate=0.0, scale=1.0, shear=0.0, shift_x=0.0, shift_y=0.0) -> list:
+    return [rotate, scale, shear, shift_x, shift_y]
+
+
+# ---- the sliders' values ------------------------------------------------------------------------------------------
+
+def test_slider_values_become_warps_arguments():
+    assert transform.change(values(30, 0.8, 0.1, 2, -3)) == {"rotate": 30.0, "scale": 0.8, "shear": 0.1,
+                                                            "shift": (2.0, -3.0)}
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, None, "x", [1]])
+def test_a_value_that_is_no_number_is_left_at_no_change(bad):
+    assert transform.change(values(rotate=bad, scale=bad)) == NO_CHANGE | {"shift": (0.0, 0.0)}
+
+
+def test_values_out_of_range_are_clamped_to_the_sliders_range():
+    change = transform.change(values(1e9, -5, 3, -100, 100))
+    assert change == {"rotate": 60.0, "scale": 0.5, "shear": 0.5, "shift": (-6.0, 6.0)}
+
+
+@pytest.mark.parametrize("sent", [[], [30], None, "30", {"rotate": 30}])
+def test_missing_values_count_as_no_change(sent):
+    change = transform.change(sent)
+    assert change["scale"] == 1.0 and change["shift"] == (0.0, 0.0)
+    assert change["rotate"] == (30.0 if sent == [30] else 0.0)
+
+
+def test_every_control_starts_at_no_change_within_its_range():
+    for control in transform.CONTROLS:
+        assert control.low <= control.none <= control.high
+
+
+# ---- the turned prediction ----------------------------------------------------------------------------------------
+
+def test_there_is_nothing_to_turn_before_an_input(model):
+    assert transform.turned(model, None, values(30)) is None
+
+
+def test_no_change_gives_the_prediction_back(model, seven):
+    view = transform.turned(model, seven.result, values())
+    torch.testing.assert_close(view.result.lengths, seven.result.lengths, rtol=0, atol=1e-5)
+    assert view.digit == seven.digit
+
+
+def test_a_turn_runs_the_network_on_the_framed_input_turned(model, seven):
+    view = transform.turned(model, seven.result, values(rotate=45))
+    torch.testing.assert_close(view.result.x, warp(seven.result.x, rotate=45))
+    assert view.network_input == handlers.image_url(warp(seven.result.x, rotate=45))
+    with torch.inference_mode():
+        torch.testing.assert_close(view.result.lengths, model(warp(seven.result.x, rotate=45)).lengths[0])
+
+
+def test_each_turn_starts_from_the_input_as_framed_not_from_the_last_turn(model, seven):
+    once = transform.turned(model, seven.result, values(rotate=30))
+    again = transform.turned(model, once.result, values(rotate=30))
+    torch.testing.assert_close(again.result.x, once.result.x)
+    assert transform.untransformed(again.result) is seven.result.x
+    back = transform.turned(model, again.result, values())
+    torch.testing.assert_close(back.result.lengths, seven.result.lengths, rtol=0, atol=1e-5)
+
+
+def test_the_turned_input_is_what_the_capsule_choice_and_the_views_read(model, seven):
+    view = transform.turned(model, seven.result, values(rotate=-20, scale=0.9))
+    reconstruction, *pose = handlers.select_capsule(model, 7, view.result)
+    assert pose == handlers.slider_values(view.result.poses[7])
+    assert "capsule 7" in explainer.explain(model, view.result, 7).figure4
+
+
+# ---- the sweep ----------------------------------------------------------------------------------------------------
+
+def test_a_sweep_with_other_changes_held_equals_single_warps(model, seven):
+    x = seven.result.x
+    amounts, out = sweep(model, x, "rotate", scale=0.8, shift=(1.0, 0.0))
+    with torch.inference_mode():
+        for k in (0, 12, 24):
+            single = model(warp(x, rotate=float(amounts[k]), scale=0.8, shift=(1.0, 0.0))).lengths[0]
+            torch.testing.assert_close(out.lengths[k], single, rtol=0, atol=1e-4)
+
+
+def test_the_sweep_holds_the_sliders_other_changes(model, seven):
+    turned = transform.turned(model, seven.result, values(rotate=20, scale=0.8)).result
+    by_turn, by_scale = transform.sweeps(model, None, turned, 7)
+    assert by_turn.current == 20 and by_scale.current == pytest.approx(0.8)
+    at_20 = int((SWEEPS["rotate"] - 20).abs().argmin())
+    torch.testing.assert_close(by_turn.lengths[at_20], turned.lengths, rtol=0, atol=1e-4)
+
+
+def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, current: float = 0.0) -> transform.Sweep:
+    """A rotation sweep where capsule 7 is longest at amounts[longest_from..longest_to] and capsule 1 elsewhere,
+    the CNN's choice is 7 at amounts[cnn_from..cnn_to], and pose dim 3 follows the angle exactly."""
+    amounts = SWEEPS["rotate"]
+    lengths = torch.full((len(amounts), 10), 0.1)
+    lengths[:, 1] = 0.5
+    lengths[longest_from : longest_to + 1, 7] = 0.9
+    pose = torch.randn(len(amounts), 16, generator=torch.Generator().manual_seed(0)) * 0.01
+    pose[:, 3] = amounts / 100
+    top = torch.ones(len(amounts), dtype=torch.long)
+    top[cnn_from : cnn_to + 1] = 7
+    return transform.Sweep("rotate", amounts, lengths, pose, (top == 7).float(), top, 7, current)
+
+
+def test_the_caption_says_where_the_capsule_and_the_cnn_keep_the_digit():
+    s = synthetic(5, 19, 6, 18)  # -35..+35 deg and -30..+30 deg
+    text = transform.caption(s)
+    assert "the 7 is the longest capsule from -35 deg to +35 deg" in text
+    assert "1 takes over" in text
+    assert "The CNN keeps the 7 most probable from -30 deg to +30 deg" in text
+    assert "dim 3 (r +1.00)" in text
+
+
+def test_the_caption_says_so_when_the_digit_is_not_longest_at_the_sliders_setting():
+    s = synthetic(5, 10, 5, 10, current=40)
+    assert "the 7 is the longest capsule not at this setting" in transform.caption(s)
+
+
+def test_kept_is_the_stretch_around_the_current_value():
+    s = synthetic(5, 19, 0, 24, current=12)
+    assert s.kept(s.lengths.argmax(dim=1)) == (-35.0, 35.0)
+    assert s.kept(s.cnn_top) == (-60.0, 60.0)
+
+
+def test_the_sweep_view_draws_both_axes_with_the_cnn_beside(model, seven):
+    baseline = transform.load_baseline()
+    if baseline is None:
+        pytest.skip(f"no CNN baseline at {transform.BASELINE}")
+    page = transform.sweep_html(model, baseline, seven.result)
+    assert page.count("<svg") == 4 and page.count('class="cnn"') == 2
+    assert 'data-axis="rotate"' in page and 'data-axis="scale"' in page and "the 7 is the longest capsule" in page
+
+
+def test_without_the_baseline_the_sweep_says_how_to_train_it(model, seven):
+    page = transform.sweep_html(model, None, seven.result)
+    assert page.count("<svg") == 4 and 'class="cnn"' not in page and "--model cnn" in page
+
+
+def test_before_an_input_the_sweep_waits(model):
+    assert "Draw a digit" in transform.sweep_html(model, None, None)
+
+
+# ---- the pose dimensions' labels ----------------------------------------------------------------------------------
+
+def measured(dims: int, strong: dict[int, str]) -> dict:
+    return {"dimensions": [{"dim": d, "tracks": "shear", "r": 0.6 if d in strong else 0.1, "label": strong.get(d)}
+                           for d in range(dims)],
+            "correlations": {"rotation": [0.0] * dims, "shear": [0.6 if d in strong else 0.1 for d in range(dims)]}}
+
+
+def test_sliders_are_labelled_from_the_file_beside_the_checkpoint(tmp_path):
+    checkpoint = tmp_path / "mine.pt"
+    checkpoint.with_suffix(".dims.json").write_text(json.dumps(measured(16, {4: "slant"})))
+    model = type("Model", (), {"checkpoint": checkpoint, "config": type("Config", (), {"digit_dim": 16})})()
+    labels = transform.dimension_labels(model)
+    assert transform.slider_label(4, labels) == "dim 4 - slant" and transform.slider_label(5, labels) == "dim 5"
+    assert "+0.60" in transform.dimensions_html(labels)
+
+
+@pytest.mark.parametrize("contents", ["not json", json.dumps(measured(8, {})), json.dumps({"dimensions": []})])
+def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path, contents):
+    checkpoint = tmp_path / "mine.pt"
+    checkpoint.with_suffix(".dims.json").write_text(contents)
+    model = type("Model", (), {"checkpoint": checkpoint, "config": type("Config", (), {"digit_dim": 16})})()
+    assert transform.dimension_labels(model) is None
+    assert transform.slider_label(4, None) == "dim 4"
+    assert "bench/pose_dimensions.py" in transform.dimensions_html(None)
