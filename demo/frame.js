@@ -41,22 +41,30 @@ export function frame(rgba, width, height) {
   return centreByMass(fitBox(cropToInk(ink))).data;
 }
 
+const GREY_LEVELS = Float32Array.from({length: 256}, (_, level) => level / 255); // NumPy's uint8 / 255, float32
+
 // _to_gray for an RGBA image (a canvas's PNG is one): PIL's luma, 8 bits, then transparency as the paper.
 function toGray(rgba, width, height) {
   const count = width * height;
   const luma = new Float32Array(count);
-  const alpha = new Float32Array(count);
+  let opaque = true;
+  for (let p = 0, q = 0; p < count; p++, q += 4) {
+    luma[p] = GREY_LEVELS[(rgba[q] * 19595 + rgba[q + 1] * 38470 + rgba[q + 2] * 7471 + 0x8000) >> 16]; // PIL's L
+    opaque &&= rgba[q + 3] === 255;
+  }
+  if (opaque) return image(height, width, luma); // a canvas: luma * 1 + paper * 0 below
   let inked = 0;
   let opacity = 0;
-  for (let p = 0, q = 0; p < count; p++, q += 4) {
-    luma[p] = ((rgba[q] * 19595 + rgba[q + 1] * 38470 + rgba[q + 2] * 7471 + 0x8000) >> 16) / 255; // PIL's "L"
-    alpha[p] = rgba[q + 3] / 255;
-    inked += f32(luma[p] * alpha[p]);
-    opacity += alpha[p];
+  for (let p = 0; p < count; p++) {
+    inked += f32(luma[p] * GREY_LEVELS[rgba[4 * p + 3]]);
+    opacity += GREY_LEVELS[rgba[4 * p + 3]];
   }
   const paper = inked / Math.max(opacity, 1e-6) < 0.5 ? 1 : 0;
   const gray = image(height, width);
-  for (let p = 0; p < count; p++) gray.data[p] = f32(luma[p] * alpha[p]) + f32(paper * f32(1 - alpha[p]));
+  for (let p = 0; p < count; p++) {
+    const alpha = GREY_LEVELS[rgba[4 * p + 3]];
+    gray.data[p] = f32(luma[p] * alpha) + f32(paper * f32(1 - alpha));
+  }
   return gray;
 }
 
@@ -75,25 +83,26 @@ function inkOf(gray) {
   for (let r = 0; r < height; r++) border.push(data[r * width]);
   for (let r = 0; r < height; r++) border.push(data[r * width + width - 1]);
   const paper = median(border);
-  const darker = new Float32Array(data.length);
-  const lighter = new Float32Array(data.length);
-  let darkerSum = 0;
-  let lighterSum = 0;
+  let [darkerSum, lighterSum, darkest, lightest] = [0, 0, 0, 0];
   for (let p = 0; p < data.length; p++) {
     const difference = f32(data[p] - paper);
-    darker[p] = Math.max(-difference, 0);
-    lighter[p] = Math.max(difference, 0);
-    darkerSum += darker[p];
-    lighterSum += lighter[p];
+    if (difference < 0) {
+      darkerSum -= difference;
+      darkest = Math.max(darkest, -difference);
+    } else {
+      lighterSum += difference;
+      lightest = Math.max(lightest, difference);
+    }
   }
-  const ink = darkerSum > lighterSum ? darker : lighter;
-  const contrast = largest(ink);
+  const side = darkerSum > lighterSum ? -1 : 1; // the ink is darker than the paper, or lighter
+  const contrast = side < 0 ? darkest : lightest;
   if (contrast < MIN_CONTRAST) return null;
-  for (let p = 0; p < ink.length; p++) {
-    ink[p] = f32(ink[p] / contrast);
-    if (ink[p] < NOISE_FLOOR) ink[p] = 0;
+  const ink = image(height, width);
+  for (let p = 0; p < data.length; p++) {
+    const value = f32(Math.max(side * f32(data[p] - paper), 0) / contrast);
+    ink.data[p] = value < NOISE_FLOOR ? 0 : value;
   }
-  return image(height, width, ink);
+  return ink;
 }
 
 function cropToInk({data, height, width}) {
