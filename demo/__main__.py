@@ -1,4 +1,4 @@
-"""python -m demo [--host 127.0.0.1] [--port 7860] [--checkpoint PATH] [--share]"""
+"""python -m demo [--host 127.0.0.1] [--port 7860] [--checkpoint PATH] [--pair-checkpoint PATH] [--share]"""
 
 import argparse
 import sys
@@ -6,13 +6,14 @@ from pathlib import Path
 
 import torch
 
-from capsnet import CheckpointError, load_model
+from capsnet import DEFAULT_CHECKPOINT, CheckpointError, load_model
 
 from .memory import return_freed_memory
 
 # One PyTorch thread per request: with more, a crowd's requests spin against each other on few cores; Gradio's
 # 40 threads keep canvas drawings going while big images wait their turn (figures: docs/limits.md, "Threads").
 TORCH_THREADS = 1
+PAIR_CHECKPOINT = DEFAULT_CHECKPOINT.parent / "capsnet-multimnist.pt"
 MAX_THREADS = 40
 
 
@@ -22,6 +23,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="model checkpoint (default: the shipped checkpoints/capsnet-mnist.pt)")
+    p.add_argument("--pair-checkpoint", type=Path, default=PAIR_CHECKPOINT,
+                   help="model trained on pairs, for two digits at once (default: the shipped "
+                        "checkpoints/capsnet-multimnist.pt); without it the page reads one digit")
     p.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live link")
     p.add_argument("--torch-threads", type=positive, default=TORCH_THREADS,
                    help=f"PyTorch threads per request (default: {TORCH_THREADS})")
@@ -46,6 +50,11 @@ def main(argv=None) -> None:
     # Gradio takes seconds to import: only once the model is known to load.
     from .app import build, launch
     from .handlers import warm_up
+    from .pairs import load_pair_model
+
+    pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)
+    if pair_model is None:
+        print(f"two digits at once: unavailable ({why_no_pairs})", file=sys.stderr)
 
     # Gradio imports matplotlib on the first event to switch its backend, keeping the first visitor
     # waiting (docs/limits.md); headless, "agg" is the backend anyway.
@@ -53,8 +62,10 @@ def main(argv=None) -> None:
 
     matplotlib.use("agg")
     torch.set_num_threads(args.torch_threads)
-    warm_up(model)
-    launch(build(model), args.host, args.port, args.share, max_threads=args.max_threads)
+    for loaded in (model, pair_model):
+        if loaded is not None:
+            warm_up(loaded)
+    launch(build(model, pair_model, why_no_pairs), args.host, args.port, args.share, max_threads=args.max_threads)
 
 
 if __name__ == "__main__":

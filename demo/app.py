@@ -1,6 +1,9 @@
 """The page: Gradio components, their element ids and their events. The computing is in handlers.py
 (prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules).
 
+#mode switches to two digits over each other, read by the pair model (pairs.py): the tab's Result is
+then a pairs.PairResult, and every event that reads it uses the model that made it (model_of).
+
 The data flow: an input (a drawing, an upload, an example) is predicted once. The prediction's
 handlers.Result goes into the tab's state, and a change of #new-result (a number, no image) asks for
 the four explainer views, which read that state: the input never crosses the network twice, and the
@@ -19,7 +22,7 @@ from starlette.middleware import Middleware
 from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
-from . import explainer, handlers
+from . import explainer, handlers, pairs
 from .body_limit import BodyLimit
 from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
@@ -52,8 +55,18 @@ INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
 # Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
 # prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
-PEN_DOWN = "(url, down) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down']"
+PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down', mode]"
 EXAMPLES = HERE / "examples"
+PAIR_EXAMPLES = EXAMPLES / "pairs.json"
+ONE, TWO = "one", "two"  # #mode's values: the single model, or the pair model
+PAIR_DECODER = "/decoder-pairs"  # where the pair model's decoder weights are served (decoder.js's MANIFESTS)
+PAIR_CAPTION = (
+    "### Two digits at once\nChoose *two digits* beside the canvas and draw two digits over each other, or click a "
+    "pair below: a model trained on pairs of overlapping MNIST digits reads both (its two longest capsules) and draws "
+    "each from its own capsule, red and green over the network's input, as in Figure 5 of the paper. Capsules can "
+    "pull them apart because each digit capsule takes only the votes that agree with it (routing by agreement): the "
+    "strokes of one digit do not blur the other. The sliders move the capsule chosen above; the other stays put."
+)
 # Each view's element id: (heading, two sentences: what it shows and how to read it), sizes from the model's config.
 SECTIONS = {
     "routing": ("Routing by agreement, iteration by iteration",
@@ -94,6 +107,24 @@ def picture(elem_id: str, caption: str, blank: str, js_on_load: str | None = Non
     return gr.HTML(blank, html_template=template, js_on_load=js_on_load, elem_id=elem_id)
 
 
+def overlay_picture(cfg: CapsNetConfig) -> gr.HTML:
+    """#overlay (two-digit mode): the network input, and over it the two capsules' drawings in red and green, one
+    PNG (pairs.overlay); overlay.js redraws the red one for slider moves."""
+    caption = "red: the selected capsule; green: the other digit"
+    template = ('<figure><div class="stack"><img class="input" src="${value.input}" alt="">'
+                f'<img class="drawings" src="${{value.drawings}}" alt="{caption}"></div>'
+                f"<figcaption>{caption}</figcaption></figure>")
+    return gr.HTML(pairs.blank_overlay(cfg), html_template=template, js_on_load=(HERE / "overlay.js").read_text(),
+                   elem_id="overlay")
+
+
+def mode_choice(why_no_pairs: str | None) -> gr.Radio:
+    """#mode: one digit (the single model), or two digits over each other (the pair model), unless it is missing."""
+    choices = [("one digit", ONE)] + ([] if why_no_pairs else [("two digits", TWO)])
+    return gr.Radio(choices, value=ONE, label="digits to read", elem_id="mode",
+                    info=f"two digits: unavailable ({why_no_pairs})" if why_no_pairs else None)
+
+
 def play_control(dims: int) -> gr.HTML:
     """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once it has the weights)."""
     options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(dims))
@@ -112,7 +143,8 @@ def pose_sliders(dims: int) -> list[gr.Slider]:
     return sliders
 
 
-def build(model: CapsNet) -> gr.Blocks:
+def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded") -> gr.Blocks:
+    """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't."""
     cfg = model.config
     blank = handlers.blank_view(cfg)
     with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as page:
@@ -125,6 +157,7 @@ def build(model: CapsNet) -> gr.Blocks:
             with gr.Column(scale=0, min_width=CANVAS_SIZE + 16):
                 canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(HERE / "canvas.js").read_text(),
                                  elem_id="canvas")
+                mode = mode_choice(None if pair_model else why_no_pairs)
             with gr.Column(scale=1, min_width=300):
                 prediction = gr.HTML(blank.prediction, js_on_load=None, elem_id="prediction")
                 lengths = gr.HTML(blank.lengths, js_on_load=None, elem_id="lengths")
@@ -133,6 +166,7 @@ def build(model: CapsNet) -> gr.Blocks:
                     network_input = picture("input-28", "what the network sees (28x28)", blank.network_input)
                     reconstruction = picture("reconstruction", "decoded from the selected capsule",
                                              blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
+                    overlay = overlay_picture(cfg)
                 digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                  elem_id="digit")
         sliders = pose_sliders(cfg.digit_dim)
@@ -140,48 +174,83 @@ def build(model: CapsNet) -> gr.Blocks:
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
         upload, examples, shipped = input_choices()
+        pair_examples, shipped_pairs = pair_choices() if pair_model else (None, [])
         explained = explainer_views(cfg)
-        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result]
+        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result, overlay]
+
+        def model_of(state) -> CapsNet:
+            """The model that made the tab's Result: the pair model made the PairResults."""
+            return pair_model if isinstance(state, pairs.PairResult) else model
+
+        def two(chosen_mode) -> bool:
+            return chosen_mode == TWO and pair_model is not None
+
+        def overlay_of(view: handlers.View):
+            return view.overlay if isinstance(view, pairs.PairView) else gr.skip()
 
         def shown(view: handlers.View) -> tuple:
-            """A prediction's outputs, with a new number for #new-result: the views follow."""
-            return *view.outputs(), next(RESULT_NUMBERS)
+            """A prediction's outputs, with a new number for #new-result (the views follow) and its #overlay."""
+            return *view.outputs(), next(RESULT_NUMBERS), overlay_of(view)
 
-        def on_draw(url, pen_is_down):
-            view = handlers.predict_drawing(model, url)
-            return (*view.outputs(), gr.skip()) if pen_is_down is True else shown(view)
+        def on_draw(url, pen_is_down, chosen_mode):
+            view = pairs.predict_drawing(pair_model, url) if two(chosen_mode) else handlers.predict_drawing(model, url)
+            return (*view.outputs(), gr.skip(), overlay_of(view)) if pen_is_down is True else shown(view)
 
-        def on_pose(chosen, *pose):
-            image = handlers.reconstruct(model, chosen, list(pose))
-            return gr.skip() if image is None else image
+        def on_pose(chosen, *pose_and_state):
+            *pose, state = pose_and_state
+            if isinstance(state, pairs.PairResult):
+                image, drawings = pairs.reconstruct(pair_model, chosen, pose, state)
+            else:
+                image, drawings = handlers.reconstruct(model, chosen, pose), None
+            return tuple(gr.skip() if value is None else value for value in (image, drawings))
 
         def on_select(chosen, state):
-            return handlers.select_capsule(model, chosen, state)
+            if isinstance(state, pairs.PairResult):
+                return pairs.select_capsule(pair_model, chosen, state)
+            return *handlers.select_capsule(model, chosen, state), gr.skip()
 
-        def on_upload(path):
-            return None, *shown(explainer.predict_file(model, path))  # None: the box is ready for the next file
+        def on_mode(chosen_mode, state):
+            """The tab's input read again by the chosen mode's model."""
+            if two(chosen_mode):
+                return shown(pairs.blank_view(cfg) if state is None else pairs.predict_input(pair_model, state.x))
+            return shown(handlers.blank_view(cfg) if state is None else handlers.predict_input(model, state.x))
 
-        def on_example(event: gr.SelectData):
-            return shown(explainer.predict_file(model, str(shipped[event.index].path)))
+        def predict_file(path, chosen_mode) -> handlers.View:
+            return pairs.predict_file(pair_model, path) if two(chosen_mode) else explainer.predict_file(model, path)
 
-        canvas.input(on_draw, inputs=[canvas, pen_down], js=PEN_DOWN, api_name="draw", outputs=predicted,
+        def on_upload(path, chosen_mode):
+            return None, *shown(predict_file(path, chosen_mode))  # None: the box is ready for the next file
+
+        def on_example(chosen_mode, event: gr.SelectData):
+            return shown(predict_file(str(shipped[event.index].path), chosen_mode))
+
+        def on_pair_example(event: gr.SelectData):
+            return *shown(pairs.predict_file(pair_model, str(shipped_pairs[event.index].path))), TWO
+
+        canvas.input(on_draw, inputs=[canvas, pen_down, mode], js=PEN_DOWN, api_name="draw", outputs=predicted,
                      **INTERNAL, **LIVE)
-        # Slider moves are decoded in the browser (decoder.js), with no event here. The picture's input event
-        # is the server path: decoder.js fires it for a slider move while it has no weights of its own.
-        reconstruction.input(on_pose, inputs=[digit, *sliders], outputs=reconstruction, api_name="pose", **INTERNAL,
-                             **LIVE)
-        selected = digit.input(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders],
+        mode.input(on_mode, inputs=[mode, result], outputs=predicted, api_name="mode", **INTERNAL, **LIVE)
+        # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
+        # The picture's input event is the server path: decoder.js fires it for a slider move while it has no
+        # weights of its own.
+        reconstruction.input(on_pose, inputs=[digit, *sliders, result], outputs=[reconstruction, overlay],
+                             api_name="pose", **INTERNAL, **LIVE)
+        selected = digit.input(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders, overlay],
                                api_name="select", **INTERNAL, **LIVE)
-        reset.click(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders], api_name="reset",
+        reset.click(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders, overlay], api_name="reset",
                     **INTERNAL, **LIVE)
         # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
         # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
-        upload.upload(on_upload, inputs=upload, outputs=[upload, *predicted], api_name="upload",
+        upload.upload(on_upload, inputs=[upload, mode], outputs=[upload, *predicted], api_name="upload",
                       **{**INTERNAL, **LIVE, "preprocess": True})
-        examples.select(on_example, inputs=None, outputs=predicted, api_name="example", **INTERNAL, **LIVE)
-        wire_explainer(model, result, new_result, selected, digit, explained)
+        examples.select(on_example, inputs=mode, outputs=predicted, api_name="example", **INTERNAL, **LIVE)
+        if pair_examples is not None:
+            pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
+                                 **INTERNAL, **LIVE)
+        wire_explainer(model_of, result, new_result, selected, digit, explained)
         classify_endpoint(model)
-    page.decoder_routes = weights_routes(model)  # served by launch(), for decoder.js
+    # Served by launch(), for decoder.js: each model's decoder weights.
+    page.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
     return page
 
 
@@ -203,6 +272,17 @@ def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
             examples = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False,
                                   buttons=[], interactive=False, show_label=False, elem_id="examples", height="auto")
     return upload, examples, shipped
+
+
+def pair_choices() -> tuple[gr.Gallery, list[pairs.Example]]:
+    """#pair-examples, under the caption of two-digit mode: pairs of MNIST test digits over each other, as the pair
+    model was trained on; one click reads them in two-digit mode."""
+    with gr.Column(elem_id="pair-inputs"):
+        gr.Markdown(PAIR_CAPTION, elem_classes="section-caption")
+        shipped = pairs.load_examples(PAIR_EXAMPLES)
+        gallery = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False, buttons=[],
+                             interactive=False, show_label=False, elem_id="pair-examples", height="auto")
+    return gallery, shipped
 
 
 @dataclass
@@ -237,21 +317,22 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-def wire_explainer(model: CapsNet, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
+def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
                    page: ExplainerViews) -> None:
     """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
-    event, which the views follow) or a number of iterations. Figure 4's PNG is made from it too."""
+    event, which the views follow) or a number of iterations. Figure 4's PNG is made from it too, each with
+    model_of(the Result): the model that made it."""
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
     def explain(state, chosen, rounds) -> tuple:
-        return *explainer.explain(model, state, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
+        return *explainer.explain(model_of(state), state, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
 
     def explain_new(state, rounds) -> tuple:
         return explain(state, None, rounds)  # the longest capsule, as the prediction selected it
 
     def on_figure4(state, chosen):
-        path = explainer.figure4_png(model, state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
+        path = explainer.figure4_png(model_of(state), state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
     new_result.change(explain_new, inputs=[result, iterations], outputs=outputs, api_name="explain", **VIEWS)

@@ -11,12 +11,16 @@
 // The play control (#play, a button and a dimension) sweeps one dimension from its drawing value -0.25
 // to +0.25 and back, one image per animation frame: a row of the paper's Figure 4 as a movie.
 // element.dataset.decoder says where slider moves are drawn: "loading", "browser" or "server".
-const MANIFEST_URL = new URL("decoder/manifest.json", document.baseURI);
+//
+// Two-digit mode (#mode "two") decodes with the pair model's decoder, fetched the first time the mode is
+// used, and each decoded image is also handed to overlay.js (a "capsule-decoded" event on the document).
+const MANIFESTS = {one: "decoder/manifest.json", two: "decoder-pairs/manifest.json"}; // by #mode: demo/weights.py
 const SWEEP = 0.25; // the paper's largest perturbation of a pose dimension (Fig. 4)
 const SWEEP_PERIOD_MS = 3000; // one sweep: value -> +0.25 -> -0.25 -> value
 const SLIDER_ID = /^dim-\d+$/; // app.py's #dim-0 ... #dim-15
 
-let decoder = null; // {poseDims, imageSize, layers: [{weight, bias, inputs, outputs}]} once loaded
+let decoder = null; // the current mode's {poseDims, imageSize, layers: [{weight, bias, inputs, outputs}]} once loaded
+const decoders = {}; // #mode -> its decoder, or "loading" or "failed"
 let drawingPose = null; // the sliders as the server last set them: the centre of play's sweep
 let playing = null; // {dim, centre, pose, start, frame} while a dimension plays
 const picture = document.createElement("canvas"); // off-screen: its PNG data URL becomes props.value
@@ -53,11 +57,11 @@ function transpose(matrix, rows, columns) {
   return transposed;
 }
 
-async function loadDecoder() {
-  const response = await fetch(MANIFEST_URL);
-  if (!response.ok) throw new Error(`${MANIFEST_URL}: HTTP ${response.status}`);
+async function loadDecoder(manifestUrl) {
+  const response = await fetch(manifestUrl);
+  if (!response.ok) throw new Error(`${manifestUrl}: HTTP ${response.status}`);
   const manifest = await response.json();
-  const weightsUrl = new URL(manifest.weights, MANIFEST_URL);
+  const weightsUrl = new URL(manifest.weights, manifestUrl);
   const weights = await fetch(weightsUrl);
   if (!weights.ok) throw new Error(`${weightsUrl}: HTTP ${weights.status}`);
   return {poseDims: manifest.pose_dims, imageSize: manifest.image_size,
@@ -113,7 +117,37 @@ function pngUrl(image) {
 }
 
 function show(digit, pose) {
-  props.value = pngUrl(digit === null ? null : decode(digit, pose));
+  const image = digit === null ? null : decode(digit, pose);
+  props.value = pngUrl(image);
+  document.dispatchEvent(new CustomEvent("capsule-decoded", {detail: image})); // overlay.js's red drawing
+}
+
+function currentMode() {
+  return document.querySelector("#mode input:checked")?.value ?? "one";
+}
+
+// Decodes with the current mode's decoder from now on, fetching it the first time.
+function useMode() {
+  const mode = currentMode();
+  if (decoders[mode] === undefined) {
+    decoders[mode] = "loading";
+    loadDecoder(new URL(MANIFESTS[mode], document.baseURI)).then(
+      (loaded) => { decoders[mode] = loaded; useMode(); },
+      (error) => {
+        console.info(`Slider moves are drawn by the server: the ${mode}-digit decoder's weights could not be fetched.`,
+                     error);
+        decoders[mode] = "failed";
+        useMode();
+      },
+    );
+  }
+  const entry = decoders[mode];
+  decoder = typeof entry === "object" ? entry : null;
+  element.dataset.decoder = decoder !== null ? "browser" : entry === "failed" ? "server" : "loading";
+  if (decoder !== null) {
+    drawingPose ??= poseOnPage();
+    playControls().button.disabled = false;
+  }
 }
 
 function selectedDigit() {
@@ -181,24 +215,17 @@ function onPlayClick(event) {
 
 // A new reconstruction from Python (a drawing, the capsule choice, Reset): it wins over a running sweep,
 // and the sliders it came with are the drawing's pose. They are on the page by the next frame.
+// A new answer may come with another mode (a pair example sets it): the next frame also picks its decoder.
 watch("value", () => {
   stopPlaying();
-  if (decoder !== null) requestAnimationFrame(() => { drawingPose = poseOnPage(); });
+  requestAnimationFrame(() => {
+    useMode();
+    if (decoder !== null) drawingPose = poseOnPage();
+  });
 });
 
 // Listening on the document: the sliders and #play are other components, rendered on their own.
 document.addEventListener("input", onSliderInput);
 document.addEventListener("click", onPlayClick);
-element.dataset.decoder = "loading";
-loadDecoder().then(
-  (loaded) => {
-    decoder = loaded;
-    drawingPose = poseOnPage();
-    playControls().button.disabled = false;
-    element.dataset.decoder = "browser";
-  },
-  (error) => {
-    console.info("Slider moves are drawn by the server: the decoder's weights could not be fetched.", error);
-    element.dataset.decoder = "server";
-  },
-);
+document.addEventListener("change", (event) => { if (event.target.closest("#mode")) useMode(); });
+useMode();

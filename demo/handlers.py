@@ -146,12 +146,12 @@ def slider_values(pose: torch.Tensor) -> list[float]:
     return [round(min(max(value, low), high), 4) for value in pose.tolist()]
 
 
-def lengths_html(lengths: torch.Tensor) -> str:
-    """A bar per digit capsule on a fixed 0-1 scale, the longest marked (none when all are 0: nothing drawn); they
-    don't sum to 1, so no percentages."""
-    longest = int(lengths.argmax()) if lengths.any() else None
+def lengths_html(lengths: torch.Tensor, marked: int = 1) -> str:
+    """A bar per digit capsule on a fixed 0-1 scale, the marked longest ones marked (none when all are 0: nothing
+    drawn; two digits mark two); they don't sum to 1, so no percentages."""
+    longest = set(lengths.topk(marked).indices.tolist()) if lengths.any() else set()
     bars = "".join(
-        f'<div class="bar{" longest" if digit == longest else ""}" title="capsule {digit}: length {value:.3f}">'
+        f'<div class="bar{" longest" if digit in longest else ""}" title="capsule {digit}: length {value:.3f}">'
         f'<span class="value">{value:.2f}</span>'
         f'<span class="track"><span class="fill" style="height:{100 * value:.1f}%"></span></span>'
         f'<span class="name">{digit}</span></div>'
@@ -187,6 +187,11 @@ def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
         return blank_view(model.config, f"Cannot read this image: {error}")
     if x is None:
         return blank_view(model.config, blank_message)
+    return predict_input(model, x)
+
+
+def predict_input(model: CapsNet, x: torch.Tensor) -> View:
+    """The page for a network input x (1, 1, 28, 28), as preprocess framed it: a change of model re-runs it."""
     with torch.inference_mode():
         out = model(x)
     result = Result(x, out.lengths[0], out.poses[0])

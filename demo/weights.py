@@ -20,7 +20,8 @@ from starlette.routing import Route
 
 from capsnet import CapsNet
 
-MANIFEST_PATH = "/decoder/manifest.json"
+DECODER_FOLDER = "/decoder"  # the page's model; another model's decoder (two-digit mode) is served beside it
+MANIFEST_PATH = f"{DECODER_FOLDER}/manifest.json"
 WEIGHTS_DTYPE = np.dtype("<f2")  # float16, little-endian: what JavaScript's typed arrays read on every browser
 # The manifest is small and names the current weights: always asked again. The weights never change at a URL.
 MANIFEST_CACHE = "no-cache"
@@ -48,8 +49,9 @@ def pack_decoder(model: CapsNet) -> tuple[dict, bytes]:
     return manifest, data
 
 
-def weights_routes(model: CapsNet) -> list[Route]:
-    """GET routes for the manifest and the weights of this model's decoder, for the FastAPI app serving the page."""
+def weights_routes(model: CapsNet, folder: str = DECODER_FOLDER) -> list[Route]:
+    """GET routes for the manifest and the weights of this model's decoder under folder, for the FastAPI app
+    serving the page."""
     manifest, data = pack_decoder(model)
     manifest_json = json.dumps(manifest).encode()
 
@@ -59,5 +61,5 @@ def weights_routes(model: CapsNet) -> list[Route]:
     def serve_weights(request: Request) -> Response:
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": WEIGHTS_CACHE})
 
-    return [Route(MANIFEST_PATH, serve_manifest, methods=["GET"]),
-            Route(f"{MANIFEST_PATH.rsplit('/', 1)[0]}/{manifest['weights']}", serve_weights, methods=["GET"])]
+    return [Route(f"{folder}/manifest.json", serve_manifest, methods=["GET"]),
+            Route(f"{folder}/{manifest['weights']}", serve_weights, methods=["GET"])]

@@ -1,6 +1,6 @@
 """The demo's example digits: MNIST test images as small PNGs, a few of them ones the shipped model gets wrong.
 
-    python scripts/make_examples.py [--per-digit 2] [--wrong 4] [--out demo/examples] [--data-dir ../shared/mnist]
+    python scripts/make_examples.py [--per-digit 2] [--wrong 4] [--pairs 8] [--out demo/examples] [--data-dir ../shared/mnist]
 
 Classifies the 10,000 test images with the shipped checkpoint, then writes,
 in test-set order, the first --per-digit images of each digit that it gets
@@ -9,6 +9,9 @@ named NN-trueD.png (D the true digit), plus index.json and README.md listing
 file, true digit and the model's prediction. Every example is also run the way
 the demo runs an upload (capsnet.read_image, then capsnet.preprocess) and kept
 only if that gives the same prediction, so a wrong example stays wrong on the page.
+
+For two-digit mode it also writes the first --pairs MNIST test pairs (capsnet.multimnist.fixed_pairs
+with TEST_PAIR_SEED, the pairs every pair model is tested on) as pair-NN-AandB.png, listed in pairs.json.
 """
 
 import argparse
@@ -25,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import add_model_and_data_flags, model_from, test_set  # noqa: E402
 from capsnet import preprocess, read_image  # noqa: E402
+from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs  # noqa: E402
 
 BATCH = 500
 
@@ -40,6 +44,17 @@ lists the same.
 | file | MNIST test index | true digit | model's prediction |
 | --- | --- | --- | --- |
 {rows}
+
+## Two digits over each other
+
+{pair_count} pairs for the page's two-digit mode: the first MNIST test pairs of digits not paired before that
+`capsnet.multimnist.fixed_pairs(test images, test labels, TEST_PAIR_SEED)` makes (each test image
+over a test digit of another class, each shifted, added and framed as the pair model was trained on),
+as 28x28 gray PNGs; the file name gives the two digits. `pairs.json` lists the same.
+
+| file | test pair | digits |
+| --- | --- | --- |
+{pair_rows}
 """
 
 
@@ -85,10 +100,30 @@ def choose(model, images, labels, predicted, per_digit: int, wrong: int) -> list
     return sorted(chosen, key=lambda e: (e["label"] != e["prediction"], e["label"], e["index"]))
 
 
+def write_pairs(out: Path, images: torch.Tensor, labels: torch.Tensor, count: int) -> list[dict]:
+    """The first count test pairs of two digits not paired before, as PNGs in out, and pairs.json listing them."""
+    pairs, pair_labels, _ = fixed_pairs(images, labels, TEST_PAIR_SEED)
+    for old in out.glob("pair-*.png"):
+        old.unlink()
+    index, seen = [], set()
+    for number, digits in enumerate(pair_labels.tolist()):
+        if len(index) == count:
+            break
+        if frozenset(digits) in seen:
+            continue
+        seen.add(frozenset(digits))
+        name = "pair-{:02d}-{}and{}.png".format(len(index), *digits)
+        (out / name).write_bytes(png_bytes(pairs[number]))
+        index.append({"file": name, "test_pair": number, "labels": digits})
+    (out / "pairs.json").write_text(json.dumps(index, indent=1) + "\n")
+    return index
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-digit", type=int, default=2, help="right answers of each digit (default: 2)")
     p.add_argument("--wrong", type=int, default=4, help="wrong answers (default: 4)")
+    p.add_argument("--pairs", type=int, default=8, help="test pairs of two digits (default: 8)")
     p.add_argument("--out", type=Path, default=REPO / "demo" / "examples", help="default: demo/examples")
     add_model_and_data_flags(p)
     args = p.parse_args()
@@ -111,7 +146,10 @@ def main() -> None:
     rows = "\n".join(f"| {e['file']} | {e['mnist_test_index']} | {e['label']} | {e['prediction']}"
                      f"{' (wrong)' if e['label'] != e['prediction'] else ''} |" for e in index)
     wrong = sum(e["label"] != e["prediction"] for e in index)
-    (args.out / "README.md").write_text(README.format(count=len(index), wrong=wrong, rows=rows))
+    pairs = write_pairs(args.out, images, labels, args.pairs)
+    pair_rows = "\n".join("| {} | {} | {} and {} |".format(e["file"], e["test_pair"], *e["labels"]) for e in pairs)
+    (args.out / "README.md").write_text(README.format(count=len(index), wrong=wrong, rows=rows,
+                                                      pair_count=len(pairs), pair_rows=pair_rows))
     size = sum(f.stat().st_size for f in args.out.iterdir())
     print(f"wrote {len(index)} examples ({wrong} wrong) to {args.out}, {size / 1024:.1f} KB in all")
 

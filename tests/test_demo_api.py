@@ -25,6 +25,7 @@ from tests.support.page_driver import free_port
 
 POSE_DIMS = 16  # the shipped model's
 SLIDERS = [0.1] * POSE_DIMS
+ONE_DIGIT = "one"  # #mode's value for one digit, the draw event's third value
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ BAD_DRAWINGS = [7, 3.5, None, True, [1, 2], {"a": 1}, "", "hello", "data:image/p
 
 @pytest.mark.parametrize("drawing", BAD_DRAWINGS, ids=[repr(d)[:20] for d in BAD_DRAWINGS])
 def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
-    status, answer = call(server, "draw", drawing, None)
+    status, answer = call(server, "draw", drawing, None, ONE_DIGIT)
     assert status == 200
     prediction = answer["data"][0]
     assert "?" in prediction and ("Cannot read this drawing" in prediction or "Draw a digit" in prediction)
@@ -73,9 +74,9 @@ def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
 
 @pytest.mark.parametrize("pen_down", [True, False])
 def test_a_drawing_is_predicted_with_the_pen_down_and_its_views_asked_for_once_it_is_lifted(server, pen_down):
-    status, answer = call(server, "draw", data_url(4), pen_down)
+    status, answer = call(server, "draw", data_url(4), pen_down, ONE_DIGIT)
     assert status == 200 and ">4<" in answer["data"][0]
-    new_result = answer["data"][-1]  # a change of it brings the explainer views
+    new_result = answer["data"][-2]  # a change of it brings the explainer views (the last value: #overlay)
     assert (new_result == {"__type__": "update"}) == pen_down
     if not pen_down:
         assert isinstance(new_result, int)
@@ -87,14 +88,14 @@ BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None,
 
 @pytest.mark.parametrize("name", BAD_SLIDERS)
 def test_a_bad_slider_value_is_answered_not_failed(server, name):
-    status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]))
+    status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]), None)  # None: the tab's state
     assert status == 200
 
 
 @pytest.mark.parametrize("digit", [-1, 10, 99, 3.5, "x", None, math.nan, [3]])
 @pytest.mark.parametrize("event", ["pose", "select", "reset"])
 def test_a_capsule_outside_0_to_9_is_answered_not_failed(server, event, digit):
-    values = [digit, *SLIDERS] if event == "pose" else [digit, None]
+    values = [digit, *SLIDERS, None] if event == "pose" else [digit, None]
     status, _ = call(server, event, *values)
     assert status == 200
 
@@ -116,18 +117,18 @@ def test_an_event_body_over_the_limit_is_refused_before_it_is_parsed(server):
 def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server):
     first, second = Client(server + "/", verbose=False), Client(server + "/", verbose=False)
     pen_down = False
-    drawn = {client: client.predict(data_url(digit), pen_down, api_name="/draw")
+    drawn = {client: client.predict(data_url(digit), pen_down, ONE_DIGIT, api_name="/draw")
              for client, digit in ((first, 2), (second, 7))}
     assert ">2<" in drawn[first][0] and ">7<" in drawn[second][0]
     for client in (first, second):
         pose = drawn[client][5:5 + POSE_DIMS]
-        _, *reset = client.predict(drawn[client][4], api_name="/reset")
+        _, *reset, _overlay = client.predict(drawn[client][4], api_name="/reset")
         assert reset == pytest.approx(pose)
 
 
 def test_the_views_come_from_the_sessions_last_prediction_without_the_drawing(server):
     client = Client(server + "/", verbose=False)
-    client.predict(data_url(2), False, api_name="/draw")
+    client.predict(data_url(2), False, ONE_DIGIT, api_name="/draw")
     routing, primary, figure4, all_capsules, _ = client.predict(5, api_name="/explain")  # 5 routing iterations
     assert routing.count('class="iteration"') == 5 and "capsule 2" in figure4
     *views, _ = Client(server + "/", verbose=False).predict(3, api_name="/explain")  # a session with no drawing

@@ -1,0 +1,56 @@
+// #overlay (gr.HTML's js_on_load: Gradio passes element, props and watch), shown in two-digit mode: the
+// network's input, and over it the two digit capsules' drawings in one PNG, props.value.drawings: the
+// selected capsule's in the red channel, the other digit's in the green one (demo/pairs.py, the paper's Figure 5).
+//
+// A slider move is decoded in the browser by decoder.js, which hands the image over in a "capsule-decoded"
+// event: its red channel is replaced here, and the green one, the other digit, stays as the server drew it.
+// So one digit changes while the other stays put, with no message to the server. Each new answer from the
+// server (a prediction, the capsule choice, Reset) brings both drawings again.
+const picture = document.createElement("canvas"); // off-screen: its PNG data URL becomes props.value.drawings
+let answer = 0; // counts the server's answers: a recolouring of an older one is dropped
+let other = Promise.resolve(null); // the green channel of the server's last drawings, 0-255 per pixel
+
+async function greenOf(url) {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  picture.width = image.width;
+  picture.height = image.height;
+  const pen = picture.getContext("2d");
+  pen.drawImage(image, 0, 0);
+  const rgba = pen.getImageData(0, 0, image.width, image.height).data;
+  return Uint8ClampedArray.from({length: image.width * image.height}, (_, p) => rgba[4 * p + 1]);
+}
+
+// red: the selected capsule's fresh drawing (pixels in [0, 1], or null: black), green: the other digit's.
+function drawingsUrl(red, green) {
+  const size = Math.round(Math.sqrt(green.length));
+  picture.width = picture.height = size;
+  const pen = picture.getContext("2d");
+  const rgba = pen.createImageData(size, size);
+  for (let p = 0; p < green.length; p++) {
+    rgba.data.set([red ? Math.round(red[p] * 255) : 0, green[p], 0, 255], 4 * p);
+  }
+  pen.putImageData(rgba, 0, 0);
+  return picture.toDataURL("image/png");
+}
+
+function twoDigits() {
+  return document.querySelector("#mode input:checked")?.value === "two";
+}
+
+watch("value", () => {
+  answer += 1;
+  other = greenOf(props.value.drawings);
+});
+
+document.addEventListener("capsule-decoded", (event) => {
+  if (!twoDigits()) return;
+  const red = event.detail;
+  const from = answer;
+  other.then((green) => {
+    if (green !== null && from === answer) props.value = {...props.value, drawings: drawingsUrl(red, green)};
+  });
+});
+
+other = greenOf(props.value.drawings);
