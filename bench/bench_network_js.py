@@ -38,8 +38,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def first_visit_bytes(url: str, manifest: dict) -> int:
     """The runtime, the model and the page's scripts as the server sends them to a browser (gzip accepted)."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["model"], "network.js", "network_worker.js",
-             "frame.js"]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], "network.js",
+             "network_worker.js", "frame.js"]
     total = 0
     for path in paths:
         request = urllib.request.Request(f"{url.rstrip('/')}{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"})
@@ -56,7 +56,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     rng = np.random.default_rng(0)
-    with served(onnx_routes(model_from(args))) as url, sync_playwright() as playwright:
+    with served(onnx_routes({"one": model_from(args)})) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         started = time.monotonic()
         tab = open_network_page(browser, url)

@@ -7,24 +7,27 @@
 //   ready      a promise of true (the network runs here) or false (it could not start: the server predicts)
 //   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
 //   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
-//   manifest   the model's shapes (onnx_routes.manifest), once ready
-//   predict(imageData)  a canvas's ImageData -> a promise of {input28, lengths, poses, iterationLengths,
-//              coupling}: Float32Arrays (784), (10), (10 x 16), (r x 10), (r x 1152 x 10), row-major, equal to
-//              preprocess's input and model(x)'s and model.trace(x)'s outputs; input28 is null when there is no
-//              digit to see (preprocess's None); ms: {frame, network}, the worker's milliseconds for each. It
-//              resolves to null when it was not run: a newer call came before it started (only the latest
-//              drawing counts), or the network is not in the page.
+//   manifest   the runtime and the models, by name, with their shapes (onnx_routes.manifest), once ready
+//   predict(imageData, model)  a canvas's ImageData, read by the model of that name (default: the manifest's
+//              first; another is fetched when first asked for) -> a promise of {input28, lengths, poses,
+//              iterationLengths, coupling}: Float32Arrays (784), (10), (10 x 16), (r x 10), (r x 1152 x 10),
+//              row-major, equal to preprocess's input and model(x)'s and model.trace(x)'s outputs; input28 is
+//              null when there is no digit to see (preprocess's None); ms: {frame, network}, the worker's
+//              milliseconds for each. It resolves to null when it was not run: a newer call came before it
+//              started (only the latest drawing counts), no model has that name, or the network is not in
+//              the page.
+//   last       the latest prediction that was run, or null
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 
 let settle;
 const capsnetLocal = {
-  place: "loading", fallback: false, message: "", reason: "", manifest: null, predict,
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
 let running = null; // {id, resolve}: the call the worker is on
-let waiting = null; // {imageData, resolve}: the latest call made since
+let waiting = null; // {imageData, model, resolve}: the latest call made since
 let lastId = 0;
 
 function fallBack(reason) {
@@ -41,11 +44,16 @@ function fallBack(reason) {
 function sendNext() {
   if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
   const {imageData, resolve} = waiting;
+  const model = waiting.model ?? Object.keys(capsnetLocal.manifest.models)[0];
   waiting = null;
+  if (!(model in capsnetLocal.manifest.models)) {
+    resolve(null);
+    return;
+  }
   running = {id: ++lastId, resolve};
   const rgba = new Uint8ClampedArray(imageData.data); // a copy, handed over to the worker: the caller keeps theirs
   worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: imageData.width,
-                      height: imageData.height}, [rgba.buffer]);
+                      height: imageData.height, model}, [rgba.buffer]);
 }
 
 function onMessage({data}) {
@@ -59,19 +67,20 @@ function onMessage({data}) {
     const {resolve} = running;
     const {type, id, ...result} = data;
     running = null;
+    capsnetLocal.last = result;
     resolve(result);
     sendNext();
   }
 }
 
-function predict(imageData) {
+function predict(imageData, model = null) {
   waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting = {imageData, resolve};
+    waiting = {imageData, model, resolve};
     sendNext();
   });
 }

@@ -1,13 +1,15 @@
 // The network's live path in a Web Worker (started by network.js), so that the page stays smooth while it runs.
-// On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the exported model, all from the
-// demo's own server, and answers "ready" or "failed". On "predict" it frames a canvas's pixels as preprocess does
-// (frame.js) and runs the model: "prediction" with the 28x28 input, the lengths, poses and each routing
-// iteration's lengths and couplings, or an input of null when there is no digit to see.
+// On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the default (first) model, all
+// from the demo's own server, and answers "ready" or "failed"; another model is fetched when first asked for. On
+// "predict" it frames a canvas's pixels as preprocess does (frame.js) and runs the model: "prediction" with the
+// 28x28 input, the lengths, poses and each routing iteration's lengths and couplings, or an input of null when
+// there is no digit to see.
 import {frame} from "./frame.js";
 
-let session = null;
+let manifestUrl = null;
 let manifest = null;
 let ort = null;
+const sessions = new Map(); // model name -> a promise of its InferenceSession
 
 async function fetchOk(url) {
   const response = await fetch(url);
@@ -15,32 +17,43 @@ async function fetchOk(url) {
   return response;
 }
 
-async function load(manifestUrl) {
+function session(name) {
+  if (!sessions.has(name)) {
+    sessions.set(name, (async () => {
+      const model = await (await fetchOk(new URL(manifest.models[name].file, manifestUrl))).arrayBuffer();
+      const created = await ort.InferenceSession.create(new Uint8Array(model), {executionProviders: ["wasm"]});
+      await run(created, new Float32Array(manifest.models[name].image_size ** 2)); // sets up its buffers
+      return created;
+    })());
+  }
+  return sessions.get(name);
+}
+
+async function load(url) {
+  manifestUrl = url;
   manifest = await (await fetchOk(manifestUrl)).json();
   ort = await import(new URL(manifest.runtime, manifestUrl).href);
   // Only the .wasm's URL: a folder would have the runtime fetch its glue code too, which the bundle holds.
   ort.env.wasm.wasmPaths = {wasm: new URL(manifest.runtime_wasm, manifestUrl).href};
-  ort.env.wasm.numThreads = 1; // more needs a cross-origin isolated page; this worker is the other thread
-  const model = await (await fetchOk(new URL(manifest.model, manifestUrl))).arrayBuffer();
-  session = await ort.InferenceSession.create(new Uint8Array(model), {executionProviders: ["wasm"]});
-  await run(new Float32Array(manifest.image_size ** 2)); // the first run sets up its buffers: not while drawing
+  ort.env.wasm.numThreads = 1; // more needs a cross-origin isolated page, and was slower on 2 busy cores
+  await session(Object.keys(manifest.models)[0]);
 }
 
-async function run(input28) {
-  const size = manifest.image_size;
-  const feeds = {[manifest.input]: new ort.Tensor("float32", input28, [1, 1, size, size])};
-  const outputs = await session.run(feeds);
+async function run(model, input28) {
+  const size = Math.sqrt(input28.length);
+  const outputs = await model.run({[manifest.input]: new ort.Tensor("float32", input28, [1, 1, size, size])});
   // copies: they are handed over to the page, and must not be views into the runtime's memory
   return Object.fromEntries(manifest.outputs.map((name) => [name, outputs[name].data.slice()]));
 }
 
 // ms: how long the framing and the network took here, for the benchmarks (bench/bench_network_js.py).
-async function predict({rgba, width, height}) {
+async function predict({rgba, width, height, model}) {
   const start = performance.now();
   const input28 = frame(new Uint8ClampedArray(rgba), width, height);
   const framed = performance.now();
   if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
-  const {lengths, poses, iteration_lengths: iterationLengths, coupling} = await run(input28);
+  const outputs = await run(await session(model), input28);
+  const {lengths, poses, iteration_lengths: iterationLengths, coupling} = outputs;
   const ms = {frame: framed - start, network: performance.now() - framed};
   return {input28, lengths, poses, iterationLengths, coupling, ms};
 }

@@ -1,10 +1,11 @@
 """The network's live path, served to the page so that network.js runs it in the browser while a person draws.
 
-Read-only routes under LIVE_PATH, built from the model in memory (nothing is written to disk):
-- manifest.json: where the model and the runtime are, relative to it, and the shapes; asked again each time;
-- model-<hash>.onnx: the live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The URL
-  holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
-  other URL is not found. The export takes a few seconds: it is made on the first request for the manifest;
+Read-only routes under LIVE_PATH, built from the page's models in memory (nothing is written to disk):
+- manifest.json: the runtime and each model (by the name network.js's predict takes), where they are relative
+  to it, and the models' shapes; asked again each time;
+- model-<hash>.onnx: a model's live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The
+  URL holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
+  other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
 - network.js, network_worker.js, frame.js: the page's code for it, asked again each time (they change with the code).
@@ -34,6 +35,7 @@ RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
 VENDOR = HERE / "vendor" / "onnxruntime-web"
 PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js")
 JAVASCRIPT = "text/javascript"
+ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"
 FOR_GOOD = "public, max-age=31536000, immutable"
 
@@ -56,14 +58,10 @@ class LiveModel:
         return hashlib.sha256(self.onnx()).hexdigest()[:16]
 
 
-def manifest(live: LiveModel) -> dict:
+def model_entry(live: LiveModel) -> dict:
     cfg = live.model.config
     return {
-        "model": f"model-{live.digest()}.onnx",  # URLs relative to the manifest's
-        "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
-        "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
-        "input": INPUT,
-        "outputs": list(OUTPUTS),
+        "file": f"model-{live.digest()}.onnx",  # URLs relative to the manifest's
         "image_size": cfg.image_size,
         "num_digits": cfg.num_classes,
         "pose_dims": cfg.digit_dim,
@@ -72,9 +70,22 @@ def manifest(live: LiveModel) -> dict:
     }
 
 
-def onnx_routes(model: CapsNet) -> list[Route]:
-    """GET routes for the live path of this model, the runtime and the page's scripts, for the app serving the page."""
-    live = LiveModel(model)
+def manifest(models: dict[str, LiveModel]) -> dict:
+    return {
+        "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
+        "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
+        "input": INPUT,
+        "outputs": list(OUTPUTS),
+        "models": {name: model_entry(live) for name, live in models.items()},  # the first: predict's default
+    }
+
+
+def onnx_routes(models: dict[str, CapsNet]) -> list[Route]:
+    """GET routes for the live paths of the page's models (by name, the first predict's default), the runtime and
+    the page's scripts, for the app serving the page."""
+    if not models:
+        raise ValueError("onnx_routes needs at least one model")
+    live = {name: LiveModel(model) for name, model in models.items()}
     module = (VENDOR / RUNTIME_MODULE).read_bytes()
     wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
 
@@ -82,9 +93,10 @@ def onnx_routes(model: CapsNet) -> list[Route]:
         return Response(json.dumps(manifest(live)), media_type="application/json", headers={"Cache-Control": NO_CACHE})
 
     def serve_model(request: Request) -> Response:
-        if request.path_params["digest"] != live.digest():
-            return PlainTextResponse("Not Found", status_code=404)
-        return Response(live.onnx(), media_type="application/octet-stream", headers={"Cache-Control": FOR_GOOD})
+        for model in live.values():
+            if request.path_params["digest"] == model.digest():
+                return Response(model.onnx(), media_type=ONNX, headers={"Cache-Control": FOR_GOOD})
+        return PlainTextResponse("Not Found", status_code=404)
 
     def serve_module(request: Request) -> Response:
         return Response(module, media_type=JAVASCRIPT, headers={"Cache-Control": FOR_GOOD})

@@ -1,5 +1,5 @@
-"""What the page fetches to run the network itself (demo/onnx_routes.py): the loaded model's live path as ONNX, the
-vendored runtime and the page's scripts; read-only, from the demo's own server, cached for good where the URL names
+"""What the page fetches to run the network itself (demo/onnx_routes.py): the page's models' live paths as ONNX,
+the vendored runtime and the page's scripts; read-only, from the demo's own server, cached for good where the URL names
 the content."""
 
 import copy
@@ -24,9 +24,22 @@ def shipped():
     return load_model()
 
 
+def nudged(model, factor: float = 1.01):
+    """Another model of the same architecture (as the pair model is): its W scaled by factor."""
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        other.digit_capsules.W.mul_(factor)
+    return other
+
+
 @pytest.fixture(scope="module")
-def client(shipped):
-    return TestClient(Starlette(routes=onnx_routes(shipped)))
+def models(shipped):
+    return {"one": shipped, "two": nudged(shipped)}
+
+
+@pytest.fixture(scope="module")
+def client(models):
+    return TestClient(Starlette(routes=onnx_routes(models)))
 
 
 @pytest.fixture(scope="module")
@@ -34,34 +47,39 @@ def manifest(client):
     return client.get(MANIFEST_PATH).json()
 
 
-def test_manifest_names_the_model_the_runtime_and_the_shapes(client, manifest):
+def test_manifest_names_the_runtime_and_each_model_with_its_shapes(client, manifest):
     assert client.get(MANIFEST_PATH).headers["cache-control"] == "no-cache"
-    assert manifest["model"].startswith("model-") and manifest["model"].endswith(".onnx")
-    assert (manifest["num_digits"], manifest["pose_dims"], manifest["primary_capsules"], manifest["iterations"]) == (
-        10, 16, 1152, 3)
+    assert list(manifest["models"]) == ["one", "two"]  # in the order given: the first is predict's default
+    for entry in manifest["models"].values():
+        assert entry["file"].startswith("model-") and entry["file"].endswith(".onnx")
+        assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
+            10, 16, 1152, 3)
     assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling"]
 
 
-def test_the_model_is_the_live_path_cached_for_good(client, manifest, shipped):
-    response = client.get(f"{LIVE_PATH}/{manifest['model']}")
-    assert response.headers["cache-control"] == FOR_GOOD
-    assert manifest["model"] == f"model-{hashlib.sha256(response.content).hexdigest()[:16]}.onnx"
-    live = onnxruntime.InferenceSession(response.content, providers=["CPUExecutionProvider"])
+def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):
     image = torch.rand(1, 1, 28, 28)
-    lengths = live.run(["lengths"], {manifest["input"]: image.numpy()})[0]
-    with torch.inference_mode():
-        assert abs(lengths - shipped(image).lengths.numpy()).max() < 1e-3
+    for name, model in models.items():
+        response = client.get(f"{LIVE_PATH}/{manifest['models'][name]['file']}")
+        assert response.headers["cache-control"] == FOR_GOOD
+        assert manifest["models"][name]["file"] == f"model-{hashlib.sha256(response.content).hexdigest()[:16]}.onnx"
+        live = onnxruntime.InferenceSession(response.content, providers=["CPUExecutionProvider"])
+        lengths = live.run(["lengths"], {manifest["input"]: image.numpy()})[0]
+        with torch.inference_mode():
+            assert abs(lengths - model(image).lengths.numpy()).max() < 1e-3, name
 
 
 def test_the_same_model_gets_the_same_url_and_another_model_another(client, manifest, shipped):
-    again = TestClient(Starlette(routes=onnx_routes(copy.deepcopy(shipped)))).get(MANIFEST_PATH).json()
-    assert again["model"] == manifest["model"]  # browsers keep it across restarts of the demo
-    other = copy.deepcopy(shipped)
-    with torch.no_grad():
-        other.digit_capsules.W.mul_(1.01)
-    other_manifest = TestClient(Starlette(routes=onnx_routes(other))).get(MANIFEST_PATH).json()
-    assert other_manifest["model"] != manifest["model"]
-    assert client.get(f"{LIVE_PATH}/{other_manifest['model']}").status_code == 404
+    again = TestClient(Starlette(routes=onnx_routes({"one": copy.deepcopy(shipped)}))).get(MANIFEST_PATH).json()
+    assert again["models"]["one"]["file"] == manifest["models"]["one"]["file"]  # kept across restarts of the demo
+    other = TestClient(Starlette(routes=onnx_routes({"one": nudged(shipped, 0.99)}))).get(MANIFEST_PATH).json()
+    assert other["models"]["one"]["file"] not in {entry["file"] for entry in manifest["models"].values()}
+    assert client.get(f"{LIVE_PATH}/{other['models']['one']['file']}").status_code == 404
+
+
+def test_routes_need_a_model():
+    with pytest.raises(ValueError, match="at least one model"):
+        onnx_routes({})
 
 
 def test_the_runtime_is_the_vendored_one_its_webassembly_sent_gzipped(client, manifest):
@@ -85,15 +103,15 @@ def test_the_pages_scripts_are_served_and_asked_again_each_time(client):
 
 
 def test_routes_are_read_only(client, manifest):
-    for path in (MANIFEST_PATH, f"{LIVE_PATH}/{manifest['model']}", f"{LIVE_PATH}/{manifest['runtime_wasm']}",
-                 f"{LIVE_PATH}/network.js"):
+    for name in ("manifest.json", manifest["models"]["one"]["file"], manifest["runtime_wasm"], "network.js"):
+        path = f"{LIVE_PATH}/{name}"
         assert client.put(path, content=b"x").status_code == 405
         assert client.post(path, content=b"x").status_code == 405
 
 
 def test_the_first_visit_downloads_at_most_20_mb(client, manifest):
-    """The runtime, the model and the page's scripts, as sent: the target of issue 22."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["model"], *PAGE_SCRIPTS]
+    """The runtime, the default model and the page's scripts, as sent: the target of issue 22."""
+    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], *PAGE_SCRIPTS]
     sent = sum(int(client.get(f"{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"}).headers["content-length"])
                for path in paths)
     assert sent <= 20e6

@@ -11,7 +11,7 @@ from tests.support.digit_strokes import render
 from tests.support.network_page import open_network_page, random_drawing, served
 from tests.support.page_driver import pixels
 
-from capsnet import load_model, preprocess
+from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
 from demo.onnx_routes import onnx_routes
 
 pytestmark = pytest.mark.browser
@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 FRAME_TOLERANCE = 2 / 255  # per pixel of the 28x28 input (issue 22); measured: docs/in-page-network.md
 LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x)
 CANVAS_DRAWINGS = 50
+# A second model, as two-digit mode's: here another architecture (8-D digit capsules, 2 iterations), untrained.
+SMALL = CapsNetConfig(conv1_channels=32, primary_channels=4, digit_dim=8, routing_iterations=2, decoder_hidden=(32, 64))
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +29,17 @@ def shipped():
 
 
 @pytest.fixture(scope="module")
-def live_url(shipped):
-    with served(onnx_routes(shipped)) as url:
+def small():
+    torch.manual_seed(0)
+    model = CapsNet(SMALL).eval()
+    with torch.no_grad():
+        model.digit_capsules.W.mul_(30)  # trained-like predictions, so that routing moves the couplings
+    return model
+
+
+@pytest.fixture(scope="module")
+def live_url(shipped, small):
+    with served(onnx_routes({"one": shipped, "small": small})) as url:
         yield url
 
 
@@ -83,6 +94,27 @@ def test_frame_js_and_the_pages_network_match_python_on_canvas_drawings(tab, shi
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["iterationLengths"], trace.lengths.flatten().numpy(),
                                    atol=LENGTH_TOLERANCE, rtol=0)
+
+
+def test_another_model_is_fetched_when_first_asked_for_and_reads_as_in_python(tab, small):
+    small_file = tab.evaluate("capsnetLocal.manifest.models.small.file")
+    assert not any(url.endswith(small_file) for url in tab.requests)
+    rng = np.random.default_rng(2)
+    for n in range(5):
+        page = tab.evaluate("([paths, pen]) => examine(paths, pen, 'small')", [*random_drawing(rng, n)])
+        expected = python_input(page["png"])
+        with torch.inference_mode():
+            output, trace = small(expected), small.trace(expected)
+        predicted = page["predicted"]
+        np.testing.assert_allclose(predicted["lengths"], output.lengths[0].numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        assert len(predicted["iterationLengths"]) == 2 * 10
+    assert sum(url.endswith(small_file) for url in tab.requests) == 1
+
+
+def test_a_model_of_no_such_name_predicts_nothing(tab):
+    assert tab.evaluate("() => examine([[[100, 50], [120, 200]]], 18, 'none')")["predicted"] is None
+    assert tab.evaluate("capsnetLocal.place") == "browser"
 
 
 def test_a_blank_canvas_has_no_input_as_in_preprocess(tab):

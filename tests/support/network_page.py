@@ -45,11 +45,12 @@ function drawStrokes(paths, width) {{
   return pen.getImageData(0, 0, canvas.width, canvas.height);
 }}
 
-// The drawing as the server would get it (a PNG data URL), frame.js's 28x28 and the page's prediction.
-window.examine = async (paths, width) => {{
+// The drawing as the server would get it (a PNG data URL), frame.js's 28x28 and the page's prediction by the
+// model of that name (null: the default).
+window.examine = async (paths, width, model = null) => {{
   const pixels = drawStrokes(paths, width);
   const input28 = frame(pixels.data, pixels.width, pixels.height);
-  const prediction = await capsnetLocal.predict(pixels);
+  const prediction = await capsnetLocal.predict(pixels, model);
   const list = (array) => array === null ? null : Array.from(array);
   return {{png: canvas.toDataURL("image/png"), input28: list(input28),
           predicted: prediction && {{input28: list(prediction.input28), lengths: list(prediction.lengths ?? null),
