@@ -190,33 +190,38 @@ def sweeps(model, baseline, result: Result, digit: int) -> list[Sweep]:
     return found
 
 
-def span(kept: tuple[float, float] | None, read: str, ends: tuple[float, float]) -> str:
-    if kept is None:
-        return "not at this setting"
-    if kept == ends:
+def stretch(kept: tuple[float, float], s: Sweep) -> str:
+    """An interval of the sweep in words: "from -35 deg to +40 deg", or "over the whole sweep"."""
+    read = AXES[s.axis][2]
+    if kept == (float(s.amounts[0]), float(s.amounts[-1])):
         return "over the whole sweep"
     return f"from {read.format(kept[0])} to {read.format(kept[1])}"
 
 
+def at_setting(top: torch.Tensor, s: Sweep) -> int:
+    """The digit top (K,) names at the amount nearest the slider's value."""
+    return int(top[int((s.amounts - s.current).abs().argmin())])
+
+
 def caption(s: Sweep) -> str:
     """What this input shows along one axis, in words, from the numbers."""
-    name, _, read = AXES[s.axis]
-    ends = (float(s.amounts[0]), float(s.amounts[-1]))
-    longest = s.lengths.argmax(dim=1)
-    kept = s.kept(longest)
-    text = f"{name.capitalize()}: the {s.digit} is the longest capsule {span(kept, read, ends)}"
-    if kept is not None and kept != ends:
-        losing = [int(i) for i in range(len(s.amounts)) if int(longest[i]) != s.digit]
-        takers = sorted({int(longest[i]) for i in losing})
-        text += f" (beyond, {' and '.join(map(str, takers))} takes over)" if takers else ""
-    own = s.lengths[:, s.digit]
-    text += f"; its length goes {float(own.min()):.2f}-{float(own.max()):.2f} over the sweep"
+    name = AXES[s.axis][0]
+    longest = s.lengths.argmax(dim=1)  # (K,)
+    kept, own = s.kept(longest), s.lengths[:, s.digit]
+    if kept is None:
+        text = (f"{name.capitalize()}: at this setting the {at_setting(longest, s)}, not the {s.digit}, is the longest "
+                "capsule")
+    else:
+        text = f"{name.capitalize()}: the {s.digit} stays the longest capsule {stretch(kept, s)}"
+        others = sorted(set(longest.tolist()) - {s.digit})
+        text += f" (beyond, {' or '.join(f'the {d}' for d in others)})" if others else ""
+    text += f"; capsule {s.digit}'s length goes {float(own.min()):.2f}-{float(own.max()):.2f} over the sweep."
     if s.cnn_top is not None:
-        text += f". The CNN keeps the {s.digit} most probable {span(s.kept(s.cnn_top), read, ends)}"
+        cnn_kept = s.kept(s.cnn_top)
+        text += (f" At this setting the CNN picks the {at_setting(s.cnn_top, s)}." if cnn_kept is None else
+                 f" The CNN picks the {s.digit} {stretch(cnn_kept, s)}.")
     follows = following(s, kept)
-    if follows:
-        text += f". Pose dims that follow the {name} most closely: {follows}"
-    return text + "."
+    return text + (f" Pose values that follow the {name} most closely: {follows}." if follows else "")
 
 
 def following(s: Sweep, kept: tuple[float, float] | None, count: int = 2) -> str:

@@ -128,15 +128,16 @@ def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, cu
 def test_the_caption_says_where_the_capsule_and_the_cnn_keep_the_digit():
     s = synthetic(5, 19, 6, 18)  # -35..+35 deg and -30..+30 deg
     text = transform.caption(s)
-    assert "the 7 is the longest capsule from -35 deg to +35 deg" in text
-    assert "1 takes over" in text
-    assert "The CNN keeps the 7 most probable from -30 deg to +30 deg" in text
+    assert "the 7 stays the longest capsule from -35 deg to +35 deg (beyond, the 1)" in text
+    assert "The CNN picks the 7 from -30 deg to +30 deg" in text
     assert "dim 3 (r +1.00)" in text
 
 
 def test_the_caption_says_so_when_the_digit_is_not_longest_at_the_sliders_setting():
     s = synthetic(5, 10, 5, 10, current=40)
-    assert "the 7 is the longest capsule not at this setting" in transform.caption(s)
+    text = transform.caption(s)
+    assert "at this setting the 1, not the 7, is the longest capsule" in text
+    assert "At this setting the CNN picks the 1" in text
 
 
 def test_kept_is_the_stretch_around_the_current_value():
@@ -151,7 +152,7 @@ def test_the_sweep_view_draws_both_axes_with_the_cnn_beside(model, seven):
         pytest.skip(f"no CNN baseline at {transform.BASELINE}")
     page = transform.sweep_html(model, baseline, seven.result)
     assert page.count("<svg") == 4 and page.count('class="cnn"') == 2
-    assert 'data-axis="rotate"' in page and 'data-axis="scale"' in page and "the 7 is the longest capsule" in page
+    assert 'data-axis="rotate"' in page and 'data-axis="scale"' in page and "the 7 stays the longest capsule" in page
 
 
 def test_without_the_baseline_the_sweep_says_how_to_train_it(model, seven):

@@ -1,0 +1,130 @@
+"""Turn and stretch in a real browser: #rotate changes the network's input, the lengths and #sweep live; Reset and a
+new input put them back; bad values sent to the page's transform event are clamped or ignored, never a 500."""
+
+import base64
+import io
+import json
+import math
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.support.digit_strokes import render
+from tests.support.page_driver import draw, image_src, wait_for_new_src, wait_for_prediction
+
+pytestmark = pytest.mark.browser
+
+
+def drag(page, elem_id: str, fraction: float, steps: int = 8) -> None:
+    """Drags the #elem_id slider's handle with the mouse from where it is to fraction (0-1) of its track."""
+    track = page.locator(f"#{elem_id} input[type=range]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    low, high, value = float(track.get_attribute("min")), float(track.get_attribute("max")), float(track.input_value())
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * (value - low) / (high - low), y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=steps)
+    page.mouse.up()
+
+
+def number(page, elem_id: str) -> float:
+    return float(page.locator(f"#{elem_id} input[type=number]").input_value())
+
+
+def html_of(page, elem_id: str) -> str:
+    return page.locator(f"#{elem_id}").inner_html()
+
+
+def wait_for_new_html(page, elem_id: str, old: str) -> str:
+    page.wait_for_function("([id, old]) => document.querySelector(`#${id}`).innerHTML !== old", arg=[elem_id, old])
+    return html_of(page, elem_id)
+
+
+def open_turn_tab(page) -> str:
+    """Opens the "Turn and stretch" tab and waits for the sweep of the current input; returns #sweep's HTML."""
+    page.get_by_role("tab", name="Turn and stretch").click()
+    page.wait_for_function("() => document.querySelector('#sweep svg') !== null")
+    return html_of(page, "sweep")
+
+
+def drawn_seven(page) -> tuple[str, str]:
+    """Draws a 7 and waits for it: (the network input's picture, the lengths' HTML)."""
+    blank = image_src(page, "input-28")
+    draw(page, 7)
+    wait_for_prediction(page, "7")
+    wait_for_new_src(page, "input-28", blank)
+    page.wait_for_timeout(300)  # the answer to the stroke's end comes last
+    return image_src(page, "input-28"), html_of(page, "lengths")
+
+
+def test_turning_changes_the_networks_input_the_lengths_and_the_sweep(page):
+    drawn, lengths = drawn_seven(page)
+    sweep = open_turn_tab(page)
+    drag(page, "rotate", 0.9)  # about +48 deg
+    assert number(page, "rotate") > 30
+    turned = wait_for_new_src(page, "input-28", drawn)
+    assert turned != drawn
+    assert wait_for_new_html(page, "lengths", lengths) != lengths
+    assert wait_for_new_html(page, "sweep", sweep) != sweep  # the slider's mark moved, the scale sweep is turned
+
+
+def test_reset_puts_the_input_and_the_lengths_back(page):
+    drawn, lengths = drawn_seven(page)
+    drag(page, "scale", 0.1)
+    wait_for_new_src(page, "input-28", drawn)
+    page.locator("#transform-reset").click()
+    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want", arg=drawn)
+    page.wait_for_function("(want) => document.querySelector('#lengths').innerHTML === want", arg=lengths)
+    assert number(page, "scale") == 1 and number(page, "rotate") == 0
+
+
+def test_a_new_drawing_starts_with_no_change(page):
+    drawn_seven(page)
+    drag(page, "rotate", 0.2)
+    assert number(page, "rotate") < -20
+    page.locator("#clear").click()
+    draw(page, 1)
+    wait_for_prediction(page, "1")
+    page.wait_for_function("() => Number(document.querySelector('#rotate input[type=number]').value) === 0")
+
+
+def data_url(digit: int) -> str:
+    buffer = io.BytesIO()
+    render(digit).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def call(server: str, event: str, values: list, session: str) -> tuple[int, dict | None]:
+    """An event by name with raw JSON values (NaN included), in one Gradio session."""
+    body = json.dumps({"data": values, "session_hash": session}).encode()
+    request = urllib.request.Request(f"{server}gradio_api/run/{event}", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def inputs_of(server: str, event: str) -> int:
+    """How many values the page's event takes (its inputs, states included), from the page's config."""
+    with urllib.request.urlopen(f"{server}config", timeout=60) as response:
+        config = json.loads(response.read())
+    return next(len(d["inputs"]) for d in config["dependencies"] if d.get("api_name") == event)
+
+
+BAD_VALUES = {"nan": [math.nan] * 5, "text": ["x", "y", "z", "left", "up"], "null": [None] * 5,
+              "out of range": [1e9, -1e9, 1e9, -1e9, 1e9], "lists": [[30], {"a": 1}, [], [0], [1]]}
+
+
+@pytest.mark.parametrize("name", BAD_VALUES)
+def test_bad_values_sent_to_the_transform_are_clamped_or_ignored(demo_url, name):
+    session = f"bad-{name.replace(' ', '-')}"
+    draw_values = [data_url(7), False] + [None] * (inputs_of(demo_url, "draw") - 2)
+    assert call(demo_url, "draw", draw_values, session)[0] == 200
+    status, answer = call(demo_url, "transform", [None, *BAD_VALUES[name], False], session)
+    assert status == 200
+    prediction = answer["data"][0]
+    assert 'class="predicted-digit' in prediction  # a prediction of the changed input, or the page as it was
