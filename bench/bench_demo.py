@@ -21,7 +21,10 @@ Prints, with the issue's targets:
   must never delay it (median <= 500 ms each);
 - drawing sent after the pen is lifted: how many requests after pointerup carry the
   finished drawing's data URL until all four views are shown (1: the prediction's;
-  the views come from the tab's state).
+  the views come from the tab's state);
+- #rotate -> new lengths shown: from the turn slider's input event (a click on its
+  track, alternately at -24 and +24 deg, on a drawn 3) to the capsule lengths of the
+  turned input being shown (median <= 150 ms, as for a drawing).
 Times are taken in the page with performance.now(). Run it on an otherwise idle machine.
 """
 
@@ -84,6 +87,18 @@ PROBES = """() => {
 }""" % SLIDER
 
 
+# When #rotate sends a value, and when the lengths shown next change after it.
+TURN_PROBES = """() => {
+  window.turnProbe = {input: null, before: null, shown: []};
+  const lengths = () => document.querySelector('#lengths').innerHTML;
+  document.querySelector('#rotate input[type=range]').addEventListener('input', () => {
+    turnProbe.input = performance.now(); turnProbe.before = lengths(); }, true);
+  new MutationObserver(() => { if (turnProbe.input !== null && lengths() !== turnProbe.before) {
+    turnProbe.shown.push(performance.now() - turnProbe.input); turnProbe.input = null; } })
+    .observe(document.querySelector('#lengths'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def summary(name: str, values_ms: list[float], target: str) -> str:
     values = sorted(values_ms)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
@@ -132,6 +147,19 @@ def play_rate(page, seconds: float = 3) -> float:
     }""", seconds * 1000)
     page.locator("#play button").click()
     return shown / seconds
+
+
+def turn_latencies(page, events: int) -> list[float]:
+    """Clicks #rotate's track at alternating places, waiting for the turned input's lengths before the next click."""
+    track = page.locator("#rotate input[type=range]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.evaluate(TURN_PROBES)
+    for n in range(events):
+        page.mouse.click(box["x"] + box["width"] * (0.3 if n % 2 else 0.7), y)
+        page.wait_for_function("(n) => turnProbe.shown.length > n", arg=n)
+    return page.evaluate("turnProbe.shown")
 
 
 def stroke_end_latencies(page, events: int) -> list[float]:
@@ -236,6 +264,7 @@ def main() -> None:
         # The views of the 3: the stroke's last prediction is in (its new reconstruction would stop play).
         page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === 'capsule 3'")
         print(f"play: {play_rate(page):.0f} images/s (target: >= 30)")
+        print(summary("#rotate -> new lengths shown", turn_latencies(page, args.events), "median <= 150 ms"))
         browser.close()
 
 

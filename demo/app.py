@@ -9,6 +9,10 @@ handlers.Result goes into the tab's state, and a change of #new-result (a number
 the four explainer views, which read that state: the input never crosses the network twice, and the
 prediction never waits for the views. The capsule choice, Reset, the iterations and Figure 4's
 download read the same state. Every size on the page (capsules, pose dimensions) is the model's config.
+
+#transform turns and stretches that input (transform.py): a slider move runs the network once on the
+Result's framed 28x28, changed, without the drawing; every new input starts with no change. #sweep, in the
+"Turn and stretch" tab, follows the Result like the views, and is made only while its tab is open.
 """
 
 import itertools
@@ -22,7 +26,7 @@ from starlette.middleware import Middleware
 from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
-from . import explainer, handlers, pairs
+from . import explainer, handlers, pairs, transform
 from .body_limit import BodyLimit
 from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
@@ -132,13 +136,13 @@ def play_control(dims: int) -> gr.HTML:
                    f"{options}</select> <output></output>", js_on_load=None, elem_id="play")
 
 
-def pose_sliders(dims: int) -> list[gr.Slider]:
+def pose_sliders(dims: int, labels: list[dict] | None = None) -> list[gr.Slider]:
     """#dim-0 ... #dim-15, four to a row; without Gradio's reset button, which would go to 0, not to the drawing."""
     sliders = []
     for first in range(0, dims, SLIDERS_PER_ROW):
         with gr.Row(elem_classes="pose-row"):
-            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=f"dim {dim}", elem_id=f"dim-{dim}",
-                                  min_width=120, buttons=[])
+            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=transform.slider_label(dim, labels),
+                                  elem_id=f"dim-{dim}", min_width=120, buttons=[])
                         for dim in range(first, min(first + SLIDERS_PER_ROW, dims))]
     return sliders
 
@@ -158,24 +162,32 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                 canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(HERE / "canvas.js").read_text(),
                                  elem_id="canvas")
                 mode = mode_choice(None if pair_model else why_no_pairs)
-            with gr.Column(scale=1, min_width=300):
-                prediction = gr.HTML(blank.prediction, js_on_load=None, elem_id="prediction")
-                lengths = gr.HTML(blank.lengths, js_on_load=None, elem_id="lengths")
-            with gr.Column(scale=1, min_width=360):
-                with gr.Row():
-                    network_input = picture("input-28", "what the network sees (28x28)", blank.network_input)
-                    reconstruction = picture("reconstruction", "decoded from the selected capsule",
-                                             blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
-                    overlay = overlay_picture(cfg)
-                digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
-                                 elem_id="digit")
-        sliders = pose_sliders(cfg.digit_dim)
+            with gr.Column(scale=2, min_width=300):  # the prediction, the pictures, and #transform under them
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=300):
+                        prediction = gr.HTML(blank.prediction, js_on_load=None, elem_id="prediction")
+                        lengths = gr.HTML(blank.lengths, js_on_load=None, elem_id="lengths")
+                    with gr.Column(scale=1, min_width=360):
+                        with gr.Row():
+                            network_input = picture("input-28", "what the network sees (28x28)", blank.network_input)
+                            reconstruction = picture("reconstruction", "decoded from the selected capsule",
+                                                     blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
+                            overlay = overlay_picture(cfg)
+                        digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
+                                         elem_id="digit")
+                turn = transform_controls()
+        labels = transform.dimension_labels(model)  # what each pose dimension tracks, where measured
+        sliders = pose_sliders(cfg.digit_dim, labels)
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
         upload, examples, shipped = input_choices()
         pair_examples, shipped_pairs = pair_choices() if pair_model else (None, [])
-        explained = explainer_views(cfg)
+        with gr.Tabs(elem_id="deeper"):  # the first tab is shown: the page's tests and bench read its views
+            with gr.Tab("Inside the capsules", id="inside"):
+                explained = explainer_views(cfg)
+            with gr.Tab("Turn and stretch", id="turn", elem_id="turn-tab") as turn_tab:
+                sweep_view = turn_and_stretch(labels)
         predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result, overlay]
 
         def model_of(state) -> CapsNet:
@@ -211,9 +223,10 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
 
         def on_mode(chosen_mode, state):
             """The tab's input read again by the chosen mode's model."""
+            framed = None if state is None else transform.untransformed(state)  # a new mode starts unturned
             if two(chosen_mode):
-                return shown(pairs.blank_view(cfg) if state is None else pairs.predict_input(pair_model, state.x))
-            return shown(handlers.blank_view(cfg) if state is None else handlers.predict_input(model, state.x))
+                return shown(pairs.blank_view(cfg) if state is None else pairs.predict_input(pair_model, framed))
+            return shown(handlers.blank_view(cfg) if state is None else handlers.predict_input(model, framed))
 
         def predict_file(path, chosen_mode) -> handlers.View:
             return pairs.predict_file(pair_model, path) if two(chosen_mode) else explainer.predict_file(model, path)
@@ -248,6 +261,8 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
                                  **INTERNAL, **LIVE)
         wire_explainer(model_of, result, new_result, selected, digit, explained)
+        wire_transform(model, labels, turn, turn_tab, sweep_view, result, new_result, predicted, selected, digit,
+                       [canvas.input, upload.upload, examples.select, mode.input])
         classify_endpoint(model)
     # Served by launch(), for decoder.js: each model's decoder weights.
     page.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
@@ -340,6 +355,102 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     iterations.input(explain, inputs=[result, digit, iterations], outputs=outputs, api_name="iterations", **VIEWS)
     page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
                               **INTERNAL)
+
+
+# Runs in the browser as a #transform slider sends its value: is the pointer still pressing it? Then the
+# prediction comes alone, as while the pen is down; letting go (release) brings the views and the sweep.
+DRAGGING = "(...values) => [...values.slice(0, -1), document.querySelector('#transform input:active') !== null]"
+# Is #sweep on screen (its tab open)? The sweep costs about 50 predictions: it is made only where it is seen.
+SWEEP_SHOWN = "(...values) => [...values.slice(0, -1), document.querySelector('#sweep')?.checkVisibility() === true]"
+TURN_CAPTION = (
+    "### Turn and stretch\nThe sliders above turn, scale, shear and move the 28x28 input the network sees, and the "
+    "prediction follows: a capsule's **length** should hold while the digit is still there, and its **pose** should "
+    "move with the change (equivariance). Below, one batch over -60..60 deg and one over scale 0.5..1.5: every "
+    "capsule's length, the selected capsule's pose and a CNN's probability for the same digit, against the change."
+)
+DIMENSIONS_CAPTION = (
+    "### What each pose dimension tracks\nOver 1,000 MNIST test digits, each turned, scaled, sheared and thinned or "
+    "thickened a little, the correlation of each pose value of the true digit's capsule with the change (within "
+    "digits; bench/pose_dimensions.py). A dimension that tracks one change strongly (|r| >= 0.5) names its slider."
+)
+
+
+@dataclass
+class TransformControls:
+    """#transform: the sliders that turn and stretch the network's input, and their Reset."""
+
+    sliders: list[gr.Slider]  # #rotate, #scale, #shear, #shift-x, #shift-y: transform.CONTROLS' order
+    reset: gr.Button  # #transform-reset: back to no change
+    dragging: gr.Checkbox  # set by DRAGGING
+
+
+def transform_controls() -> TransformControls:
+    with gr.Row(elem_id="transform", elem_classes="pose-row"):
+        sliders = [gr.Slider(c.low, c.high, value=c.none, step=c.step, label=c.label, elem_id=c.elem_id, min_width=120,
+                             buttons=[]) for c in transform.CONTROLS]
+        reset = gr.Button("Reset turn & stretch", elem_id="transform-reset", size="sm", scale=0, min_width=110)
+    return TransformControls(sliders, reset, gr.Checkbox(False, visible="hidden", elem_id="transform-dragging"))
+
+
+def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
+    """The "Turn and stretch" tab: #sweep under its caption, and the table of what each pose dimension tracks."""
+    gr.Markdown(TURN_CAPTION, elem_classes="section-caption")
+    view = gr.HTML(transform.sweep_html(None, None, None), js_on_load=None, elem_id="sweep", elem_classes="explainer")
+    gr.Markdown(DIMENSIONS_CAPTION, elem_classes="section-caption")
+    gr.HTML(transform.dimensions_html(labels), elem_id="pose-dimensions")
+    return view
+
+
+def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
+                   result: gr.State, new_result: gr.Number, predicted: list, selected, digit: gr.Radio,
+                   new_inputs: list) -> None:
+    """A #transform slider re-runs the network on the tab's input as framed, turned and stretched (no drawing
+    is sent); Reset and every new input (new_inputs: their triggers) put the sliders back to no change. #sweep
+    follows the tab's Result, the capsule choice and its tab's opening, drawn only while it can be seen."""
+    baseline = transform.load_baseline()
+    sliders = controls.sliders
+    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN
+
+    def outputs(view: handlers.View, number) -> tuple:
+        """view on the page, with number for #new-result; what else a prediction shows (#overlay) stays."""
+        values = (*view.outputs(), number)
+        return values + (gr.skip(),) * (len(predicted) - len(values))
+
+    def on_transform(state, *values_and_dragging):
+        *values, dragging = values_and_dragging
+        view = None if isinstance(state, pairs.PairResult) else transform.turned(model, state, values)
+        if view is None:  # nothing to turn yet, or two digits (the pair model reads them as drawn)
+            return (gr.skip(),) * len(predicted)
+        return outputs(view, gr.skip() if dragging is True else next(RESULT_NUMBERS))
+
+    def on_reset(state):
+        view = None if isinstance(state, pairs.PairResult) else transform.turned(model, state, [])
+        page = (gr.skip(),) * len(predicted) if view is None else outputs(view, next(RESULT_NUMBERS))
+        return *page, *transform.NO_CHANGE_VALUES
+
+    def on_sweep(state, chosen, seen):
+        if seen is not True or isinstance(state, pairs.PairResult):
+            return gr.skip()
+        return transform.sweep_html(model, baseline, state, chosen, labels)
+
+    def on_new_sweep(state, seen):
+        return on_sweep(state, None, seen)  # the longest capsule, as the prediction selected it
+
+    gr.on([s.input for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
+          outputs=predicted, api_name="transform", **INTERNAL, **LIVE)
+    gr.on([s.release for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging],
+          outputs=predicted, api_name="transform_released", **INTERNAL, **LIVE)
+    controls.reset.click(on_reset, inputs=result, outputs=[*predicted, *sliders], api_name="transform_reset",
+                         **INTERNAL, **LIVE)
+    for trigger in new_inputs:  # in the browser only: a new input starts with no change
+        trigger(None, js=f"() => {list(transform.NO_CHANGE_VALUES)}", outputs=sliders, queue=False,
+                show_progress="hidden", api_visibility="private")
+    new_result.change(on_new_sweep, inputs=[result, shown], js=SWEEP_SHOWN, outputs=sweep_view, api_name="sweep",
+                      **VIEWS)
+    selected.then(on_sweep, inputs=[result, digit, shown], js=SWEEP_SHOWN, outputs=sweep_view,
+                  api_name="sweep_selected", **VIEWS)
+    tab.select(on_sweep, inputs=[result, digit, shown], js="(state, chosen) => [state, chosen, true]",
+               outputs=sweep_view, api_name="sweep_shown", **VIEWS)
 
 
 def classify_endpoint(model: CapsNet) -> None:
