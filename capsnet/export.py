@@ -2,9 +2,10 @@
 
 What is exported: Conv1, PrimaryCaps, the W_ij and routing-by-agreement unrolled for the model's
 iterations; not the decoder, which the page already has (demo/decoder.js). One input, a batch of images
-"image" (B, 1, 28, 28) in [0, 1], and four outputs:
+"image" (B, 1, 28, 28) in [0, 1], and five outputs:
 - "lengths" (B, 10) and "poses" (B, 10, 16): model(x)'s lengths and poses;
-- "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration.
+- "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration;
+- "primary" (B, 1152, 8): model.trace(x)'s squashed primary capsules u_i.
 
 The weights are stored in float16 and cast to float32 by the graph itself, so all sums stay float32: the
 file is half as big, and the outputs move by far less than the 1e-3 that tests/test_export.py allows
@@ -24,7 +25,7 @@ from .atomic import atomic_write
 from .model import CapsNet
 
 INPUT = "image"
-OUTPUTS = ("lengths", "poses", "iteration_lengths", "coupling")
+OUTPUTS = ("lengths", "poses", "iteration_lengths", "coupling", "primary")
 # TorchScript's exporter (dynamo=False) at the opset it knows best: several times faster than the dynamo exporter
 # on this graph, with the same outputs (docs/in-page-network.md), and the demo exports as it starts.
 OPSET = 17
@@ -39,7 +40,7 @@ class LivePath(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         trace = self.model.trace(image)  # the model's own iterations: the last one is model(x)'s
-        return trace.lengths[-1], trace.poses[-1], trace.lengths, trace.coupling
+        return trace.lengths[-1], trace.poses[-1], trace.lengths, trace.coupling, trace.primary
 
 
 def onnx_bytes(model: CapsNet) -> bytes:

@@ -10,19 +10,22 @@
 //   manifest   the runtime and the models, by name, with their shapes (onnx_routes.manifest), once ready
 //   predict(imageData, model)  a canvas's ImageData, read by the model of that name (default: the manifest's
 //              first; another is fetched when first asked for) -> a promise of {input28, lengths, poses,
-//              iterationLengths, coupling}: Float32Arrays (784), (10), (10 x 16), (r x 10), (r x 1152 x 10),
-//              row-major, equal to preprocess's input and model(x)'s and model.trace(x)'s outputs; input28 is
+//              iterationLengths, coupling, primary}: Float32Arrays (784), (10), (10 x 16), (r x 10),
+//              (r x 1152 x 10), (1152 x 8), row-major, equal to preprocess's input and model(x)'s and
+//              model.trace(x)'s outputs (primary: its squashed primary capsules); input28 is
 //              null when there is no digit to see (preprocess's None); ms: {frame, network}, the worker's
 //              milliseconds for each. It resolves to null when it was not run: a newer call came before it
 //              started (only the latest drawing counts), no model has that name, or the network is not in
 //              the page.
 //   last       the latest prediction that was run, or null
+//   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first
+//              prediction; nothing when the network is not in the page or has no model of that name
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 
 let settle;
 const capsnetLocal = {
-  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict,
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict, prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
@@ -82,6 +85,12 @@ function predict(imageData, model = null) {
     }
     waiting = {imageData, model, resolve};
     sendNext();
+  });
+}
+
+function prepare(model) {
+  capsnetLocal.ready.then((inPage) => {
+    if (inPage && model in capsnetLocal.manifest.models) worker.postMessage({type: "prepare", model});
   });
 }
 

@@ -2,8 +2,8 @@
 // On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the default (first) model, all
 // from the demo's own server, and answers "ready" or "failed"; another model is fetched when first asked for. On
 // "predict" it frames a canvas's pixels as preprocess does (frame.js) and runs the model: "prediction" with the
-// 28x28 input, the lengths, poses and each routing iteration's lengths and couplings, or an input of null when
-// there is no digit to see.
+// 28x28 input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules, or an
+// input of null when there is no digit to see. "prepare" fetches a model before its first prediction.
 import {frame} from "./frame.js";
 
 let manifestUrl = null;
@@ -53,9 +53,9 @@ async function predict({rgba, width, height, model}) {
   const framed = performance.now();
   if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
   const outputs = await run(await session(model), input28);
-  const {lengths, poses, iteration_lengths: iterationLengths, coupling} = outputs;
+  const {lengths, poses, iteration_lengths: iterationLengths, coupling, primary} = outputs;
   const ms = {frame: framed - start, network: performance.now() - framed};
-  return {input28, lengths, poses, iterationLengths, coupling, ms};
+  return {input28, lengths, poses, iterationLengths, coupling, primary, ms};
 }
 
 self.onmessage = async ({data}) => {
@@ -63,6 +63,8 @@ self.onmessage = async ({data}) => {
     if (data.type === "load") {
       await load(data.manifestUrl);
       self.postMessage({type: "ready", manifest});
+    } else if (data.type === "prepare") {
+      await session(data.model);
     } else if (data.type === "predict") {
       const result = await predict(data);
       const buffers = Object.values(result).filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);

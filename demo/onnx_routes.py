@@ -66,6 +66,7 @@ def model_entry(live: LiveModel) -> dict:
         "num_digits": cfg.num_classes,
         "pose_dims": cfg.digit_dim,
         "primary_capsules": cfg.num_primary_capsules,
+        "primary_dims": cfg.primary_dim,
         "iterations": cfg.routing_iterations,
     }
 

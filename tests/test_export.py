@@ -55,6 +55,7 @@ def assert_outputs_equal_the_models(model: CapsNet, live, images: torch.Tensor) 
     np.testing.assert_allclose(got["poses"], expected.poses.numpy(), atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(got["iteration_lengths"], trace.lengths.numpy(), atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(got["coupling"], trace.coupling.numpy(), atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(got["primary"], trace.primary.numpy(), atol=TOLERANCE, rtol=0)
 
 
 def test_exported_outputs_equal_the_models_on_mnist_test_digits(shipped, shipped_live, test_digits):
@@ -76,6 +77,7 @@ def test_another_architecture_exports_with_its_own_shapes_and_iterations():
     got = run(live, images)
     assert got["poses"].shape == (len(images), 10, 8)
     assert got["coupling"].shape == (2, len(images), SMALL.num_primary_capsules, 10)
+    assert got["primary"].shape == (len(images), SMALL.num_primary_capsules, SMALL.primary_dim)
     assert_outputs_equal_the_models(small, live, images)
 
 

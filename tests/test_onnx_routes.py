@@ -54,7 +54,7 @@ def test_manifest_names_the_runtime_and_each_model_with_its_shapes(client, manif
         assert entry["file"].startswith("model-") and entry["file"].endswith(".onnx")
         assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
             10, 16, 1152, 3)
-    assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling"]
+    assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary"]
 
 
 def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):

@@ -94,11 +94,14 @@ def test_frame_js_and_the_pages_network_match_python_on_canvas_drawings(tab, shi
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["iterationLengths"], trace.lengths.flatten().numpy(),
                                    atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["primary"], trace.primary.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
 
 
-def test_another_model_is_fetched_when_first_asked_for_and_reads_as_in_python(tab, small):
+def test_another_model_is_fetched_when_prepared_and_reads_as_in_python(tab, small):
     small_file = tab.evaluate("capsnetLocal.manifest.models.small.file")
     assert not any(url.endswith(small_file) for url in tab.requests)
+    with tab.expect_request(lambda request: request.url.endswith(small_file)):  # before any prediction with it
+        tab.evaluate("capsnetLocal.prepare('small')")
     rng = np.random.default_rng(2)
     for n in range(5):
         page = tab.evaluate("([paths, pen]) => examine(paths, pen, 'small')", [*random_drawing(rng, n)])

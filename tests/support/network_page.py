@@ -55,7 +55,8 @@ window.examine = async (paths, width, model = null) => {{
   return {{png: canvas.toDataURL("image/png"), input28: list(input28),
           predicted: prediction && {{input28: list(prediction.input28), lengths: list(prediction.lengths ?? null),
                                     poses: list(prediction.poses ?? null),
-                                    iterationLengths: list(prediction.iterationLengths ?? null)}}}};
+                                    iterationLengths: list(prediction.iterationLengths ?? null),
+                                    primary: list(prediction.primary ?? null)}}}};
 }};
 
 // Any RGBA pixels (e.g. an image drawn with PIL, sent as base64), framed by frame.js.
