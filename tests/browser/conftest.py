@@ -17,10 +17,20 @@ def model():
 
 
 @pytest.fixture(scope="session")
-def demo_url(model):
+def pair_model(model):
+    from demo.__main__ import PAIR_CHECKPOINT
+    from demo.pairs import load_pair_model
+
+    pair_model, why_not = load_pair_model(PAIR_CHECKPOINT, model)
+    assert pair_model is not None, why_not
+    return pair_model
+
+
+@pytest.fixture(scope="session")
+def demo_url(model, pair_model):
     from demo.app import build, launch
 
-    page = build(model)
+    page = build(model, pair_model)  # as python -m demo serves it: both modes
     port = free_port()
     launch(page, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"

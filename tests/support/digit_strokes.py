@@ -5,7 +5,7 @@ box (y down). smooth() rounds the corners the way a hand does. The same paths
 are drawn with PIL (render) and with the mouse in the browser tests.
 """
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 DIGITS = {
     0: [[(0.5, 0.0), (0.15, 0.2), (0.1, 0.6), (0.35, 1.0), (0.7, 0.95), (0.9, 0.55), (0.8, 0.12), (0.5, 0.0)]],
@@ -19,6 +19,11 @@ DIGITS = {
     8: [[(0.8, 0.15), (0.5, 0.0), (0.2, 0.18), (0.5, 0.5), (0.82, 0.8), (0.5, 1.0), (0.18, 0.8), (0.5, 0.5), (0.8, 0.18)]],
     9: [[(0.8, 0.3), (0.45, 0.5), (0.2, 0.3), (0.45, 0.0), (0.8, 0.2), (0.7, 1.0)]],
 }
+
+
+# Two digits over each other, as two-digit mode reads them: side by side, overlapping by 40% of their width.
+# (left, top, width, height) of each as fractions of the canvas.
+PAIR_BOXES = ((0.18, 0.15, 0.4, 0.7), (0.42, 0.15, 0.4, 0.7))
 
 
 def smooth(points: list[tuple[float, float]], rounds: int = 3) -> list[tuple[float, float]]:
@@ -55,3 +60,10 @@ def render(digit: int, size: int = 280, box: tuple | None = None, pen: int = 18,
         for x, y in (stroke[0], stroke[-1]):  # round caps
             draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=colour)
     return image
+
+
+def render_pair(first: int, second: int, size: int = 280, pen: int = 18) -> Image.Image:
+    """Two digits drawn over each other in PAIR_BOXES, dark ink on white, as on the page's canvas."""
+    drawn = [render(digit, size, box=tuple(f * size for f in box), pen=pen)
+             for digit, box in zip((first, second), PAIR_BOXES)]
+    return ImageChops.darker(*drawn)

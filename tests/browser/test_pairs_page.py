@@ -1,0 +1,135 @@
+"""Two-digit mode in a real browser: #mode, both digits, #overlay in two colours, sliders that move one digit only."""
+
+import html
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from demo import pairs
+from demo.app import PAIR_EXAMPLES
+from tests.support.page_driver import (
+    VIEWPORT,
+    NetworkMessages,
+    choose_mode,
+    draw,
+    draw_pair,
+    drag_slider,
+    image_src,
+    overlay_drawings,
+    pixels,
+    pose_on_page,
+    wait_for_pixels,
+    wait_for_prediction,
+)
+
+pytestmark = pytest.mark.browser
+
+INK = 0.3  # a drawing has ink where a channel reaches this
+# decoder.js decodes with float16 weights (demo/weights.py: at most 0.4/255 on the shipped models) into 8-bit PNGs.
+DECODER_TOLERANCE = 3 / 255
+FIRST_SCREEN = ["canvas", "mode", "prediction", "lengths", "reconstruction", "overlay", "dim-0", "dim-15"]
+
+
+def canvas_url(page) -> str:
+    return page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+
+
+def wait_for_pair_answer(page, pair_model) -> pairs.PairView:
+    """What two-digit mode shows for the canvas, once its answer is on the page (answers sent while drawing come
+    first)."""
+    expected = pairs.predict_drawing(pair_model, canvas_url(page))
+    page.wait_for_function("(want) => document.querySelector('#overlay img.input').getAttribute('src') === want",
+                           arg=expected.overlay["input"])
+    return expected
+
+
+def wait_for_views_of(page, view: pairs.PairView) -> None:
+    """Waits until the explainer views show the view's input: the routing caption names its selected capsule's
+    length (the first digit's views come first while two are drawn)."""
+    digit, length = view.digit, float(view.result.lengths[view.digit])
+    page.wait_for_function("(want) => want.every(text => document.querySelector('#routing .caption')"
+                           "?.innerText.includes(text))", arg=[f"capsule {digit}'s length", f"to {length:.2f}"])
+
+
+def margin_shown(page) -> str:
+    """The line under the predicted digits."""
+    return page.locator("#prediction .margin").inner_text()
+
+
+def margin_of(view: pairs.PairView) -> str:
+    return html.unescape(re.search(r'<div class="margin">(.*?)</div>', view.prediction).group(1))
+
+
+def shown(page, elem_id: str) -> bool:
+    return page.locator(f"#{elem_id}").is_visible()
+
+
+def test_two_overlapping_digits_show_both_digits_and_both_colours(page, pair_model):
+    choose_mode(page, "two digits")
+    draw_pair(page, 3, 7)
+    expected = wait_for_pair_answer(page, pair_model)
+    first, second = expected.result.digits
+    assert margin_shown(page) == margin_of(expected)
+    assert sorted(int(d) for d in page.locator("#lengths .bar.longest .name").all_inner_texts()) == sorted((first, second))
+    drawings = overlay_drawings(page)
+    assert drawings[..., 0].max() >= INK and drawings[..., 1].max() >= INK  # red and green both draw
+    assert shown(page, "overlay") and not shown(page, "input-28")  # the overlay shows the input under the drawings
+    assert page.js_errors == []
+
+
+def test_a_slider_moves_the_selected_digit_and_not_the_other_without_the_network(page, pair_model):
+    choose_mode(page, "two digits")
+    draw_pair(page, 3, 7)
+    expected = wait_for_pair_answer(page, pair_model)
+    wait_for_views_of(page, expected)  # they follow the prediction: their answer is the drawing's, not the sliders'
+    before = overlay_drawings(page)
+    network = NetworkMessages(page)
+    drag_slider(page, 5, 0.95)
+    pose = pose_on_page(page)
+    with torch.inference_mode():
+        decoded = pair_model.decode(torch.tensor([pose]), torch.tensor([expected.digit]))[0, 0].numpy()
+    wait_for_pixels(page, "reconstruction", decoded, DECODER_TOLERANCE)  # decoded with the pair model's decoder
+    page.wait_for_function("(old) => document.querySelector('#overlay img.drawings').getAttribute('src') !== old",
+                           arg=expected.overlay["drawings"])
+    page.wait_for_timeout(300)  # the last moves' recolouring
+    network.close()
+    after = overlay_drawings(page)
+    assert np.array_equal(after[..., 1], before[..., 1])  # the other digit stays put
+    assert np.abs(after[..., 0] - decoded).max() <= DECODER_TOLERANCE  # the selected one is the sliders' pose
+    assert np.abs(after[..., 0] - before[..., 0]).max() > 0.05
+    assert network.messages == []
+
+
+def test_switching_mode_reads_the_same_drawing_with_the_other_model(page, model, pair_model):
+    draw(page, 3)
+    wait_for_prediction(page, "3")
+    assert not shown(page, "overlay")
+    choose_mode(page, "two digits")
+    expected = wait_for_pair_answer(page, pair_model)
+    assert margin_shown(page) == margin_of(expected)
+    assert shown(page, "overlay")
+    choose_mode(page, "one digit")
+    wait_for_prediction(page, "3")
+    assert not shown(page, "overlay") and shown(page, "input-28")
+
+
+def test_a_shipped_pair_opens_two_digit_mode(page, pair_model):
+    page.locator("#pair-examples .thumbnail-item").first.click()
+    page.wait_for_function("() => document.querySelector('#mode input[value=two]').checked")
+    example = pairs.load_examples(PAIR_EXAMPLES)[0]
+    expected = pairs.predict_file(pair_model, str(example.path))
+    page.wait_for_function("(want) => document.querySelector('#overlay img.input').getAttribute('src') === want",
+                           arg=expected.overlay["input"])
+    assert margin_shown(page) == margin_of(expected)
+    assert np.abs(pixels(image_src(page, "reconstruction")) - pixels(expected.reconstruction)).max() <= 1 / 255
+
+
+def test_the_first_screen_holds_two_digit_mode(page):
+    choose_mode(page, "two digits")
+    draw_pair(page, 3, 7)
+    wait_for_prediction(page)
+    for elem_id in FIRST_SCREEN:
+        box = page.locator(f"#{elem_id}").bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"], elem_id
