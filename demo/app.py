@@ -30,6 +30,7 @@ from . import explainer, handlers, pairs, transform
 from .body_limit import BodyLimit
 from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
+from .onnx_routes import onnx_routes
 from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
@@ -43,10 +44,10 @@ CAPTION = (
     "and the decoder redraws the digit from them, so you can see what each dimension has learned (stroke width, "
     "slant, size, ...)."
 )
-# The canvas and its Clear button; canvas.js draws on it. No ${value} here: sending a
-# drawing sets props.value, and the template must then stay as it is.
+# The canvas and its Clear button; canvas.js draws on it, and says in #live-status when the network cannot run in
+# the page. No ${value} here: sending a drawing sets props.value, and the template must then stay as it is.
 CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label="drawing area: draw a digit">'
-               '</canvas><button id="clear" type="button">Clear</button>')
+               '</canvas><button id="clear" type="button">Clear</button><p id="live-status" role="status"></p>')
 # Events that must feel instant: no queue round trip, no progress overlay, and
 # while one runs only the newest input waits, so the last one is always shown.
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
@@ -103,6 +104,12 @@ RESULT_NUMBERS = itertools.count(1)
 def sizes(cfg: CapsNetConfig) -> dict:
     """The architecture's sizes that the page's texts name."""
     return {**cfg.to_dict(), "grid": cfg.primary_grid, "num_primary_capsules": cfg.num_primary_capsules}
+
+
+def shows_local(key: str) -> str:
+    """js_on_load for a view that shows the page's own prediction while the pen moves: canvas.js's "capsnet-local"
+    event (live.js draws it as the server would) sets the value; the server's next answer replaces it."""
+    return f'document.addEventListener("capsnet-local", (event) => {{ props.value = event.detail["{key}"]; }});'
 
 
 def picture(elem_id: str, caption: str, blank: str, js_on_load: str | None = None) -> gr.HTML:
@@ -165,11 +172,13 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             with gr.Column(scale=2, min_width=300):  # the prediction, the pictures, and #transform under them
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
-                        prediction = gr.HTML(blank.prediction, js_on_load=None, elem_id="prediction")
-                        lengths = gr.HTML(blank.lengths, js_on_load=None, elem_id="lengths")
+                        prediction = gr.HTML(blank.prediction, js_on_load=shows_local("prediction"),
+                                             elem_id="prediction")
+                        lengths = gr.HTML(blank.lengths, js_on_load=shows_local("lengths"), elem_id="lengths")
                     with gr.Column(scale=1, min_width=360):
                         with gr.Row():
-                            network_input = picture("input-28", "what the network sees (28x28)", blank.network_input)
+                            network_input = picture("input-28", "what the network sees (28x28)", blank.network_input,
+                                                    js_on_load=shows_local("input-28"))
                             reconstruction = picture("reconstruction", "decoded from the selected capsule",
                                                      blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
                             overlay = overlay_picture(cfg)
@@ -264,8 +273,10 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         wire_transform(model, labels, turn, turn_tab, sweep_view, result, new_result, predicted, selected, digit,
                        [canvas.input, upload.upload, examples.select, mode.input])
         classify_endpoint(model)
-    # Served by launch(), for decoder.js: each model's decoder weights.
+    # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
+    # #mode's value), exported in the background now, so that the first visitor does not wait for it.
     page.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
+    page.decoder_routes += onnx_routes({ONE: model, **({TWO: pair_model} if pair_model else {})}, warm=True)
     return page
 
 

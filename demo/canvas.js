@@ -1,14 +1,24 @@
 // The drawing canvas (gr.HTML's js_on_load: Gradio passes element, props and trigger).
 // Pointer events draw with mouse, pen and touch alike. The picture goes to Python
-// untouched, as a PNG data URL in props.value followed by trigger("input"): at most
-// every SEND_EVERY_MS while a stroke goes on, so the prediction follows the pen, and
-// at once when it ends. capsnet.preprocess does all the image work in Python.
+// untouched, as a PNG data URL in props.value followed by trigger("input"), once when a
+// stroke ends: the server's prediction and the explainer views.
+//
+// While a stroke goes on, the page predicts by itself (network.js, the current #mode's model), at most once per
+// animation frame, and live.js draws the answer as the server would, sent to the pictures in a "capsnet-local"
+// event: nothing crosses the network. A prediction that comes back after the pen is lifted is dropped, so it
+// never hides the server's answer. While the network is loading in the page, or could not start there, the
+// drawing goes to the server instead, at most every SEND_EVERY_MS, and #live-status says why in one line.
 const SEND_EVERY_MS = 100;
+const LIVE = new URL("live/", document.baseURI); // demo/onnx_routes.py's LIVE_PATH
+const NO_CODE = "The network runs on the server: this browser could not load the page's network code.";
 const canvas = element.querySelector("canvas");
 const pen = canvas.getContext("2d");
 let last = null; // the stroke's previous point; null between strokes
 let lastSent = 0;
 let pending = null; // a send put off by the rate limit
+let local = null; // {capsnetLocal, live}: network.js and live.js, once imported
+let stroke = 0; // the stroke going on: a prediction made during an earlier one is not shown
+let framePending = false; // a prediction is asked for at the next animation frame
 
 function clearCanvas() {
   pen.fillStyle = "white";
@@ -30,6 +40,41 @@ function send(value) {
 
 function sendDrawing() {
   send(canvas.toDataURL("image/png"));
+}
+
+function mode() {
+  return document.querySelector("#mode input:checked")?.value ?? "one";
+}
+
+function inPage() {
+  return local?.capsnetLocal.place === "browser";
+}
+
+// ms in the event: from the animation frame that read the canvas to the answer (bench/bench_network_js.py).
+function predictInPage() {
+  framePending = false;
+  if (last === null) return; // the pen was lifted: the server answers this stroke
+  const during = stroke;
+  const asked = performance.now();
+  const chosen = mode();
+  local.capsnetLocal.predict(pen.getImageData(0, 0, canvas.width, canvas.height), chosen).then((result) => {
+    if (result === null || during !== stroke || last === null) return;
+    const detail = {...local.live.view(result, chosen), ms: performance.now() - asked};
+    document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
+  });
+}
+
+// The pen moved: predict in the page when it can, else send to the server.
+function followPen() {
+  if (!inPage()) sendSoon();
+  else if (!framePending) {
+    framePending = true;
+    requestAnimationFrame(predictInPage);
+  }
+}
+
+function sayWhere(message) {
+  element.querySelector("#live-status").textContent = message;
 }
 
 function sendSoon() {
@@ -55,6 +100,7 @@ function lineTo(point) {
 function endStroke() {
   if (last === null) return;
   last = null;
+  stroke += 1;
   canvas.dataset.pen = "up";
   sendDrawing();
 }
@@ -64,14 +110,14 @@ canvas.addEventListener("pointerdown", (event) => {
   canvas.dataset.pen = "down"; // app.py makes the explainer views once it is "up" again
   last = pointOf(event);
   lineTo(last); // a tap leaves a dot
-  sendSoon();
+  followPen();
 });
 canvas.addEventListener("pointermove", (event) => {
   if (last === null) return;
   // Fast strokes deliver several positions per event; drawing them all keeps curves round.
   const coalesced = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
   for (const e of coalesced.length ? coalesced : [event]) lineTo(pointOf(e));
-  sendSoon();
+  followPen();
 });
 canvas.addEventListener("pointerup", endStroke);
 canvas.addEventListener("pointercancel", endStroke);
@@ -79,4 +125,20 @@ element.querySelector("#clear").addEventListener("click", () => {
   clearCanvas();
   send("");
 });
+document.addEventListener("change", (event) => {
+  if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke
+});
+Promise.all([import(new URL("network.js", LIVE).href), import(new URL("live.js", LIVE).href)]).then(
+  ([{default: capsnetLocal}, live]) => {
+    local = {capsnetLocal, live};
+    capsnetLocal.ready.then((loaded) => {
+      if (loaded) capsnetLocal.prepare(mode());
+      else sayWhere(capsnetLocal.message);
+    });
+  },
+  (error) => {
+    console.info(NO_CODE, error);
+    sayWhere(NO_CODE);
+  },
+);
 clearCanvas();

@@ -227,5 +227,11 @@ watch("value", () => {
 // Listening on the document: the sliders and #play are other components, rendered on their own.
 document.addEventListener("input", onSliderInput);
 document.addEventListener("click", onPlayClick);
+// While the pen moves, the page's own prediction (canvas.js) is decoded here too: its selected capsule's pose.
+document.addEventListener("capsnet-local", ({detail}) => {
+  if (decoder === null) return;
+  stopPlaying();
+  show(detail.digit, detail.pose);
+});
 document.addEventListener("change", (event) => { if (event.target.closest("#mode")) useMode(); });
 useMode();

@@ -8,7 +8,8 @@ Read-only routes under LIVE_PATH, built from the page's models in memory (nothin
   other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
-- network.js, network_worker.js, frame.js: the page's code for it, asked again each time (they change with the code).
+- network.js, network_worker.js, frame.js, live.js: the page's code for it, asked again each time (they change with
+  the code).
 What a first visit downloads: docs/in-page-network.md.
 """
 
@@ -33,7 +34,7 @@ RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
 RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
 VENDOR = HERE / "vendor" / "onnxruntime-web"
-PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js")
+PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js")
 JAVASCRIPT = "text/javascript"
 ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"
@@ -81,12 +82,16 @@ def manifest(models: dict[str, LiveModel]) -> dict:
     }
 
 
-def onnx_routes(models: dict[str, CapsNet]) -> list[Route]:
+def onnx_routes(models: dict[str, CapsNet], warm: bool = False) -> list[Route]:
     """GET routes for the live paths of the page's models (by name, the first predict's default), the runtime and
-    the page's scripts, for the app serving the page."""
+    the page's scripts, for the app serving the page. warm: export the models now, in a background thread, so that
+    the first visitor does not wait for it."""
     if not models:
         raise ValueError("onnx_routes needs at least one model")
     live = {name: LiveModel(model) for name, model in models.items()}
+    if warm:
+        threading.Thread(target=lambda: [model.onnx() for model in live.values()], name="onnx-export",
+                         daemon=True).start()
     module = (VENDOR / RUNTIME_MODULE).read_bytes()
     wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
 

@@ -94,7 +94,8 @@ def test_while_the_pen_is_down_only_drawings_are_sent_and_lifting_it_brings_the_
     draw(page, 1, finish=False)
     wait_for_prediction(page, "1")
     page.wait_for_timeout(1000)  # several predictions' time
-    assert sent and all(data[0].startswith("data:image/png") and data[1] is True for data in sent)
+    # none at all while the network runs in the page (canvas.js): then the page predicts by itself
+    assert all(data[0].startswith("data:image/png") and data[1] is True for data in sent)
     assert all(page.locator(f"#{view} img").count() == 0 for view in EXPLAINER_VIEWS)
     lifted = len(sent)
     page.mouse.up()

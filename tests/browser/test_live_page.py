@@ -1,0 +1,155 @@
+"""The network in the demo page (canvas.js with network.js and live.js): while the pen moves the page predicts by
+itself and sends nothing, as model(x) would for the server's input, in both modes; lifting the pen sends the drawing
+once; when the runtime cannot load, the server predicts and the page says so in one line. The framing itself is
+checked on 50 canvas drawings by tests/browser/test_network_js.py."""
+
+import numpy as np
+import pytest
+import torch
+
+from capsnet import preprocess
+from demo import handlers, pairs
+from tests.support.digit_strokes import PAIR_BOXES, strokes
+from tests.support.page_driver import (
+    NetworkMessages,
+    canvas_box,
+    choose_mode,
+    draw_strokes,
+    drawing_sends_after_lifting,
+    open_demo,
+    pixels,
+    wait_for_prediction,
+    wait_for_views,
+)
+
+pytestmark = pytest.mark.browser
+
+LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x) (issue 22)
+PICTURE_TOLERANCE = 2 / 255  # #input-28 against preprocess's input: a PNG of 8-bit greys
+SETTLE_MS = 1000  # after the pen stops: the prediction asked for at its last move has come back
+
+
+def in_page(page) -> None:
+    page.wait_for_function("() => window.capsnetLocal && window.capsnetLocal.place !== 'loading'")
+    assert page.evaluate("capsnetLocal.place") == "browser", page.evaluate("capsnetLocal.reason")
+
+
+def load_model_in_page(page, mode: str) -> None:
+    """The mode's model fetched and set up in the page (a prediction of a line waits for it)."""
+    assert page.evaluate("""async (mode) => {
+      const paper = document.createElement('canvas');
+      paper.width = paper.height = 280;
+      const pen = paper.getContext('2d');
+      pen.fillStyle = 'white';
+      pen.fillRect(0, 0, 280, 280);
+      pen.lineWidth = 18;
+      pen.beginPath(); pen.moveTo(140, 40); pen.lineTo(140, 240); pen.stroke();
+      return (await capsnetLocal.predict(pen.getImageData(0, 0, 280, 280), mode)) !== null;
+    }""", mode)
+
+
+def pair_paths(page, first: int, second: int) -> list:
+    canvas = page.locator("#canvas canvas").bounding_box()
+    paths = []
+    for digit, (left, top, width, height) in zip((first, second), PAIR_BOXES):
+        paths += strokes(digit, (canvas["x"] + left * canvas["width"], canvas["y"] + top * canvas["height"],
+                                 width * canvas["width"], height * canvas["height"]))
+    return paths
+
+
+def hold_last_stroke(page, paths) -> list[str]:
+    """Draws all strokes but the last (each sent as the pen lifts, its views awaited), then the last with the pen
+    held down until the page's prediction is in: what the tab sent over the network while that stroke was drawn."""
+    if len(paths) > 1:
+        draw_strokes(page, paths[:-1])
+        wait_for_views(page)
+        page.wait_for_timeout(500)  # the sweep's answer, which follows the views
+    messages = NetworkMessages(page)
+    try:
+        draw_strokes(page, paths[-1:], finish=False)
+        page.wait_for_timeout(SETTLE_MS)
+        wait_for_prediction(page)
+        return list(messages.messages)
+    finally:
+        messages.close()
+
+
+def server_input(page) -> torch.Tensor:
+    """What the server makes of the canvas: its PNG, read and framed by preprocess."""
+    url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+    return preprocess((pixels(url) * 255).round().astype(np.uint8))
+
+
+def local_lengths(page) -> np.ndarray:
+    return np.array(page.evaluate("Array.from(capsnetLocal.last.lengths)"))
+
+
+@pytest.mark.parametrize("mode", ["one", "two"])
+def test_while_the_pen_moves_the_page_predicts_as_model_x_and_sends_nothing(page, model, pair_model, mode):
+    in_page(page)
+    if mode == "two":
+        choose_mode(page, "two digits")
+    load_model_in_page(page, mode)
+    paths = pair_paths(page, 4, 7) if mode == "two" else strokes(1, canvas_box(page))
+    sent = hold_last_stroke(page, paths)
+    assert sent == []
+    x = server_input(page)
+    with torch.inference_mode():
+        lengths = (pair_model if mode == "two" else model)(x).lengths[0]
+    np.testing.assert_allclose(local_lengths(page), lengths.numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+    shown = page.locator("#prediction .predicted-digit").inner_text()
+    assert shown.split()[0] == str(int(lengths.argmax()))
+    marked = page.locator("#lengths .bar.longest").count()
+    assert marked == (2 if mode == "two" else 1)
+    network_input = pixels(page.locator("#input-28 img").get_attribute("src"))
+    assert np.abs(network_input - x[0, 0].numpy()).max() <= PICTURE_TOLERANCE
+    page.mouse.up()
+
+
+def test_lifting_the_pen_sends_the_drawing_once(page):
+    in_page(page)
+    load_model_in_page(page, "one")
+    assert drawing_sends_after_lifting(page) == 1
+
+
+def test_the_page_draws_its_prediction_as_the_server_does(page):
+    in_page(page)
+    rng = np.random.default_rng(22)
+    cases = [rng.random(10).astype(np.float32) for _ in range(3)]
+    cases += [np.float32([0.95, 0.2, 0.1, 0.3, 0.05, 0.0, 0.01, 0.4, 0.2, 0.1]), np.zeros(10, np.float32)]
+    for lengths in cases:
+        page_html = page.evaluate("""async (lengths) => {
+          const live = await import(new URL('live/live.js', document.baseURI).href);
+          const l = Float32Array.from(lengths);
+          return [live.lengthsHtml(l, 1), live.lengthsHtml(l, 2), live.predictionHtml(l), live.pairPredictionHtml(l)];
+        }""", lengths.tolist())
+        lengths = torch.from_numpy(lengths)
+        assert page_html[:2] == [handlers.lengths_html(lengths, 1), handlers.lengths_html(lengths, 2)]
+        if lengths.any():
+            assert page_html[2:] == [handlers.prediction_html(lengths), pairs.prediction_html(lengths)]
+
+
+class Blocking:
+    """A browser whose new tabs cannot fetch what matches glob (the request fails), for open_demo."""
+
+    def __init__(self, browser, glob: str):
+        self.browser, self.glob = browser, glob
+
+    def new_page(self, **options):
+        tab = self.browser.new_page(**options)
+        tab.route(self.glob, lambda route: route.abort())
+        return tab
+
+
+def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, demo_url):
+    page = open_demo(Blocking(browser, "**/*.wasm"), demo_url)
+    try:
+        page.wait_for_function("() => window.capsnetLocal && window.capsnetLocal.place === 'server'")
+        status = page.locator("#live-status")
+        status.filter(has_text="server").wait_for()
+        assert "\n" not in status.inner_text()
+        draw_strokes(page, strokes(3, canvas_box(page)))
+        assert wait_for_prediction(page) == "3"
+        assert page.js_errors == []
+    finally:
+        page.close()
