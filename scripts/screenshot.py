@@ -4,12 +4,16 @@
 
 Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
 explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
-the drawing, and upload-examples.png after a misclassified example was clicked.
+the drawing, upload-examples.png after a misclassified example was clicked, and transform.png: the
+drawing turned by TURN degrees with the #transform sliders, above the "Turn and stretch" tab's #sweep.
 """
 
 import argparse
+import io
 import sys
 from pathlib import Path
+
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -17,6 +21,7 @@ from tests.support.page_driver import (  # noqa: E402
     REPO,
     demo_process,
     draw,
+    drag_to,
     free_port,
     launch_chromium,
     open_demo,
@@ -27,6 +32,7 @@ from tests.support.page_driver import (  # noqa: E402
 from demo import explainer  # noqa: E402
 from demo.app import EXAMPLES  # noqa: E402
 
+TURN = 30  # degrees: the 3 is still read, and its capsule's length and pose have moved
 VIEWS = {"routing": "routing.png", "primary": "primary.png", "figure4": "figure4-view.png",
          "all-capsules": "all-capsules.png"}
 
@@ -63,7 +69,36 @@ def main() -> None:
         page.locator("#inputs").screenshot(path=str(args.out / "upload-examples.png"))
         print(f"clicked example {examples[wrong].path.name} (a {examples[wrong].label}), the demo predicted "
               f"{examples[wrong].predicted}; saved all-capsules.png and upload-examples.png")
+
+        picture, turned = turn_and_sweep(page, args.digit)
+        picture.save(args.out / "transform.png")
+        print(f"turned the {args.digit} by {turned:g} deg; saved transform.png")
         browser.close()
+
+
+def turn_and_sweep(page, digit: int) -> tuple[Image.Image, float]:
+    """The digit drawn afresh and turned by TURN degrees: the prediction with the #transform sliders under it, and
+    below that the "Turn and stretch" tab (its caption and #sweep), as one picture."""
+    page.locator("#clear").click()
+    draw(page, digit)
+    wait_for_prediction(page, str(digit))
+    low, high = (float(page.locator("#rotate input[type=range]").get_attribute(a)) for a in ("min", "max"))
+    drag_to(page, "rotate", (TURN - low) / (high - low))  # within a degree of TURN: a pixel of the track
+    turned = float(page.locator("#rotate input[type=number]").input_value())
+    page.get_by_role("tab", name="Turn and stretch").click()
+    page.wait_for_function("(now) => document.querySelector('#sweep line.now title')?.textContent === now",
+                           arg=f"now: {turned:+g} deg")
+    page.evaluate("window.scrollTo(0, 0)")
+    top = page.locator("#prediction").bounding_box()
+    controls = page.locator("#transform").bounding_box()
+    first = page.screenshot(clip={"x": top["x"], "y": top["y"], "width": controls["x"] + controls["width"] - top["x"],
+                                  "height": controls["y"] + controls["height"] - top["y"]})
+    second = page.locator("#turn-tab").screenshot()
+    pictures = [Image.open(io.BytesIO(png)).convert("RGB") for png in (first, second)]
+    both = Image.new("RGB", (max(p.width for p in pictures), sum(p.height for p in pictures) + 12), "white")
+    both.paste(pictures[0], (0, 0))
+    both.paste(pictures[1], (0, pictures[0].height + 12))
+    return both, turned
 
 
 if __name__ == "__main__":

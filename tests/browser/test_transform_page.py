@@ -11,22 +11,9 @@ import urllib.request
 import pytest
 
 from tests.support.digit_strokes import render
-from tests.support.page_driver import draw, image_src, wait_for_new_src, wait_for_prediction
+from tests.support.page_driver import draw, drag_to, image_src, wait_for_new_src, wait_for_prediction
 
 pytestmark = pytest.mark.browser
-
-
-def drag(page, elem_id: str, fraction: float, steps: int = 8) -> None:
-    """Drags the #elem_id slider's handle with the mouse from where it is to fraction (0-1) of its track."""
-    track = page.locator(f"#{elem_id} input[type=range]")
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    low, high, value = float(track.get_attribute("min")), float(track.get_attribute("max")), float(track.input_value())
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * (value - low) / (high - low), y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=steps)
-    page.mouse.up()
 
 
 def number(page, elem_id: str) -> float:
@@ -62,7 +49,7 @@ def drawn_seven(page) -> tuple[str, str]:
 def test_turning_changes_the_networks_input_the_lengths_and_the_sweep(page):
     drawn, lengths = drawn_seven(page)
     sweep = open_turn_tab(page)
-    drag(page, "rotate", 0.9)  # about +48 deg
+    drag_to(page, "rotate", 0.9)  # about +48 deg
     assert number(page, "rotate") > 30
     turned = wait_for_new_src(page, "input-28", drawn)
     assert turned != drawn
@@ -72,7 +59,7 @@ def test_turning_changes_the_networks_input_the_lengths_and_the_sweep(page):
 
 def test_reset_puts_the_input_and_the_lengths_back(page):
     drawn, lengths = drawn_seven(page)
-    drag(page, "scale", 0.1)
+    drag_to(page, "scale", 0.1)
     wait_for_new_src(page, "input-28", drawn)
     page.locator("#transform-reset").click()
     page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want", arg=drawn)
@@ -82,7 +69,7 @@ def test_reset_puts_the_input_and_the_lengths_back(page):
 
 def test_a_new_drawing_starts_with_no_change(page):
     drawn_seven(page)
-    drag(page, "rotate", 0.2)
+    drag_to(page, "rotate", 0.2)
     assert number(page, "rotate") < -20
     page.locator("#clear").click()
     draw(page, 1)
