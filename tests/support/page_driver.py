@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .digit_strokes import strokes
+from .digit_strokes import PAIR_BOXES, strokes
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,7 +74,11 @@ def canvas_box(page) -> tuple[float, float, float, float]:
 
 def draw(page, digit: int, finish: bool = True) -> None:
     """Draws the digit with the mouse; with finish=False the pen stays down on the last stroke's end."""
-    paths = strokes(digit, canvas_box(page))
+    draw_strokes(page, strokes(digit, canvas_box(page)), finish)
+
+
+def draw_strokes(page, paths: list[list[tuple[float, float]]], finish: bool = True) -> None:
+    """Draws the strokes (lists of page points) with the mouse; with finish=False the pen stays down at the end."""
     for number, path in enumerate(paths):
         page.mouse.move(*path[0])
         page.mouse.down()
@@ -82,6 +86,29 @@ def draw(page, digit: int, finish: bool = True) -> None:
             page.mouse.move(*point, steps=2)
         if finish or number < len(paths) - 1:
             page.mouse.up()
+
+
+def draw_pair(page, first: int, second: int) -> None:
+    """Draws two digits over each other with the mouse, in digit_strokes.PAIR_BOXES of the canvas."""
+    canvas = page.locator("#canvas canvas").bounding_box()
+    for digit, (left, top, width, height) in zip((first, second), PAIR_BOXES):
+        box = (canvas["x"] + left * canvas["width"], canvas["y"] + top * canvas["height"], width * canvas["width"],
+               height * canvas["height"])
+        draw_strokes(page, strokes(digit, box))
+
+
+def choose_mode(page, mode: str) -> None:
+    """Clicks #mode's "one digit" or "two digits" and waits until decoder.js draws slider moves with its decoder."""
+    page.locator("#mode label", has_text=mode).click()
+    page.wait_for_function("(value) => document.querySelector(`#mode input[value=${value}]`).checked"
+                           " && document.querySelector('#reconstruction [data-decoder]').dataset.decoder"
+                           " !== 'loading'", arg="two" if mode == "two digits" else "one")
+
+
+def overlay_drawings(page) -> np.ndarray:
+    """#overlay's drawings (28, 28, 3) in [0, 1]: red the selected capsule's, green the other digit's."""
+    png = base64.b64decode(page.locator("#overlay img.drawings").get_attribute("src").split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32) / 255
 
 
 def draw_by_touch(page, digit: int) -> None:
