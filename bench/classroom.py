@@ -1,0 +1,128 @@
+"""A classroom at once: N people drawing at a class's pace against `python -m demo`, with the network in the page.
+
+    python bench/classroom.py [--people 10 25 50] [--seconds 40] [--server-args "--torch-threads 1"]
+
+While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
+sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
+drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
+explain event (the four views) and the sweep event (#sweep, skipped by the server while its tab is closed). Now and
+then a person drags a pose slider: decoded in the page (decoder.js), no request, only counted.
+
+One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
+stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
+with a full answer) and the server's RSS before, at its peak and after. Targets for 50 people: 0 errors, p95 <= 1 s.
+Loopback only; bounded in time. Not a test: it prints figures; run it on an otherwise idle machine.
+"""
+
+import argparse
+import random
+import shlex
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load_demo import PEN_UP, SETTLE_S, Server, Session, drawings, percentile  # noqa: E402
+
+STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
+SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
+MODE = "one"  # #mode's value sent with a drawing
+ITERATIONS = 3  # #iterations as the page starts: the shipped model's
+VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: the explain event's first outputs
+TARGET_P95_S = 1.0
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.to_views: list[float] = []  # seconds from a stroke's end to its views, for strokes answered in full
+        self.strokes = self.requests = self.errors = self.slider_drags = 0
+        self.examples: list[str] = []
+
+    def add(self, requests: int, seconds: float | None, error: str, dragged: bool) -> None:
+        with self.lock:
+            self.strokes += 1
+            self.requests += requests
+            self.slider_drags += dragged
+            if seconds is not None:
+                self.to_views.append(seconds)
+            if error:
+                self.errors += 1
+                if len(self.examples) < 5:
+                    self.examples.append(error)
+
+
+def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, str]:
+    """What the page sends as a stroke ends: (requests, seconds to the views or None, an error or "")."""
+    started = time.perf_counter()
+    status, answer, _ = session.call("draw", drawing, PEN_UP, MODE)
+    if status != 200 or not answer:
+        return 1, None, f"draw: HTTP {status}"
+    status, views, _ = session.call("explain", None, ITERATIONS)
+    seconds = time.perf_counter() - started
+    sweep_status, _, _ = session.call("sweep", None, False)
+    if status != 200 or not views or not all(isinstance(view, str) and "<img" in view for view in views[:VIEWS]):
+        return 3, None, f"explain: HTTP {status}"
+    return 3, seconds, "" if sweep_status == 200 else f"sweep: HTTP {sweep_status}"
+
+
+def person(port: int, number: int, deadline: float, tally: Tally) -> None:
+    rng = random.Random(2200 + number)
+    session, urls = Session(port), drawings(number)
+    next_stroke = time.monotonic() + rng.uniform(0, STROKE_EVERY_S)  # a class does not start in step
+    while True:
+        time.sleep(max(0.0, next_stroke - time.monotonic()))
+        if time.monotonic() > deadline:
+            return
+        requests, seconds, error = finished_stroke(session, urls[rng.randrange(10)])
+        tally.add(requests, seconds, error, rng.random() < SLIDER_CHANCE)
+        next_stroke += STROKE_EVERY_S
+
+
+def classroom(server: Server, people: int, seconds: float) -> dict:
+    before = server.reset_peak()
+    tally, deadline = Tally(), time.monotonic() + seconds
+    threads = [threading.Thread(target=person, args=(server.port, n, deadline, tally)) for n in range(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    time.sleep(SETTLE_S)
+    return {"tally": tally, "before": before, "peak": server.peak_mb, "after": server.rss_mb()}
+
+
+def report(people: int, seconds: float, result: dict) -> None:
+    tally = result["tally"]
+    print(f"{people} people, {seconds:.0f} s: {tally.strokes} strokes, "
+          f"{tally.requests / max(tally.strokes, 1):.1f} server requests per stroke, {tally.errors} errors, "
+          f"{tally.slider_drags} slider drags (0 requests: decoded in the page)")
+    if tally.to_views:
+        p95 = percentile(tally.to_views, 0.95)
+        print(f"  stroke end -> views: p50 {1000 * statistics.median(tally.to_views):.0f} ms, p95 {1000 * p95:.0f} ms "
+              f"(target p95 <= {1000 * TARGET_P95_S:.0f} ms: {'met' if p95 <= TARGET_P95_S else 'NOT met'})")
+    print(f"  server RSS: {result['before']:.0f} MB before, {result['peak']:.0f} MB peak, "
+          f"{result['after']:.0f} MB {SETTLE_S} s after")
+    for example in tally.examples:
+        print(f"  error: {example}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--people", type=int, nargs="+", default=[10, 25, 50], help="class sizes, one after another")
+    p.add_argument("--seconds", type=float, default=40, help="length of each class's load (default: 40)")
+    p.add_argument("--server-args", default="", help="extra arguments for python -m demo")
+    args = p.parse_args()
+    server = Server(shlex.split(args.server_args))
+    try:
+        Session(server.port).call("draw", drawings(0)[3], PEN_UP, MODE)  # Gradio's first request sets things up
+        for people in args.people:
+            report(people, args.seconds, classroom(server, people, args.seconds))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
