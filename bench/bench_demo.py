@@ -2,13 +2,16 @@
 
     python bench/bench_demo.py [--events 40] [--slider-events 100] [--checkpoint PATH]
 
-Prints, with the issue's targets:
+Prints, with the issue's targets, each figure for #mode's one digit and, next to it, for two digits
+(the pair model, each in a tab of its own):
 - start-up: seconds from starting `python -m demo` until its page answers (<= 15 s);
 - slider -> new image set: from a slider's input event to the reconstruction's
   image being replaced;
 - slider -> reconstruction painted: from a slider's input event to the new reconstruction
   being painted (its image replaced and decoded, at the next animation frame), one
   event at a time; decoder.js draws it in the browser (median <= 16 ms, p95 <= 33 ms);
+- slider -> overlay recoloured (two digits): from a slider's input event to #overlay's
+  drawings being replaced, overlay.js's red drawing of the browser's decode;
 - network messages caused by those slider moves: HTTP requests, websocket frames,
   server-sent events (0);
 - play: the images per second the play control shows while it sweeps a dimension (>= 30);
@@ -24,7 +27,10 @@ Prints, with the issue's targets:
   the views come from the tab's state);
 - #rotate -> new lengths shown: from the turn slider's input event (a click on its
   track, alternately at -24 and +24 deg, on a drawn 3) to the capsule lengths of the
-  turned input being shown (median <= 150 ms, as for a drawing).
+  turned input being shown (median <= 150 ms, as for a drawing; one digit only: two
+  digits are read as drawn).
+In two-digit mode the strokes are the same (one-move 1s, a lone 3 to play), except that play
+sweeps a 3 and a 7 drawn over each other.
 Times are taken in the page with performance.now(). Run it on an otherwise idle machine.
 """
 
@@ -39,9 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.page_driver import (  # noqa: E402
     EXPLAINER_VIEWS,
     NetworkMessages,
+    choose_mode,
     decoder_place,
     demo_process,
     draw,
+    draw_pair,
     drawing_sends_after_lifting,
     free_port,
     launch_chromium,
@@ -61,24 +69,32 @@ VIEW_PROBES = """(ids) => {
 }"""
 
 SLIDER = 5
+MODES = ["one digit", "two digits"]  # #mode's choices, as labelled
 STROKES_COUNTED = 5  # strokes whose requests after pen-up are counted
 # Timestamps in the page: when a slider sends input, when the reconstruction's image
 # changes, when a stroke ends and when a digit first appears after it.
 PROBES = """() => {
-  window.probe = {input: null, set: [], redrawn: [], strokeEnd: null, shown: null, inputs: []};
+  window.probe = {input: null, set: [], redrawn: [], strokeEnd: null, shown: null, inputs: [],
+                  overlayInput: null, recoloured: []};
   let networkInput = null;
   new MutationObserver(() => { const src = document.querySelector('#input-28 img').getAttribute('src');
     if (src !== networkInput) { networkInput = src; probe.inputs.push(performance.now()); } })
     .observe(document.querySelector('#input-28'), {subtree: true, childList: true, attributes: true});
   const reconstruction = () => document.querySelector('#reconstruction img').getAttribute('src');
+  const drawings = () => document.querySelector('#overlay img.drawings').getAttribute('src');
   document.querySelector('#dim-%d input[type=range]').addEventListener('input', () => {
-    probe.input = performance.now(); probe.before = reconstruction(); }, true);
+    probe.input = probe.overlayInput = performance.now(); probe.before = reconstruction();
+    probe.drawingsBefore = drawings(); }, true);
   // Only a new picture counts. Painted: once the browser has decoded the PNG, in the next animation frame.
   new MutationObserver(() => { if (probe.input !== null && reconstruction() !== probe.before) {
     const input = probe.input; probe.input = null; probe.set.push(performance.now() - input);
     document.querySelector('#reconstruction img').decode().then(() => requestAnimationFrame(() => {
       probe.redrawn.push(performance.now() - input); })); } })
     .observe(document.querySelector('#reconstruction'), {subtree: true, childList: true, attributes: true});
+  // Two digits: overlay.js recolours #overlay's red drawing from decoder.js's decode.
+  new MutationObserver(() => { if (probe.overlayInput !== null && drawings() !== probe.drawingsBefore) {
+    probe.recoloured.push(performance.now() - probe.overlayInput); probe.overlayInput = null; } })
+    .observe(document.querySelector('#overlay'), {subtree: true, childList: true, attributes: true});
   document.querySelector('#canvas canvas').addEventListener('pointerup', () => {
     probe.strokeEnd = performance.now(); }, true);
   new MutationObserver(() => { const digit = document.querySelector('#prediction .predicted-digit');
@@ -99,11 +115,13 @@ TURN_PROBES = """() => {
 }"""
 
 
-def summary(name: str, values_ms: list[float], target: str) -> str:
+def summary(values_ms: list[float]) -> str:
+    if not values_ms:
+        return "none"
     values = sorted(values_ms)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return (f"{name}: median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, "
-            f"max {values[-1]:.0f} ms over {len(values)} events (target: {target})")
+    return (f"median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, max {values[-1]:.0f} ms over "
+            f"{len(values)} events")
 
 
 def click_slider(page, events: int) -> None:
@@ -224,6 +242,50 @@ def drawing_intervals(page, seconds: float = 4) -> list[float]:
     return [later - earlier for earlier, later in zip(shown, shown[1:])]
 
 
+def measure(browser, url: str, mode: str, args) -> dict[tuple[str, str], str]:
+    """Every figure for one #mode, in a tab of its own: (what is measured, its target) -> the figure."""
+    page = open_demo(browser, url)
+    choose_mode(page, mode)
+    page.evaluate(PROBES)
+    figures = {("stroke end -> prediction", "median <= 150 ms"): summary(stroke_end_latencies(page, args.events))}
+    page.locator("#clear").click()
+    figures["while drawing, between predictions", "about 100-150 ms"] = summary(drawing_intervals(page))
+    page.evaluate(VIEW_PROBES, EXPLAINER_VIEWS)
+    for view, latencies in view_latencies(page, args.events).items():
+        figures[f"stroke end -> #{view}", "median <= 500 ms"] = summary(latencies)
+    sends = [drawing_sends_after_lifting(page) for _ in range(STROKES_COUNTED)]
+    sent = f"{', '.join(map(str, sends))} times in {len(sends)} strokes"
+    figures["drawing sent after the pen is lifted", "1 each"] = sent
+    wait_for_prediction(page)
+    figures["slider moves drawn in", "the browser"] = decoder_place(page)
+    set_ms, latencies = slider_latencies(page, args.slider_events)
+    figures["slider -> new image set (decoder, PNG, Gradio's update)", "none: the work in the page"] = summary(set_ms)
+    figures["slider -> reconstruction painted", "median <= 16 ms, p95 <= 33 ms"] = summary(latencies)
+    figures["slider -> overlay recoloured (two digits)", "none: the work in the page"] = summary(
+        page.evaluate("probe.recoloured"))
+    messages = slider_messages(page, args.slider_events)
+    figures[f"network messages caused by {len(latencies)} slider moves", "0"] = (
+        f"{len(messages)}" + "".join(f"\n    {message}" for message in messages[:5]))
+    # A whole digit to play: on the one-stroke 1 drawn above, many frames round to the same 8-bit picture.
+    page.locator("#clear").click()
+    if mode == "one digit":
+        draw(page, 3)
+        wait_for_prediction(page, "3")
+        # The views of the 3: the stroke's last prediction is in (its new reconstruction would stop play).
+        page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === 'capsule 3'")
+    else:
+        draw_pair(page, 3, 7)
+        wait_for_prediction(page)
+        page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === "
+                               "`capsule ${document.querySelector('#digit input:checked')?.value}`")
+        page.wait_for_timeout(1000)  # the second digit's views, if the first one's came first
+    figures["play", ">= 30 images/s"] = f"{play_rate(page):.0f} images/s"
+    if mode == "one digit":
+        figures["#rotate -> new lengths shown", "median <= 150 ms"] = summary(turn_latencies(page, args.events))
+    page.close()
+    return figures
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=40, help="events per measurement (default: 40, at least 30)")
@@ -236,35 +298,11 @@ def main() -> None:
     with demo_process(port, args.checkpoint) as startup_s, sync_playwright() as playwright:
         print(f"start-up: page answered {startup_s:.1f} s after `python -m demo` started (target: <= 15 s)")
         browser = launch_chromium(playwright)
-        page = open_demo(browser, f"http://127.0.0.1:{port}/")
-        page.evaluate(PROBES)
-        strokes = stroke_end_latencies(page, args.events)
-        print(summary("stroke end -> prediction", strokes, "median <= 150 ms"))
-        page.locator("#clear").click()
-        print(summary("while drawing, between predictions", drawing_intervals(page), "about 100-150 ms"))
-        page.evaluate(VIEW_PROBES, EXPLAINER_VIEWS)
-        for view, latencies in view_latencies(page, args.events).items():
-            print(summary(f"stroke end -> #{view}", latencies, "median <= 500 ms"))
-        sends = [drawing_sends_after_lifting(page) for _ in range(STROKES_COUNTED)]
-        print(f"drawing sent after the pen is lifted: {', '.join(map(str, sends))} times in {len(sends)} strokes "
-              f"(target: 1 each)")
-        wait_for_prediction(page)
-        print(f"slider moves drawn in the {decoder_place(page)}")
-        set_ms, latencies = slider_latencies(page, args.slider_events)
-        messages = slider_messages(page, args.slider_events)
-        print(summary("slider -> new image set (decoder, PNG, Gradio's update)", set_ms,
-                      "none: the work in the page"))
-        print(summary("slider -> reconstruction painted", latencies, "median <= 16 ms, p95 <= 33 ms"))
-        print(f"network messages caused by {len(latencies)} slider moves: {len(messages)} (target: 0)"
-              + "".join(f"\n  {message}" for message in messages[:5]))
-        # A whole digit to play: on the one-stroke 1 drawn above, many frames round to the same 8-bit picture.
-        page.locator("#clear").click()
-        draw(page, 3)
-        wait_for_prediction(page, "3")
-        # The views of the 3: the stroke's last prediction is in (its new reconstruction would stop play).
-        page.wait_for_function("() => document.querySelector('#figure4 .corner')?.innerText === 'capsule 3'")
-        print(f"play: {play_rate(page):.0f} images/s (target: >= 30)")
-        print(summary("#rotate -> new lengths shown", turn_latencies(page, args.events), "median <= 150 ms"))
+        measured = {mode: measure(browser, f"http://127.0.0.1:{port}/", mode, args) for mode in MODES}
+        for what, target in measured[MODES[0]] | measured[MODES[1]]:
+            print(f"{what} (target: {target}):")
+            for mode in MODES:
+                print(f"  {mode}: {measured[mode].get((what, target), 'not measured')}")
         browser.close()
 
 

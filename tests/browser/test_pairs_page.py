@@ -72,7 +72,8 @@ def test_two_overlapping_digits_show_both_digits_and_both_colours(page, pair_mod
     expected = wait_for_pair_answer(page, pair_model)
     first, second = expected.result.digits
     assert margin_shown(page) == margin_of(expected)
-    assert sorted(int(d) for d in page.locator("#lengths .bar.longest .name").all_inner_texts()) == sorted((first, second))
+    marked = page.locator("#lengths .bar.longest .name").all_inner_texts()
+    assert sorted(int(d) for d in marked) == sorted((first, second))
     drawings = overlay_drawings(page)
     assert drawings[..., 0].max() >= INK and drawings[..., 1].max() >= INK  # red and green both draw
     assert shown(page, "overlay") and not shown(page, "input-28")  # the overlay shows the input under the drawings
