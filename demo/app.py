@@ -440,8 +440,10 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
         return *page, *transform.NO_CHANGE_VALUES
 
     def on_sweep(state, chosen, seen):
-        if seen is not True or isinstance(state, pairs.PairResult):
+        if seen is not True:
             return gr.skip()
+        if isinstance(state, pairs.PairResult):
+            return transform.ONE_DIGIT_ONLY
         return transform.sweep_html(model, baseline, state, chosen, labels)
 
     def on_new_sweep(state, seen):

@@ -313,6 +313,11 @@ def pose_svg(s: Sweep, labels: list[dict] | None) -> str:
                f"capsule {s.digit}'s {s.pose.shape[1]} pose values against the {name}")
 
 
+# In two-digit mode the pair model reads the input as drawn: turning is for one digit.
+ONE_DIGIT_ONLY = ('<p class="waiting">Turn and stretch reads one digit: choose "one digit" above to turn and stretch '
+                  "it and see its sweep.</p>")
+
+
 def sweep_html(model, baseline, result: Result | None, digit=None, labels: list[dict] | None = None) -> str:
     """#sweep for the tab's Result and the selected capsule (default: the longest)."""
     if result is None:

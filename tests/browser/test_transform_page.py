@@ -77,6 +77,18 @@ def test_a_new_drawing_starts_with_no_change(page):
     page.wait_for_function("() => Number(document.querySelector('#rotate input[type=number]').value) === 0")
 
 
+def test_an_example_is_turned_and_the_next_one_starts_with_no_change(page):
+    blank = image_src(page, "input-28")
+    page.locator("#examples .thumbnail-item").nth(0).click()
+    wait_for_prediction(page)
+    example = wait_for_new_src(page, "input-28", blank)
+    drag_to(page, "shear", 0.9)
+    assert number(page, "shear") > 0.3
+    wait_for_new_src(page, "input-28", example)
+    page.locator("#examples .thumbnail-item").nth(1).click()
+    page.wait_for_function("() => Number(document.querySelector('#shear input[type=number]').value) === 0")
+
+
 def data_url(digit: int) -> str:
     buffer = io.BytesIO()
     render(digit).save(buffer, format="PNG")
