@@ -8,7 +8,9 @@
 2. Load: N sessions (threads, each its own Gradio session) for a fixed time. Each draws
    a digit (tests/support/digit_strokes.py, its own pen and placement), moves sliders, picks another
    capsule and resets, calling the page's events by name (draw, pose, select, reset), at
-   a person's pace (--flat-out: no pauses, a stress test).
+   a person's pace (--flat-out: no pauses, a stress test). Every other session first switches
+   #mode to two digits (the mode event) and draws two digits over each other instead; its
+   prediction is right when the capsule it selects is one of the two.
    Counted: requests, errors (anything but HTTP 200 with a full answer), wrong predictions,
    cross-session leaks (reset must give back this session's own pose), latency p50/p95
    per event, and the server's RSS before, at its peak and after the load.
@@ -35,9 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageChops  # noqa: E402
 
-from tests.support.digit_strokes import render  # noqa: E402
+from tests.support.digit_strokes import PAIR_BOXES, render  # noqa: E402
 from tests.support.page_driver import REPO, free_port, page_answers  # noqa: E402
 
 POSE_DIMS = 16
@@ -45,6 +47,7 @@ POSE_DIMS = 16
 # 100 ms; a dragged slider sends as fast as answers come, at most 20 a second here; then a pause.
 DRAW_SENDS, DRAW_INTERVAL_S = 3, 0.1
 PEN_DOWN, PEN_UP = True, False  # the draw event's second value: is the pen still on the canvas?
+ONE, TWO = "one", "two"  # #mode's values, the draw event's third value: one digit, or two over each other
 SLIDER_MOVES, SLIDER_INTERVAL_S = 10, 0.05
 PAUSE_S = (0.5, 1.5)
 MAX_REQUESTS_PER_SESSION = 5000
@@ -126,7 +129,7 @@ def predicted(answer: list) -> int | None:
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
-        self.latencies = {event: [] for event in ("draw", "pose", "select", "reset")}
+        self.latencies = {event: [] for event in ("mode", "draw", "pose", "select", "reset")}
         self.errors, self.wrong, self.leaks = 0, 0, 0
         self.examples = []
 
@@ -139,8 +142,9 @@ class Tally:
                     self.examples.append(f"{event}: {note}")
 
 
-def drawings(session: int) -> dict[int, str]:
-    """This session's own way of drawing each digit: pen width and placement differ from session to session."""
+def drawings(session: int, mode: str) -> dict[int, str]:
+    """This session's own way of drawing each digit: pen width and placement differ from session to session. In
+    two-digit mode digit d is drawn with d + 5 (mod 10) over it, each in its place of PAIR_BOXES."""
     rng = random.Random(session)
     size = 280
     urls = {}
@@ -148,8 +152,18 @@ def drawings(session: int) -> dict[int, str]:
         pen = rng.randint(12, 24)
         width, height = rng.uniform(0.4, 0.5) * size, rng.uniform(0.62, 0.75) * size
         left, top = rng.uniform(0.2, 0.35) * size, rng.uniform(0.1, 0.2) * size
-        urls[digit] = png_data_url(render(digit, size=size, box=(left, top, width, height), pen=pen))
+        if mode == ONE:
+            urls[digit] = png_data_url(render(digit, size=size, box=(left, top, width, height), pen=pen))
+            continue
+        drawn = [render(d, size=size, box=tuple(f * size for f in box), pen=pen)
+                 for d, box in zip((digit, partner(digit)), PAIR_BOXES)]
+        urls[digit] = png_data_url(ImageChops.darker(*drawn))
     return urls
+
+
+def partner(digit: int) -> int:
+    """The digit drawn over digit in two-digit mode."""
+    return (digit + 5) % 10
 
 
 def paced(interval_s: float, seconds: float, flat_out: bool) -> None:
@@ -160,27 +174,32 @@ def paced(interval_s: float, seconds: float, flat_out: bool) -> None:
 
 def run_session(port: int, number: int, deadline: float, tally: Tally, flat_out: bool) -> None:
     rng = random.Random(1000 + number)
-    session, urls = Session(port), drawings(number)
+    mode = TWO if number % 2 else ONE
+    session, urls = Session(port), drawings(number, mode)
+    if mode == TWO:
+        status, answer, seconds = session.call("mode", TWO, None)  # None: the tab's state
+        tally.add("mode", seconds, status == 200 and answer is not None, f"HTTP {status}")
     for _ in range(MAX_REQUESTS_PER_SESSION // (DRAW_SENDS + SLIDER_MOVES + 2)):
         if time.monotonic() > deadline:
             break
         digit = rng.randrange(10)
         for send in range(DRAW_SENDS):
-            status, answer, seconds = session.call("draw", urls[digit], PEN_DOWN if send < DRAW_SENDS - 1 else PEN_UP)
+            status, answer, seconds = session.call("draw", urls[digit], PEN_DOWN if send < DRAW_SENDS - 1 else PEN_UP,
+                                                   mode)
             ok = status == 200 and answer is not None and len(answer) >= 5 + POSE_DIMS
             tally.add("draw", seconds, ok, f"HTTP {status}")
             paced(DRAW_INTERVAL_S, seconds, flat_out)
         if not ok:
             continue
         shown, pose = predicted(answer), answer[5:5 + POSE_DIMS]
-        if shown != digit:
+        if shown not in ((digit,) if mode == ONE else (digit, partner(digit))):
             with tally.lock:
                 tally.wrong += 1
         sliders = list(pose)
         for _ in range(SLIDER_MOVES):
             dim = rng.randrange(POSE_DIMS)
             sliders[dim] = round(min(max(sliders[dim] + rng.uniform(-0.25, 0.25), -0.8), 0.8), 2)
-            status, answer, seconds = session.call("pose", shown, *sliders)
+            status, answer, seconds = session.call("pose", shown, *sliders, None)
             image = answer[0] if answer else None
             image_ok = isinstance(image, str) and image.startswith("data:image/png") or isinstance(image, dict)
             tally.add("pose", seconds, status == 200 and image_ok, f"HTTP {status}")
@@ -244,16 +263,16 @@ def input_limits(server: Server) -> None:
     big_url = "data:image/png;base64," + base64.b64encode(big.getvalue()).decode("ascii")
     del bomb, big
 
-    Session(server.port).call("draw", png_data_url(render(3)), PEN_UP)  # Gradio's first request sets things up
+    Session(server.port).call("draw", png_data_url(render(3)), PEN_UP, ONE)  # Gradio's first request sets things up
     idle = server.reset_peak()
-    _, answer, seconds = Session(server.port).call("draw", bomb_url, PEN_UP)
+    _, answer, seconds = Session(server.port).call("draw", bomb_url, PEN_UP, ONE)
     message = answer[0].split('class="margin">')[-1].split("<")[0] if answer else "no answer"
     print(f"bomb (13000x13000 PNG, {len(bomb_url) / 2**10:.0f} KB as a data URL): {seconds:.2f} s, "
           f"'{message}'; server peak +{server.peak_mb - idle:.0f} MB")
 
     idle = server.reset_peak()
     answers = []
-    threads = [threading.Thread(target=lambda: answers.append(Session(server.port).call("draw", big_url, PEN_UP)))
+    threads = [threading.Thread(target=lambda: answers.append(Session(server.port).call("draw", big_url, PEN_UP, ONE)))
                for _ in range(8)]
     started = time.monotonic()
     for thread in threads:
