@@ -50,7 +50,8 @@ function inPage() {
   return local?.capsnetLocal.place === "browser";
 }
 
-// ms in the event: from the animation frame that read the canvas to the answer (bench/bench_network_js.py).
+// In the event, for bench/bench_network_js.py: ms, from the animation frame that read the canvas to the answer (with
+// any wait for the prediction before it), and workerMs, the worker's own time for it (framing and network).
 function predictInPage() {
   framePending = false;
   if (last === null) return; // the pen was lifted: the server answers this stroke
@@ -59,7 +60,8 @@ function predictInPage() {
   const chosen = mode();
   local.capsnetLocal.predict(pen.getImageData(0, 0, canvas.width, canvas.height), chosen).then((result) => {
     if (result === null || during !== stroke || last === null) return;
-    const detail = {...local.live.view(result, chosen), ms: performance.now() - asked};
+    const detail = {...local.live.view(result, chosen), ms: performance.now() - asked,
+                    workerMs: result.ms.frame + result.ms.network};
     document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
   });
 }
