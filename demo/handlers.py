@@ -147,8 +147,8 @@ def slider_values(pose: torch.Tensor) -> list[float]:
 
 
 def lengths_html(lengths: torch.Tensor, marked: int = 1) -> str:
-    """A bar per digit capsule on a fixed 0-1 scale, the marked longest ones marked (none when all are 0: nothing
-    drawn; two digits mark two); they don't sum to 1, so no percentages."""
+    """A bar per digit capsule on a fixed 0-1 scale, the `marked` longest marked (two for two digits; none when all
+    are 0: nothing drawn); they don't sum to 1, so no percentages."""
     longest = set(lengths.topk(marked).indices.tolist()) if lengths.any() else set()
     bars = "".join(
         f'<div class="bar{" longest" if digit in longest else ""}" title="capsule {digit}: length {value:.3f}">'
