@@ -5,7 +5,8 @@
 Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
 explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
 the drawing, upload-examples.png after a misclassified example was clicked, and transform.png: the
-drawing turned by TURN degrees with the #transform sliders, above the "Turn and stretch" tab's #sweep.
+drawing turned by TURN degrees with the #transform sliders, above the "Turn and stretch" tab's #sweep,
+and demo-pairs.png: the first screen in two-digit mode, PAIR's two digits drawn over each other.
 """
 
 import argparse
@@ -19,8 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.page_driver import (  # noqa: E402
     REPO,
+    choose_mode,
     demo_process,
     draw,
+    draw_pair,
     drag_to,
     free_port,
     launch_chromium,
@@ -33,6 +36,7 @@ from demo import explainer  # noqa: E402
 from demo.app import EXAMPLES  # noqa: E402
 
 TURN = 30  # degrees: the 3 is still read, and its capsule's length and pose have moved
+PAIR = (3, 7)  # drawn over each other in two-digit mode
 VIEWS = {"routing": "routing.png", "primary": "primary.png", "figure4": "figure4-view.png",
          "all-capsules": "all-capsules.png"}
 
@@ -73,7 +77,26 @@ def main() -> None:
         picture, turned = turn_and_sweep(page, args.digit)
         picture.save(args.out / "transform.png")
         print(f"turned the {args.digit} by {turned:g} deg; saved transform.png")
+
+        shown = two_digits(page)
+        page.screenshot(path=str(args.out / "demo-pairs.png"))
+        print(f"drew a {PAIR[0]} and a {PAIR[1]} over each other in two-digit mode, the demo read {shown}; "
+              f"saved demo-pairs.png")
         browser.close()
+
+
+def two_digits(page) -> str:
+    """PAIR drawn over each other in two-digit mode, once the views of the finished drawing are in: what the
+    prediction shows."""
+    page.evaluate("window.scrollTo(0, 0)")
+    choose_mode(page, "two digits")
+    page.locator("#clear").click()
+    page.wait_for_function("() => document.querySelector('#prediction .predicted-digit').innerText === '?'")
+    draw_pair(page, *PAIR)
+    wait_for_views(page)
+    page.wait_for_timeout(1000)  # the second digit's views, if the first one's came first
+    page.evaluate("window.scrollTo(0, 0)")
+    return wait_for_prediction(page)
 
 
 def turn_and_sweep(page, digit: int) -> tuple[Image.Image, float]:
