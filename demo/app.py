@@ -11,7 +11,8 @@ prediction never waits for the views. The capsule choice, Reset, the iterations 
 download read the same state. Every size on the page (capsules, pose dimensions) is the model's config.
 
 #transform turns and stretches that input (transform.py): a slider move runs the network once on the
-Result's framed 28x28, changed, without the drawing; every new input starts with no change. #sweep, in the
+Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js); every new input
+starts with no change. While the pen moves, the page predicts by itself too (canvas.js, docs/in-page-network.md). #sweep, in the
 "Turn and stretch" tab, follows the Result like the views, and is made only while its tab is open.
 """
 
@@ -393,6 +394,7 @@ class TransformControls:
     sliders: list[gr.Slider]  # #rotate, #scale, #shear, #shift-x, #shift-y: transform.CONTROLS' order
     reset: gr.Button  # #transform-reset: back to no change
     dragging: gr.Checkbox  # set by DRAGGING
+    moved: gr.HTML  # turn.js: predicts a slider move in the page, else fires its input event ("transform")
 
 
 def transform_controls() -> TransformControls:
@@ -400,7 +402,9 @@ def transform_controls() -> TransformControls:
         sliders = [gr.Slider(c.low, c.high, value=c.none, step=c.step, label=c.label, elem_id=c.elem_id, min_width=120,
                              buttons=[]) for c in transform.CONTROLS]
         reset = gr.Button("Reset turn & stretch", elem_id="transform-reset", size="sm", scale=0, min_width=110)
-    return TransformControls(sliders, reset, gr.Checkbox(False, visible="hidden", elem_id="transform-dragging"))
+    return TransformControls(sliders, reset, gr.Checkbox(False, visible="hidden", elem_id="transform-dragging"),
+                             gr.HTML("", js_on_load=(HERE / "turn.js").read_text(), visible="hidden",
+                                     elem_id="transform-live"))
 
 
 def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
@@ -449,7 +453,7 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
     def on_new_sweep(state, seen):
         return on_sweep(state, None, seen)  # the longest capsule, as the prediction selected it
 
-    gr.on([s.input for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
+    gr.on([controls.moved.input], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
           outputs=predicted, api_name="transform", **INTERNAL, **LIVE)
     gr.on([s.release for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging],
           outputs=predicted, api_name="transform_released", **INTERNAL, **LIVE)

@@ -17,6 +17,8 @@
 //              milliseconds for each. It resolves to null when it was not run: a newer call came before it
 //              started (only the latest drawing counts), no model has that name, or the network is not in
 //              the page.
+//   predictInput(input28, model)  the same for a network input given as is (784 values in [0, 1], e.g. the
+//              framed input turned by live.js's warp): no framing
 //   last       the latest prediction that was run, or null
 //   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first
 //              prediction; nothing when the network is not in the page or has no model of that name
@@ -25,12 +27,13 @@ const FALLBACK_MESSAGE = "The network runs on the server: this browser could not
 
 let settle;
 const capsnetLocal = {
-  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict, prepare,
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict, predictInput,
+  prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
 let running = null; // {id, resolve}: the call the worker is on
-let waiting = null; // {imageData, model, resolve}: the latest call made since
+let waiting = null; // {imageData or input28, model, resolve}: the latest call made since
 let lastId = 0;
 
 function fallBack(reason) {
@@ -46,7 +49,7 @@ function fallBack(reason) {
 
 function sendNext() {
   if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
-  const {imageData, resolve} = waiting;
+  const {imageData, input28, resolve} = waiting;
   const model = waiting.model ?? Object.keys(capsnetLocal.manifest.models)[0];
   waiting = null;
   if (!(model in capsnetLocal.manifest.models)) {
@@ -54,7 +57,12 @@ function sendNext() {
     return;
   }
   running = {id: ++lastId, resolve};
-  const rgba = new Uint8ClampedArray(imageData.data); // a copy, handed over to the worker: the caller keeps theirs
+  if (input28) {
+    const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
+    worker.postMessage({type: "predict", id: running.id, input28: input.buffer, model}, [input.buffer]);
+    return;
+  }
+  const rgba = new Uint8ClampedArray(imageData.data);
   worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: imageData.width,
                       height: imageData.height, model}, [rgba.buffer]);
 }
@@ -76,16 +84,24 @@ function onMessage({data}) {
   }
 }
 
-function predict(imageData, model = null) {
+function ask(call) {
   waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting = {imageData, model, resolve};
+    waiting = {...call, resolve};
     sendNext();
   });
+}
+
+function predict(imageData, model = null) {
+  return ask({imageData, model});
+}
+
+function predictInput(input28, model = null) {
+  return ask({input28, model});
 }
 
 function prepare(model) {

@@ -1,15 +1,16 @@
-"""The network in the demo page (canvas.js with network.js and live.js): while the pen moves the page predicts by
-itself and sends nothing, as model(x) would for the server's input, in both modes; lifting the pen sends the drawing
-once; when the runtime cannot load, the server predicts and the page says so in one line. The framing itself is
-checked on 50 canvas drawings by tests/browser/test_network_js.py."""
+"""The network in the demo page (canvas.js and turn.js with network.js and live.js): while the pen or a #transform
+slider moves the page predicts by itself and sends nothing, as model(x) would for the server's input, in both modes;
+lifting the pen sends the drawing once; live.js's warp is capsnet.warp; when the runtime cannot load, the server
+predicts and the page says so in one line. The framing itself is checked on 50 canvas drawings by
+tests/browser/test_network_js.py."""
 
 import numpy as np
 import pytest
 import torch
 
-from capsnet import preprocess
+from capsnet import preprocess, warp
 from demo import handlers, pairs
-from tests.support.digit_strokes import PAIR_BOXES, strokes
+from tests.support.digit_strokes import PAIR_BOXES, render, strokes
 from tests.support.page_driver import (
     NetworkMessages,
     canvas_box,
@@ -26,6 +27,9 @@ pytestmark = pytest.mark.browser
 
 LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x) (issue 22)
 PICTURE_TOLERANCE = 2 / 255  # #input-28 against preprocess's input: a PNG of 8-bit greys
+WARP_TOLERANCE = 2 / 255  # live.js's warp against capsnet.warp, per pixel
+WARPS = [{"rotate": 30}, {"rotate": -55, "scale": 1.3}, {"scale": 0.6, "shear": 0.4},
+         {"shift": [3.5, -2.0]}, {"rotate": 12, "scale": 0.8, "shear": -0.3, "shift": [-1.5, 4.0]}]
 SETTLE_MS = 1000  # after the pen stops: the prediction asked for at its last move has come back
 
 
@@ -153,3 +157,58 @@ def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, d
         assert page.js_errors == []
     finally:
         page.close()
+
+
+def test_live_js_warps_as_capsnet_warp(page):
+    in_page(page)
+    x = preprocess(render(5))  # (1, 1, 28, 28)
+    warped = page.evaluate("""async ([image, warps]) => {
+      const live = await import(new URL('live/live.js', document.baseURI).href);
+      return warps.map((change) => Array.from(live.warp(Float32Array.from(image), change)));
+    }""", [x.flatten().tolist(), WARPS])
+    for change, page_warped in zip(WARPS, warped):
+        expected = warp(x, **change).flatten().numpy()
+        assert np.abs(np.array(page_warped) - expected).max() <= WARP_TOLERANCE, change
+
+
+def hold_slider_at(page, elem_id: str, fraction: float) -> None:
+    """Drags slider #elem_id's handle to fraction (0-1) of its track and keeps the mouse button down."""
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    slider.scroll_into_view_if_needed()
+    track = slider.bounding_box()
+    value = float(page.locator(f"#{elem_id} input[type=number]").input_value())
+    low, high = (float(slider.get_attribute(a)) for a in ("min", "max"))
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] * (value - low) / (high - low), y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * fraction, y, steps=8)
+
+
+def test_turning_predicts_in_the_page_as_model_x_and_sends_nothing_until_released(page, model):
+    in_page(page)
+    load_model_in_page(page, "one")
+    draw_strokes(page, strokes(7, canvas_box(page)))
+    wait_for_views(page)
+    page.wait_for_timeout(500)  # the sweep's answer, which follows the views
+    framed = torch.from_numpy(pixels(page.locator("#input-28 img").get_attribute("src")))[None, None]
+    messages = NetworkMessages(page)
+    try:
+        hold_slider_at(page, "rotate", 0.85)
+        page.wait_for_timeout(SETTLE_MS)
+        sent = list(messages.messages)
+    finally:
+        messages.close()
+    assert sent == []
+    rotate = float(page.locator("#rotate input[type=range]").input_value())
+    assert rotate > 20
+    turned = warp(framed, rotate=rotate)
+    local_input = np.array(page.evaluate("Array.from(capsnetLocal.last.input28)")).reshape(turned.shape)
+    assert np.abs(local_input - turned.numpy()).max() <= WARP_TOLERANCE
+    with torch.inference_mode():
+        lengths = model(turned).lengths[0]
+    np.testing.assert_allclose(local_lengths(page), lengths.numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+    shown = pixels(page.locator("#input-28 img").get_attribute("src"))
+    assert np.abs(shown - turned[0, 0].numpy()).max() <= PICTURE_TOLERANCE
+    views = wait_for_views(page)
+    page.mouse.up()  # the final values go to the server: its answer, the views and the sweep follow
+    wait_for_views(page, views)

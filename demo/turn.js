@@ -1,0 +1,83 @@
+// The #transform sliders while they move (gr.HTML's js_on_load of the hidden #transform-live: Gradio passes element,
+// props and trigger). When the network runs in the page (network.js) in one-digit mode, a move turns and stretches
+// the tab's input as framed (live.js's warp: capsnet.warp ported) and predicts it here, shown as canvas.js shows a
+// drawing's ("capsnet-local"): nothing is sent. Letting go of the slider sends the final values (app.py's
+// "transform_released": the server's answer, the views and #sweep), and a prediction that comes back after that is
+// dropped. Otherwise (the network loading or not in the page, or two digits, which the pair model reads as drawn)
+// each move goes to the server as before: trigger("input"), app.py's "transform" event.
+//
+// The input as framed is #input-28's picture whenever the sliders are at no change (every new input resets them):
+// an 8-bit PNG, within 0.5/255 a pixel of the server's.
+const CONTROLS = ["rotate", "scale", "shear", "shift-x", "shift-y"]; // transform.CONTROLS' order
+const NO_CHANGE = [0, 1, 0, 0, 0]; // transform.NO_CHANGE_VALUES
+const reader = document.createElement("canvas"); // off-screen: reads #input-28's pixels
+let live = null; // live.js, once imported
+let framed = null; // the tab's input as framed: 784 values in [0, 1]
+let shown = 0; // counts #input-28's pictures: a slower read of an older one is dropped
+let asked = 0; // counts the page's predictions and releases: only the latest prediction is shown
+
+import(new URL("live/live.js", document.baseURI).href).then((module) => { live = module; });
+
+function isControl(target) {
+  return CONTROLS.some((id) => document.getElementById(id)?.contains(target));
+}
+
+// The five values. During an input event the moved slider's number box is not updated yet: its value is the event's.
+function slidersOn(event = null) {
+  return CONTROLS.map((id) => {
+    const slider = document.getElementById(id);
+    const input = event && slider.contains(event.target) ? event.target : slider.querySelector("input[type=number]");
+    return Number(input?.value);
+  });
+}
+
+async function greysOf(url) {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  reader.width = image.width;
+  reader.height = image.height;
+  const pen = reader.getContext("2d");
+  pen.drawImage(image, 0, 0);
+  const rgba = pen.getImageData(0, 0, image.width, image.height).data;
+  return Float32Array.from({length: image.width * image.height}, (_, p) => rgba[4 * p] / 255);
+}
+
+function onNewPicture() {
+  const url = document.querySelector("#input-28 img")?.getAttribute("src");
+  if (!url || slidersOn().some((value, n) => value !== NO_CHANGE[n])) return;
+  const number = ++shown;
+  greysOf(url).then((greys) => { if (number === shown) framed = greys; });
+}
+
+function predictTurned(values) {
+  const [rotate, scale, shear, shiftX, shiftY] = values;
+  const number = ++asked;
+  const turned = live.warp(framed, {rotate, scale, shear, shift: [shiftX, shiftY]});
+  window.capsnetLocal.predictInput(turned, "one").then((result) => {
+    if (result === null || number !== asked) return;
+    document.dispatchEvent(new CustomEvent("capsnet-local", {detail: live.view(result, "one")}));
+  });
+}
+
+function inPage() {
+  const mode = document.querySelector("#mode input:checked")?.value ?? "one";
+  return window.capsnetLocal?.place === "browser" && live !== null && mode === "one";
+}
+
+document.addEventListener("input", (event) => {
+  if (!isControl(event.target)) return;
+  if (!inPage()) requestAnimationFrame(() => trigger("input")); // by then Gradio holds the slider's new value
+  else if (framed !== null && !document.querySelector("#prediction .predicted-digit.empty")) {
+    predictTurned(slidersOn(event));
+  }
+});
+for (const type of ["change", "pointerup"]) {
+  document.addEventListener(type, (event) => { if (isControl(event.target)) asked += 1; }); // released
+}
+function watchPictures() { // #input-28 may be rendered after this component
+  const picture = document.getElementById("input-28");
+  if (picture === null) requestAnimationFrame(watchPictures);
+  else new MutationObserver(onNewPicture).observe(picture, {subtree: true, childList: true, attributes: true});
+}
+watchPictures();
