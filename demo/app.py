@@ -12,8 +12,11 @@ download read the same state. Every size on the page (capsules, pose dimensions)
 
 #transform turns and stretches that input (transform.py): a slider move runs the network once on the
 Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js); every new input
-starts with no change. While the pen moves, the page predicts by itself too (canvas.js, docs/in-page-network.md). #sweep, in the
-"Turn and stretch" tab, follows the Result like the views, and is made only while its tab is open.
+starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result like the views, and is made only
+while its tab is open.
+
+While the pen moves, the page predicts by itself (canvas.js with network.js): the drawing is sent once, as the pen
+is lifted. What runs where: docs/in-page-network.md.
 """
 
 import itertools
