@@ -33,6 +33,8 @@ PRESENT = 0.5
 def load_pair_model(path: Path, model: CapsNet) -> tuple[CapsNet | None, str]:
     """(the pair model in path, "") when it can serve two-digit mode beside model, else (None, one line saying why):
     a CapsNet trained on pairs (train.py --pairs) with model's digits, pose size and image size."""
+    if not Path(path).is_file():
+        return None, f"{path}: no such file; train a pair model with `python train.py --pairs` (see README)"
     try:
         pair_model = load_model(path)
     except CheckpointError as error:
