@@ -15,6 +15,7 @@ from tests.support.page_driver import (
     NetworkMessages,
     canvas_box,
     choose_mode,
+    drag_to,
     draw_strokes,
     drawing_sends_after_lifting,
     open_demo,
@@ -171,19 +172,6 @@ def test_live_js_warps_as_capsnet_warp(page):
         assert np.abs(np.array(page_warped) - expected).max() <= WARP_TOLERANCE, change
 
 
-def hold_slider_at(page, elem_id: str, fraction: float) -> None:
-    """Drags slider #elem_id's handle to fraction (0-1) of its track and keeps the mouse button down."""
-    slider = page.locator(f"#{elem_id} input[type=range]")
-    slider.scroll_into_view_if_needed()
-    track = slider.bounding_box()
-    value = float(page.locator(f"#{elem_id} input[type=number]").input_value())
-    low, high = (float(slider.get_attribute(a)) for a in ("min", "max"))
-    y = track["y"] + track["height"] / 2
-    page.mouse.move(track["x"] + track["width"] * (value - low) / (high - low), y)
-    page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] * fraction, y, steps=8)
-
-
 def test_turning_predicts_in_the_page_as_model_x_and_sends_nothing_until_released(page, model):
     in_page(page)
     load_model_in_page(page, "one")
@@ -193,7 +181,7 @@ def test_turning_predicts_in_the_page_as_model_x_and_sends_nothing_until_release
     framed = torch.from_numpy(pixels(page.locator("#input-28 img").get_attribute("src")))[None, None]
     messages = NetworkMessages(page)
     try:
-        hold_slider_at(page, "rotate", 0.85)
+        drag_to(page, "rotate", 0.85, release=False)
         page.wait_for_timeout(SETTLE_MS)
         sent = list(messages.messages)
     finally:

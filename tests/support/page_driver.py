@@ -172,9 +172,9 @@ def drag_slider(page, dim: int, fraction: float, steps: int = 8) -> None:
     drag_to(page, f"dim-{dim}", fraction, steps)
 
 
-def drag_to(page, elem_id: str, fraction: float, steps: int = 8) -> None:
+def drag_to(page, elem_id: str, fraction: float, steps: int = 8, release: bool = True) -> None:
     """Drags the handle of the slider #elem_id (a pose slider, #rotate, ...) with the mouse from its value to
-    fraction (0-1) of its track, sending input events on the way."""
+    fraction (0-1) of its track, sending input events on the way; release=False keeps the mouse button down."""
     slider = page.locator(f"#{elem_id} input[type=range]")
     slider.scroll_into_view_if_needed()
     track = slider.bounding_box()
@@ -184,7 +184,8 @@ def drag_to(page, elem_id: str, fraction: float, steps: int = 8) -> None:
     page.mouse.move(track["x"] + track["width"] * (value - low) / (high - low), y)
     page.mouse.down()
     page.mouse.move(track["x"] + track["width"] * fraction, y, steps=steps)
-    page.mouse.up()
+    if release:
+        page.mouse.up()
 
 
 def wait_for_pixels(page, elem_id: str, expected: np.ndarray, tolerance: float) -> np.ndarray:
