@@ -59,6 +59,19 @@ export function imageUrl(pixels, size = 28) {
   return picture.toDataURL("image/png");
 }
 
+// One colour channel (0 red, 1 green, 2 blue) of the picture at url, 0-255 per pixel, row by row.
+export async function channelOf(url, channel) {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+  picture.width = image.width;
+  picture.height = image.height;
+  const pen = picture.getContext("2d");
+  pen.drawImage(image, 0, 0);
+  const rgba = pen.getImageData(0, 0, image.width, image.height).data;
+  return Uint8ClampedArray.from({length: image.width * image.height}, (_, p) => rgba[4 * p + channel]);
+}
+
 // A prediction of network.js (or null: nothing to see) as the page shows it in mode ("one" or "two"): the HTML of
 // #prediction and #lengths, #input-28's picture, and the selected capsule (the longest) and its pose for decoder.js.
 export function view(result, mode) {

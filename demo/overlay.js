@@ -10,16 +10,10 @@ const picture = document.createElement("canvas"); // off-screen: its PNG data UR
 let answer = 0; // counts the server's answers: a recolouring of an older one is dropped
 let other = Promise.resolve(null); // the green channel of the server's last drawings, 0-255 per pixel
 
-async function greenOf(url) {
-  const image = new Image();
-  image.src = url;
-  await image.decode();
-  picture.width = image.width;
-  picture.height = image.height;
-  const pen = picture.getContext("2d");
-  pen.drawImage(image, 0, 0);
-  const rgba = pen.getImageData(0, 0, image.width, image.height).data;
-  return Uint8ClampedArray.from({length: image.width * image.height}, (_, p) => rgba[4 * p + 1]);
+const live = import(new URL("live/live.js", document.baseURI).href); // channelOf reads the server's drawings
+
+function greenOf(url) {
+  return live.then((module) => module.channelOf(url, 1));
 }
 
 // red: the selected capsule's fresh drawing (pixels in [0, 1], or null: black), green: the other digit's.

@@ -10,7 +10,6 @@
 // an 8-bit PNG, within 0.5/255 a pixel of the server's.
 const CONTROLS = ["rotate", "scale", "shear", "shift-x", "shift-y"]; // transform.CONTROLS' order
 const NO_CHANGE = [0, 1, 0, 0, 0]; // transform.NO_CHANGE_VALUES
-const reader = document.createElement("canvas"); // off-screen: reads #input-28's pixels
 let live = null; // live.js, once imported
 let framed = null; // the tab's input as framed: 784 values in [0, 1]
 let shown = 0; // counts #input-28's pictures: a slower read of an older one is dropped
@@ -31,23 +30,11 @@ function slidersOn(event = null) {
   });
 }
 
-async function greysOf(url) {
-  const image = new Image();
-  image.src = url;
-  await image.decode();
-  reader.width = image.width;
-  reader.height = image.height;
-  const pen = reader.getContext("2d");
-  pen.drawImage(image, 0, 0);
-  const rgba = pen.getImageData(0, 0, image.width, image.height).data;
-  return Float32Array.from({length: image.width * image.height}, (_, p) => rgba[4 * p] / 255);
-}
-
 function onNewPicture() {
   const url = document.querySelector("#input-28 img")?.getAttribute("src");
   if (!url || slidersOn().some((value, n) => value !== NO_CHANGE[n])) return;
   const number = ++shown;
-  greysOf(url).then((greys) => { if (number === shown) framed = greys; });
+  live?.channelOf(url, 0).then((greys) => { if (number === shown) framed = Float32Array.from(greys, (g) => g / 255); });
 }
 
 function predictTurned(values) {
