@@ -111,3 +111,22 @@ def test_resuming_a_cnn_run_as_a_capsnet_is_refused_in_one_line(tmp_path, mnist_
     result = run_train("--resume", *tiny[:1], 2, *tiny[2:])
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr == f"error: --resume: {tmp_path / 'm.last.pt'} is a run of --model cnn; give --model cnn or another --out\n"
+
+
+SHIPPED_CNN = REPO / "checkpoints" / "cnn-mnist.pt"
+
+
+def test_shipped_cnn_was_chosen_on_validation_and_recorded_at_least_99_3_percent():
+    metadata = load_model(SHIPPED_CNN).metadata
+    assert metadata["chosen_by"] == "validation accuracy" and metadata["test_images"] == 10_000
+    assert metadata["args"]["model"] == "cnn" and "train.py" in metadata["command"]
+    assert metadata["test_accuracy"] >= 0.993
+
+
+@pytest.mark.slow
+def test_shipped_cnn_scores_at_least_99_3_percent_on_the_test_set(mnist_dir):
+    model = load_model(SHIPPED_CNN)
+    images, labels = load_mnist(mnist_dir, train=False)
+    with torch.inference_mode():
+        predictions = torch.cat([model(batch).probabilities.argmax(dim=1) for batch in images.split(1000)])
+    assert (predictions == labels).float().mean() >= 0.993
