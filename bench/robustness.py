@@ -1,7 +1,7 @@
 """Robustness to affine change, measured: the CapsNet's and the CNN baseline's accuracy on MNIST's 10,000 test
 digits turned, scaled, sheared, and warped at random as in affNIST.
 
-    python bench/robustness.py              # every test digit, 12 settings: ~20 min on one CPU core
+    python bench/robustness.py              # every test digit, 12 settings: ~30 min on one shared CPU core
     python bench/robustness.py --limit 500  # a quick look
 
 The paper's claim (Sabour et al. 2017, Section 5.2): trained on translated MNIST only, a CapsNet reached
