@@ -16,15 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import torch
+from matplotlib.figure import Figure
 
 from common import add_model_and_data_flags, model_from, test_set  # noqa: E402
 
 from capsnet.atomic import atomic_write  # noqa: E402
+from capsnet.figures import save_figure  # noqa: E402
 from capsnet.checkpoints import DEFAULT_CHECKPOINT  # noqa: E402
 from capsnet.pose_study import CHANGES, STRONG, changed_poses, dimension_labels, pose_correlations  # noqa: E402
 
@@ -44,7 +42,8 @@ def table(correlations: dict, labels: list[dict]) -> str:
 
 def plot(correlations: dict, path: Path) -> None:
     grid = torch.stack(list(correlations.values()), dim=1).numpy()  # (16, 4)
-    fig, ax = plt.subplots(figsize=(4.2, 6.4), dpi=120)
+    fig = Figure(figsize=(4.2, 6.4), layout="tight")
+    ax = fig.subplots()
     image = ax.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), list(correlations))
     ax.set_yticks(range(grid.shape[0]), [f"dim {d}" for d in range(grid.shape[0])])
@@ -55,10 +54,7 @@ def plot(correlations: dict, path: Path) -> None:
                     color="white" if abs(r) >= STRONG else "black")
     ax.set_title("Pose dimension vs. change\n(Pearson r within digits)", fontsize=10)
     fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
-    fig.tight_layout()
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> int:

@@ -24,16 +24,13 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import torch
+from matplotlib.figure import Figure
 
 from common import add_model_and_data_flags, test_set  # noqa: E402
 
 from capsnet import CheckpointError, load_model  # noqa: E402
-from capsnet.atomic import atomic_write  # noqa: E402
+from capsnet.figures import save_figure  # noqa: E402
 from capsnet.cnn import class_scores  # noqa: E402
 from capsnet.transforms import affine, change_matrix, warp  # noqa: E402
 
@@ -107,7 +104,8 @@ def plot(results: list[tuple[str, object, dict]], names: list[str], path: Path) 
     """Accuracy against each change, one line per model; the unchanged test set starts every curve."""
     plain = results[0][2]
     axes_of = {"rotation": ("rotation (deg, either way)", 0), "scale": ("scale factor", 1.0), "shear": ("shear (either way)", 0)}
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4), dpi=110, gridspec_kw={"width_ratios": [3, 3, 2, 1.4]})
+    fig = Figure(figsize=(13, 3.4), layout="tight")
+    axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [3, 3, 2, 1.4]})
     for ax, (change, (xlabel, start)) in zip(axes, axes_of.items()):
         points = sorted([(start, plain), *((a, acc) for c, a, acc in results if c == change)], key=lambda p: p[0])
         for name in names:
@@ -123,10 +121,7 @@ def plot(results: list[tuple[str, object, dict]], names: list[str], path: Path) 
     axes[3].set_ylim(0, 100)
     axes[3].set_xlabel("affNIST-like")
     fig.suptitle("MNIST test digits under affine change (both models trained on 2 px shifts only)", fontsize=11)
-    fig.tight_layout()
-    with atomic_write(path) as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> int:
