@@ -91,19 +91,6 @@ def run_train(*args):
 
 
 @pytest.mark.slow
-def test_short_cnn_training_on_real_mnist_beats_90_percent(tmp_path, mnist_dir):
-    out = tmp_path / "cnn.pt"
-    result = run_train("--model", "cnn", "--epochs", 1, "--train-limit", 4000, "--val-size", 0, "--test-limit", 1000,
-                       "--batch-size", 32, "--max-shift", 0, "--data-dir", mnist_dir, "--out", out, "--device", "cpu")
-    assert result.returncode == 0, result.stderr[-2000:]
-    model = load_model(out)
-    images, labels = load_mnist(mnist_dir, train=False)
-    with torch.inference_mode():
-        predictions = model(images[:1000]).probabilities.argmax(dim=1)
-    assert (predictions == labels[:1000]).float().mean() > 0.90
-
-
-@pytest.mark.slow
 def test_resuming_a_cnn_run_as_a_capsnet_is_refused_in_one_line(tmp_path, mnist_dir):
     tiny = ["--epochs", 1, "--train-limit", 64, "--val-size", 0, "--test-limit", 20, "--device", "cpu",
             "--data-dir", mnist_dir, "--out", tmp_path / "m.pt"]
