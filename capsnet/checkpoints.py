@@ -52,7 +52,7 @@ def safe_load(path: str | Path, map_location="cpu") -> dict:
 def save_checkpoint(model: CapsNet | CNN, path: str | Path, metadata: dict) -> None:
     kind = next(kind for kind, (cls, _) in KINDS.items() if isinstance(model, cls))
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_save({"format": FORMAT, "kind": kind, "config": model.config.to_dict(), "model": state,
+    atomic_save({"format": FORMAT, "kind": kind, "config": dataclasses.asdict(model.config), "model": state,
                  "metadata": metadata}, path)
 
 
@@ -82,7 +82,9 @@ def check_config(config, config_class=CapsNetConfig) -> CapsNetConfig | CNNConfi
     for name, (supported, meaning) in SUPPORTED.items():
         if config.get(name, supported) != supported:
             raise ValueError(f"config field {name} is {config[name]}; this project reads only {meaning}")
-    cfg = config_class.from_dict(defaults | config)
+    # JSON-like checkpoints keep tuples as lists: the dataclass holds them as tuples again
+    cfg = config_class(**{name: tuple(value) if isinstance(defaults[name], tuple) else value
+                          for name, value in (defaults | config).items()})
     if isinstance(cfg, CapsNetConfig) and cfg.primary_grid < 1:
         raise ValueError(f"config fields kernel_size {cfg.kernel_size} and primary_stride {cfg.primary_stride} "
                          f"leave no primary capsules in a {cfg.image_size}x{cfg.image_size} image")

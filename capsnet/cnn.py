@@ -14,7 +14,7 @@ Max-pooling is what the paper argues against: it keeps whether a feature is pres
 where exactly it was, so the network is invariant, not equivariant, to small changes.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -33,15 +33,6 @@ class CNNConfig:
     @property
     def pooled_size(self) -> int:
         return self.image_size // 4  # two 2x2 poolings: 28 -> 7
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "CNNConfig":
-        d = dict(d)
-        d["channels"] = tuple(d["channels"])
-        return cls(**d)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """CapsNet for MNIST: Conv1 -> PrimaryCapsules -> DigitCapsules -> Decoder (Sabour et al. 2017, Fig. 1 and 2)."""
 
 import operator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -33,15 +33,6 @@ class CapsNetConfig:
     @property
     def num_primary_capsules(self) -> int:
         return self.primary_channels * self.primary_grid**2  # 32 * 6 * 6 = 1152
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "CapsNetConfig":
-        d = dict(d)
-        d["decoder_hidden"] = tuple(d["decoder_hidden"])
-        return cls(**d)
 
 
 @dataclass

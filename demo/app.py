@@ -21,7 +21,7 @@ is lifted. What runs where: docs/in-page-network.md.
 
 import itertools
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -107,7 +107,7 @@ RESULT_NUMBERS = itertools.count(1)
 
 def sizes(cfg: CapsNetConfig) -> dict:
     """The architecture's sizes that the page's texts name."""
-    return {**cfg.to_dict(), "grid": cfg.primary_grid, "num_primary_capsules": cfg.num_primary_capsules}
+    return {**asdict(cfg), "grid": cfg.primary_grid, "num_primary_capsules": cfg.num_primary_capsules}
 
 
 def shows_local(key: str) -> str:
