@@ -71,7 +71,7 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
 
 def person(port: int, number: int, deadline: float, tally: Tally) -> None:
     rng = random.Random(2200 + number)
-    session, urls = Session(port), drawings(number)
+    session, urls = Session(port), drawings(number, MODE)
     next_stroke = time.monotonic() + rng.uniform(0, STROKE_EVERY_S)  # a class does not start in step
     while True:
         time.sleep(max(0.0, next_stroke - time.monotonic()))
@@ -117,7 +117,7 @@ def main() -> None:
     args = p.parse_args()
     server = Server(shlex.split(args.server_args))
     try:
-        Session(server.port).call("draw", drawings(0)[3], PEN_UP, MODE)  # Gradio's first request sets things up
+        Session(server.port).call("draw", drawings(0, MODE)[3], PEN_UP, MODE)  # Gradio's first request sets things up
         for people in args.people:
             report(people, args.seconds, classroom(server, people, args.seconds))
     finally:
