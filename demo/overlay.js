@@ -10,10 +10,11 @@ const picture = document.createElement("canvas"); // off-screen: its PNG data UR
 let answer = 0; // counts the server's answers: a recolouring of an older one is dropped
 let other = Promise.resolve(null); // the green channel of the server's last drawings, 0-255 per pixel
 
-const live = import(new URL("live/live.js", document.baseURI).href); // channelOf reads the server's drawings
+// channelOf reads the server's drawings; without live.js (not served) the server recolours them instead
+const live = import(new URL("live/live.js", document.baseURI).href).catch(() => null);
 
 function greenOf(url) {
-  return live.then((module) => module.channelOf(url, 1));
+  return live.then((module) => (module ? module.channelOf(url, 1) : null));
 }
 
 // red: the selected capsule's fresh drawing (pixels in [0, 1], or null: black), green: the other digit's.

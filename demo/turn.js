@@ -15,7 +15,8 @@ let framed = null; // the tab's input as framed: 784 values in [0, 1]
 let shown = 0; // counts #input-28's pictures: a slower read of an older one is dropped
 let asked = 0; // counts the page's predictions and releases: only the latest prediction is shown
 
-import(new URL("live/live.js", document.baseURI).href).then((module) => { live = module; });
+// Without live.js (not served), live stays null and every move goes to the server.
+import(new URL("live/live.js", document.baseURI).href).then((module) => { live = module; }, () => {});
 
 function isControl(target) {
   return CONTROLS.some((id) => document.getElementById(id)?.contains(target));
