@@ -21,11 +21,13 @@ import statistics
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load_demo import PEN_UP, SETTLE_S, Server, Session, drawings, percentile  # noqa: E402
+from demo.onnx_routes import MANIFEST_PATH  # noqa: E402
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
@@ -118,6 +120,8 @@ def main() -> None:
     server = Server(shlex.split(args.server_args))
     try:
         Session(server.port).call("draw", drawings(0, MODE)[3], PEN_UP, MODE)  # Gradio's first request sets things up
+        # The class's pages have loaded: their network's manifest waits for the models' ONNX export, as a page does.
+        urllib.request.urlopen(f"http://127.0.0.1:{server.port}{MANIFEST_PATH}", timeout=120).read()
         for people in args.people:
             report(people, args.seconds, classroom(server, people, args.seconds))
     finally:

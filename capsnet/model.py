@@ -41,6 +41,7 @@ class CapsNetOutput:
     poses: torch.Tensor  # (B, 10, 16) the DigitCaps vectors v_j
     reconstruction: torch.Tensor  # (B, 1, 28, 28) decoded from the masked capsule
     coupling: torch.Tensor  # (B, 1152, 10) routing coefficients c_ij of the last iteration
+    primary: torch.Tensor  # (B, 1152, 8) the squashed primary capsules u_i: CapsNet.route re-runs routing from them
 
 
 def valid_iterations(iterations) -> bool:
@@ -153,10 +154,11 @@ class CapsNet(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> CapsNetOutput:
         """x: (B, 1, 28, 28) pixels in [0, 1]. labels: the capsule to decode (training; (B, 2) decodes two, as for
         MultiMNIST), else the longest."""
-        v, c = self.digit_capsules(self.primary(x))  # (B, 10, 16), (B, 1152, 10)
+        u = self.primary(x)  # (B, 1152, 8)
+        v, c = self.digit_capsules(u)  # (B, 10, 16), (B, 1152, 10)
         lengths = capsule_length(v)  # (B, 10)
         digits = lengths.argmax(dim=1) if labels is None else labels
-        return CapsNetOutput(lengths, v, self.decoder(v, digits).float(), c)
+        return CapsNetOutput(lengths, v, self.decoder(v, digits).float(), c, u)
 
     def primary(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 1, 28, 28) -> the squashed primary capsules u_i (B, 1152, 8)."""
@@ -170,11 +172,14 @@ class CapsNet(nn.Module):
         (default: the model's own, 3, and then the last iteration equals
         model(x) exactly). model(x) records nothing, so tracing costs it nothing.
         """
+        return self.route(self.primary(x), iterations)
+
+    def route(self, u: torch.Tensor, iterations: int | None = None) -> CapsNetTrace:
+        """trace from the primary capsules u (N, 1152, 8), e.g. model(x).primary: routing only, no convolution."""
         if iterations is None:
             iterations = self.digit_capsules.iterations
         elif not valid_iterations(iterations):
             raise ValueError(f"iterations must be a whole number of at least 1, got {iterations!r}")
-        u = self.primary(x)  # (N, 1152, 8)
         u_hat = self.digit_capsules.predictions(u)  # (N, 1152, 10, 16)
         poses, coupling = zip(*routing_steps(u_hat, iterations))
         poses = torch.stack(poses)  # (r, N, 10, 16)

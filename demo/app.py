@@ -20,7 +20,9 @@ is lifted. What runs where: docs/in-page-network.md.
 """
 
 import itertools
+import os
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,6 +64,11 @@ INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 # The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
 # they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
+# The views are made at most one per core at once (the demo runs one PyTorch thread per request); the rest wait
+# their turn. Made all at once, a class's views shared the cores with each other and took twice the CPU time each
+# (docs/in-page-network.md, "A classroom").
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+VIEW_SLOTS = threading.BoundedSemaphore(CORES)
 # Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
 # prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
 PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down', mode]"
@@ -356,7 +363,9 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
     def explain(state, chosen, rounds) -> tuple:
-        return *explainer.explain(model_of(state), state, chosen, rounds).outputs(), gr.DownloadButton(visible=False)
+        with VIEW_SLOTS:
+            views = explainer.explain(model_of(state), state, chosen, rounds)
+        return *views.outputs(), gr.DownloadButton(visible=False)
 
     def explain_new(state, rounds) -> tuple:
         return explain(state, None, rounds)  # the longest capsule, as the prediction selected it
@@ -451,7 +460,8 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
             return gr.skip()
         if isinstance(state, pairs.PairResult):
             return transform.ONE_DIGIT_ONLY
-        return transform.sweep_html(model, baseline, state, chosen, labels)
+        with VIEW_SLOTS:
+            return transform.sweep_html(model, baseline, state, chosen, labels)
 
     def on_new_sweep(state, seen):
         return on_sweep(state, None, seen)  # the longest capsule, as the prediction selected it

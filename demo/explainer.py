@@ -1,7 +1,7 @@
 """The explainer views: what happens inside the capsules for the tab's current input. Plain functions, no Gradio.
 
-They follow from the prediction's handlers.Result, never from the image again: routing is re-run on its
-network input with `model.trace` (with the iterations the page chose), and its poses are decoded. The
+They follow from the prediction's handlers.Result, never from the image again: routing is re-run from its
+primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded. The
 numbers come from `capsnet.figures`; this module only turns them into HTML, every size read from the
 model's config. Colour maps are applied with numpy (no matplotlib figure) so that every view appears
 within half a second of the prediction; Figure 4's download, with axes and labels, is drawn by
@@ -117,7 +117,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None) 
         return waiting_views(model.config)
     digit, iterations = result.capsule(digit), handlers.whole_number(iterations, ITERATIONS)
     with torch.inference_mode():
-        trace = model.trace(result.x, iterations)
+        trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
                      figure4_html(model, result.poses[digit], digit), all_capsules_html(model, result, digit))
 
@@ -187,8 +187,9 @@ def primary_html(trace, digit: int) -> str:
     order = figures.types_by_agreement(trace, digit).tolist()  # most agreeing first
     # A few capsules at the border agree ten times more than the rest: clip them, or all else looks white.
     limit = float(np.quantile(np.abs(maps), AGREEMENT_QUANTILE)) or 1.0
+    pixels = colour(maps, figures.AGREEMENT_COLORS, -limit, 0.0, limit)  # (32, 6, 6, 3)
     tiles = "".join(
-        f'<figure>{img_tag(colour(maps[t], figures.AGREEMENT_COLORS, -limit, 0.0, limit), f"type {t}")}'
+        f'<figure>{img_tag(pixels[t], f"type {t}")}'
         f'<figcaption>type {t}<br>{maps[t].mean():+.3f}</figcaption></figure>'
         for t in order
     )

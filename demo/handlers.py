@@ -29,6 +29,9 @@ from .memory import preprocess, read_image
 # drawing's pose fits, and every value can still be pushed 0.25 either way.
 POSE_RANGE = (-0.8, 0.8)
 BLANK_MESSAGE = "Draw a digit"
+# zlib level 1: the views' PNGs are made twice as fast as at PIL's default (6) and are about a tenth larger
+# (docs/speed.md, "A stroke's cost to the server"); PNG stays lossless at any level.
+PNG_COMPRESSION = 1
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Result:
     x: torch.Tensor  # (1, 1, 28, 28) the network input
     lengths: torch.Tensor  # (10,) the digit capsules' lengths
     poses: torch.Tensor  # (10, 16) the digit capsules v_j
+    primary: torch.Tensor  # (1, 1152, 8) the primary capsules u_i: the views re-run only routing from them
 
     @property
     def longest(self) -> int:
@@ -126,7 +130,7 @@ def gray(image) -> np.ndarray:
 def png_url(pixels: np.ndarray) -> str:
     """uint8 pixels (H, W) or (H, W, 3) as a PNG data URL."""
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=PNG_COMPRESSION)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -194,7 +198,7 @@ def predict_input(model: CapsNet, x: torch.Tensor) -> View:
     """The page for a network input x (1, 1, 28, 28), as preprocess framed it: a change of model re-runs it."""
     with torch.inference_mode():
         out = model(x)
-    result = Result(x, out.lengths[0], out.poses[0])
+    result = Result(x, out.lengths[0], out.poses[0], out.primary)
     digit = result.longest
     return View(prediction_html(result.lengths), lengths_html(result.lengths), image_url(x),
                 image_url(out.reconstruction), digit, slider_values(result.poses[digit]), result)

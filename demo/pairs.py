@@ -110,7 +110,7 @@ def predict_input(model: CapsNet, x: torch.Tensor) -> PairView:
     """The two-digit page for a network input x (1, 1, 28, 28), as preprocess framed it."""
     with torch.inference_mode():
         out = model(x)
-    result = PairResult(x, out.lengths[0], out.poses[0])
+    result = PairResult(x, out.lengths[0], out.poses[0], out.primary)
     selected = result.digits[0]
     return PairView(prediction_html(result.lengths), handlers.lengths_html(result.lengths, marked=2),
                     image_url(x), image_url(out.reconstruction), selected,

@@ -153,3 +153,29 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit():
     with ThreadPoolExecutor(1) as thread:
         thread.submit(asyncio.run, BodyLimit(app, max_bytes=1000)(scope, chunks, None)).result()
     assert seen == ["http.request", "http.disconnect"]
+
+
+def test_no_more_views_are_made_at_once_than_there_are_cores(server, monkeypatch):
+    import threading
+    import time
+
+    from demo import app, explainer
+
+    making, most, lock, explain = 0, 0, threading.Lock(), explainer.explain
+
+    def slow_explain(*args):
+        nonlocal making, most
+        with lock:
+            making += 1
+            most = max(most, making)
+        time.sleep(0.2)  # long enough for every request to arrive while the first ones are being made
+        with lock:
+            making -= 1
+        return explain(*args)
+
+    monkeypatch.setattr(explainer, "explain", slow_explain)
+    requests = 3 * app.CORES
+    with ThreadPoolExecutor(requests) as pool:
+        answers = list(pool.map(lambda _: call(server, "explain", None, 3), range(requests)))
+    assert all(status == 200 for status, _ in answers)
+    assert most == app.CORES

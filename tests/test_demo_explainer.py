@@ -182,23 +182,24 @@ def test_no_input_shows_what_each_view_will_show(model):
     assert all("Draw a digit, upload an image or pick an example" in v for v in views.outputs())
 
 
-def test_the_views_read_the_result_and_run_routing_once(model, three, monkeypatch):
-    traced = []
-    trace = model.trace
+def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsules(model, three, monkeypatch):
+    routed = []
+    route = model.route
 
     def no_image_work(*args):
         raise AssertionError("the views must not read or preprocess the image again")
 
-    def no_forward_pass(*args):
-        raise AssertionError("the views must not run the prediction again")
+    def no_network_pass(*args, **kwargs):
+        raise AssertionError("the views must not run the convolutions or the prediction again")
 
     monkeypatch.setattr(explainer, "preprocess", no_image_work)
     monkeypatch.setattr(explainer, "read_image", no_image_work)
     monkeypatch.setattr(handlers, "preprocess", no_image_work)
-    monkeypatch.setattr(model, "forward", no_forward_pass)
-    monkeypatch.setattr(model, "trace", lambda x, iterations=None: traced.append(iterations) or trace(x, iterations))
+    monkeypatch.setattr(model, "forward", no_network_pass)
+    monkeypatch.setattr(model, "primary", no_network_pass)
+    monkeypatch.setattr(model, "route", lambda u, rounds=None: routed.append((u, rounds)) or route(u, rounds))
     explainer.explain(model, three, 5, 2)
-    assert traced == [2]
+    assert len(routed) == 1 and routed[0][0] is three.primary and routed[0][1] == 2
 
 
 def test_figure4_download_decodes_the_results_poses_without_running_the_network(model, three, tmp_path,

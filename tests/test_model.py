@@ -117,6 +117,15 @@ def test_trace_last_iteration_equals_the_forward_pass(model):
     assert torch.equal(trace.coupling[-1], out.coupling)
 
 
+def test_route_from_the_forward_pass_primary_capsules_equals_trace(model):
+    x = torch.rand(2, 1, 28, 28)
+    with torch.inference_mode():
+        out, trace, routed = model(x), model.trace(x, iterations=4), model.route(model(x).primary, iterations=4)
+    assert torch.equal(out.primary, trace.primary)
+    assert torch.equal(routed.coupling, trace.coupling)
+    assert torch.equal(routed.poses, trace.poses)
+
+
 def test_trace_coupling_sums_to_one_over_the_ten_digits_in_every_iteration(model):
     trace = model.trace(torch.rand(2, 1, 28, 28), iterations=4)
     assert torch.allclose(trace.coupling.sum(dim=3), torch.ones(4, 2, 1152), atol=1e-6)
