@@ -20,9 +20,7 @@ is lifted. What runs where: docs/in-page-network.md.
 """
 
 import itertools
-import os
 import tempfile
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from capsnet.preprocessing import MAX_IMAGE_BYTES
 
 from . import explainer, handlers, pairs, transform
 from .body_limit import BodyLimit
+from .cores import CORE_TURNS
 from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
 from .onnx_routes import onnx_routes
@@ -64,11 +63,6 @@ INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
 # The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
 # they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
-# The views are made at most one per core at once (the demo runs one PyTorch thread per request); the rest wait
-# their turn. Made all at once, a class's views shared the cores with each other and took twice the CPU time each
-# (docs/in-page-network.md, "A classroom").
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-VIEW_SLOTS = threading.BoundedSemaphore(CORES)
 # Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
 # prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
 PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down', mode]"
@@ -363,7 +357,7 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
     def explain(state, chosen, rounds) -> tuple:
-        with VIEW_SLOTS:
+        with CORE_TURNS:
             views = explainer.explain(model_of(state), state, chosen, rounds)
         return *views.outputs(), gr.DownloadButton(visible=False)
 
@@ -460,7 +454,7 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
             return gr.skip()
         if isinstance(state, pairs.PairResult):
             return transform.ONE_DIGIT_ONLY
-        with VIEW_SLOTS:
+        with CORE_TURNS:
             return transform.sweep_html(model, baseline, state, chosen, labels)
 
     def on_new_sweep(state, seen):

@@ -50,15 +50,20 @@ function inPage() {
   return local?.capsnetLocal.place === "browser";
 }
 
-// In the event, for bench/bench_network_js.py: ms, from the animation frame that read the canvas to the answer (with
-// any wait for the prediction before it), and workerMs, the worker's own time for it (framing and network).
+// The canvas is read when the worker is free (not when asked): a prediction never waits behind an older one.
+// In the event, for bench/bench_network_js.py: ms, from reading the canvas to the answer, and workerMs, the
+// worker's own time for it (framing and network).
 function predictInPage() {
   framePending = false;
   if (last === null) return; // the pen was lifted: the server answers this stroke
   const during = stroke;
-  const asked = performance.now();
   const chosen = mode();
-  local.capsnetLocal.predict(pen.getImageData(0, 0, canvas.width, canvas.height), chosen).then((result) => {
+  let asked = null;
+  const read = () => {
+    asked = performance.now();
+    return pen.getImageData(0, 0, canvas.width, canvas.height);
+  };
+  local.capsnetLocal.predict(read, chosen).then((result) => {
     if (result === null || during !== stroke || last === null) return;
     const detail = {...local.live.view(result, chosen), ms: performance.now() - asked,
                     workerMs: result.ms.frame + result.ms.network};

@@ -20,6 +20,7 @@ from PIL import Image
 from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import check_file_size
 
+from .cores import CORE_TURNS
 from .memory import preprocess, read_image
 
 # Slider range of every pose dimension, from bench/pose_ranges.py: on the MNIST
@@ -196,7 +197,7 @@ def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
 
 def predict_input(model: CapsNet, x: torch.Tensor) -> View:
     """The page for a network input x (1, 1, 28, 28), as preprocess framed it: a change of model re-runs it."""
-    with torch.inference_mode():
+    with CORE_TURNS, torch.inference_mode():
         out = model(x)
     result = Result(x, out.lengths[0], out.poses[0], out.primary)
     digit = result.longest

@@ -8,11 +8,12 @@
 //   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
 //   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
 //   manifest   the runtime and the models, by name, with their shapes (onnx_routes.manifest), once ready
-//   predict(imageData, model)  a canvas's ImageData, read by the model of that name (default: the manifest's
-//              first; another is fetched when first asked for) -> a promise of {input28, lengths, poses,
-//              iterationLengths, coupling, primary}: Float32Arrays (784), (10), (10 x 16), (r x 10),
-//              (r x 1152 x 10), (1152 x 8), row-major, equal to preprocess's input and model(x)'s and
-//              model.trace(x)'s outputs (primary: its squashed primary capsules); input28 is
+//   predict(imageData, model)  a canvas's ImageData, or a function that returns one (called as the worker takes
+//              the call: a drawing that goes on is read when it can be run, not before), read by the model of
+//              that name (default: the manifest's first; another is fetched when first asked for) -> a promise
+//              of {input28, lengths, poses, iterationLengths, coupling, primary}: Float32Arrays (784), (10),
+//              (10 x 16), (r x 10), (r x 1152 x 10), (1152 x 8), row-major, equal to preprocess's input and
+//              model(x)'s and model.trace(x)'s outputs (primary: its squashed primary capsules); input28 is
 //              null when there is no digit to see (preprocess's None); ms: {frame, network}, the worker's
 //              milliseconds for each. It resolves to null when it was not run: a newer call came before it
 //              started (only the latest drawing counts), no model has that name, or the network is not in
@@ -62,9 +63,10 @@ function sendNext() {
     worker.postMessage({type: "predict", id: running.id, input28: input.buffer, model}, [input.buffer]);
     return;
   }
-  const rgba = new Uint8ClampedArray(imageData.data);
-  worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: imageData.width,
-                      height: imageData.height, model}, [rgba.buffer]);
+  const pixels = typeof imageData === "function" ? imageData() : imageData;
+  const rgba = new Uint8ClampedArray(pixels.data);
+  worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: pixels.width,
+                      height: pixels.height, model}, [rgba.buffer]);
 }
 
 function onMessage({data}) {

@@ -20,6 +20,7 @@ from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_mo
 from capsnet.figures import two_colour_overlay
 
 from . import explainer, handlers
+from .cores import CORE_TURNS
 from .handlers import Result, View, image_url, png_url
 from .memory import preprocess
 
@@ -108,7 +109,7 @@ def one_digit_message(a: int, first: float, b: int, second: float) -> str:
 
 def predict_input(model: CapsNet, x: torch.Tensor) -> PairView:
     """The two-digit page for a network input x (1, 1, 28, 28), as preprocess framed it."""
-    with torch.inference_mode():
+    with CORE_TURNS, torch.inference_mode():
         out = model(x)
     result = PairResult(x, out.lengths[0], out.poses[0], out.primary)
     selected = result.digits[0]

@@ -10,6 +10,8 @@ import base64
 import io
 import json
 import math
+import threading
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
+from capsnet import CapsNet
 from capsnet.preprocessing import MAX_IMAGE_BYTES
+from demo import explainer
 from demo.app import MAX_EVENT_BYTES, build, launch
 from demo.body_limit import BodyLimit
+from demo.cores import CORES
 from tests.support.digit_strokes import render
 from tests.support.page_driver import free_port
 
@@ -155,27 +160,37 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit():
     assert seen == ["http.request", "http.disconnect"]
 
 
+class AtOnce:
+    """A slow stand-in for a function that counts how many calls run at once."""
+
+    def __init__(self, function):
+        self.function, self.running, self.most, self.lock = function, 0, 0, threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.2)  # long enough for every request to arrive while the first ones run
+        with self.lock:
+            self.running -= 1
+        return self.function(*args, **kwargs)
+
+
+def many_at_once(server: str, event: str, *values) -> list[int]:
+    """The event called 3 times per core at once; their HTTP statuses."""
+    with ThreadPoolExecutor(3 * CORES) as pool:
+        return [status for status, _ in pool.map(lambda _: call(server, event, *values), range(3 * CORES))]
+
+
 def test_no_more_views_are_made_at_once_than_there_are_cores(server, monkeypatch):
-    import threading
-    import time
+    explain = AtOnce(explainer.explain)
+    monkeypatch.setattr(explainer, "explain", explain)
+    assert set(many_at_once(server, "explain", None, 3)) == {200}
+    assert explain.most == CORES
 
-    from demo import app, explainer
 
-    making, most, lock, explain = 0, 0, threading.Lock(), explainer.explain
-
-    def slow_explain(*args):
-        nonlocal making, most
-        with lock:
-            making += 1
-            most = max(most, making)
-        time.sleep(0.2)  # long enough for every request to arrive while the first ones are being made
-        with lock:
-            making -= 1
-        return explain(*args)
-
-    monkeypatch.setattr(explainer, "explain", slow_explain)
-    requests = 3 * app.CORES
-    with ThreadPoolExecutor(requests) as pool:
-        answers = list(pool.map(lambda _: call(server, "explain", None, 3), range(requests)))
-    assert all(status == 200 for status, _ in answers)
-    assert most == app.CORES
+def test_no_more_drawings_are_run_through_the_network_at_once_than_there_are_cores(server, monkeypatch):
+    forward = AtOnce(CapsNet.forward)
+    monkeypatch.setattr(CapsNet, "forward", lambda model, *args, **kwargs: forward(model, *args, **kwargs))
+    assert set(many_at_once(server, "draw", data_url(4), False, ONE_DIGIT)) == {200}
+    assert forward.most == CORES
