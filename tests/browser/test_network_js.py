@@ -142,6 +142,22 @@ def test_only_the_latest_of_calls_made_while_it_runs_is_run(tab):
     assert results == ["ran", None, None, None, "ran"]  # the first was running; 2-4 were superseded by 5
 
 
+def test_a_drawing_given_as_a_reader_is_read_only_when_the_worker_takes_it_and_predicts_as_its_pixels(tab):
+    paths, pen = random_drawing(np.random.default_rng(1), 7)
+    results = tab.evaluate("""async ([paths, pen]) => {
+      await examine(paths, pen);  // a digit on the canvas
+      const pixels = document.getElementById('canvas').getContext('2d').getImageData(0, 0, 280, 280);
+      const read = [];
+      const reader = (n) => () => { read.push(n); return pixels; };
+      const calls = [1, 2, 3].map((n) => capsnetLocal.predict(reader(n)));
+      const answers = await Promise.all(calls);
+      const given = await capsnetLocal.predict(pixels);
+      return {read, ran: answers.map((a) => a !== null), same: Array.from(answers[2].lengths).every(
+        (value, k) => value === given.lengths[k])};
+    }""", [paths, pen])
+    assert results == {"read": [1, 3], "ran": [True, False, True], "same": True}  # 2 was superseded unread
+
+
 @pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/ort.wasm.bundle.min.mjs", "**/manifest.json",
                                      "**/network_worker.js"])
 def test_when_the_runtime_or_model_cannot_load_the_page_says_so_and_predicts_nothing(browser, live_url, blocked):
