@@ -11,7 +11,10 @@ then a person drags a pose slider: decoded in the page (decoder.js), no request,
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
 stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
 with a full answer) and the server's RSS before, at its peak and after. Targets for 50 people: 0 errors, p95 <= 1 s.
-Loopback only; bounded in time. Not a test: it prints figures; run it on an otherwise idle machine.
+Then one person in headless Chromium draws the ten digits in the same server's page (bench/bench_network_js.py's
+while_drawing): the in-page prediction's latency while drawing (median and p95; target median <= 33 ms) and the
+network messages while a pen was down (target 0). Loopback only; bounded in time. Not a test: it prints figures;
+run it on an otherwise idle machine.
 """
 
 import argparse
@@ -26,8 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_network_js import print_while_drawing, while_drawing  # noqa: E402
 from bench.load_demo import PEN_UP, SETTLE_S, Server, Session, drawings, percentile  # noqa: E402
 from demo.onnx_routes import MANIFEST_PATH  # noqa: E402
+from tests.support.page_driver import launch_chromium  # noqa: E402
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
@@ -124,6 +129,13 @@ def main() -> None:
         urllib.request.urlopen(f"http://127.0.0.1:{server.port}{MANIFEST_PATH}", timeout=120).read()
         for people in args.people:
             report(people, args.seconds, classroom(server, people, args.seconds))
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            print("one person in Chromium on this machine, after the classes:")
+            print_while_drawing(*while_drawing(browser, f"http://127.0.0.1:{server.port}/"))
+            browser.close()
     finally:
         server.stop()
 

@@ -357,7 +357,7 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
     def explain(state, chosen, rounds) -> tuple:
-        with CORE_TURNS:
+        with CORE_TURNS.take(view=True):
             views = explainer.explain(model_of(state), state, chosen, rounds)
         return *views.outputs(), gr.DownloadButton(visible=False)
 
@@ -454,7 +454,7 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
             return gr.skip()
         if isinstance(state, pairs.PairResult):
             return transform.ONE_DIGIT_ONLY
-        with CORE_TURNS:
+        with CORE_TURNS.take(view=True):
             return transform.sweep_html(model, baseline, state, chosen, labels)
 
     def on_new_sweep(state, seen):

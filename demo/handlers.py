@@ -197,7 +197,7 @@ def predict(model: CapsNet, image, blank_message: str = BLANK_MESSAGE) -> View:
 
 def predict_input(model: CapsNet, x: torch.Tensor) -> View:
     """The page for a network input x (1, 1, 28, 28), as preprocess framed it: a change of model re-runs it."""
-    with CORE_TURNS, torch.inference_mode():
+    with CORE_TURNS.take(), torch.inference_mode():
         out = model(x)
     result = Result(x, out.lengths[0], out.poses[0], out.primary)
     digit = result.longest

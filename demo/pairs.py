@@ -109,7 +109,7 @@ def one_digit_message(a: int, first: float, b: int, second: float) -> str:
 
 def predict_input(model: CapsNet, x: torch.Tensor) -> PairView:
     """The two-digit page for a network input x (1, 1, 28, 28), as preprocess framed it."""
-    with CORE_TURNS, torch.inference_mode():
+    with CORE_TURNS.take(), torch.inference_mode():
         out = model(x)
     result = PairResult(x, out.lengths[0], out.poses[0], out.primary)
     selected = result.digits[0]
