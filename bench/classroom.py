@@ -11,6 +11,7 @@ then a person drags a pose slider: decoded in the page (decoder.js), no request,
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
 stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
 with a full answer) and the server's RSS before, at its peak and after. Targets for 50 people: 0 errors, p95 <= 1 s.
+Before the classes, what a finished stroke costs the server: its CPU time per event, one person drawing alone.
 Then one person in headless Chromium draws the ten digits in the same server's page (bench/bench_network_js.py's
 while_drawing): the in-page prediction's latency while drawing (median and p95; target median <= 33 ms) and the
 network messages while a pen was down (target 0). Loopback only; bounded in time. Not a test: it prints figures;
@@ -76,6 +77,17 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
     return 3, seconds, "" if sweep_status == 200 else f"sweep: HTTP {sweep_status}"
 
 
+def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
+    """The server's CPU milliseconds per request of each event a finished stroke sends, one person alone."""
+    session, urls, cost = Session(server.port), drawings(0, MODE), {}
+    for event, values in (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS)), ("sweep", (None, False))):
+        started = server.cpu_seconds()
+        for _ in range(strokes):
+            session.call(event, *values)
+        cost[event] = 1000 * (server.cpu_seconds() - started) / strokes
+    return cost
+
+
 def person(port: int, number: int, deadline: float, tally: Tally) -> None:
     rng = random.Random(2200 + number)
     session, urls = Session(port), drawings(number, MODE)
@@ -127,6 +139,9 @@ def main() -> None:
         Session(server.port).call("draw", drawings(0, MODE)[3], PEN_UP, MODE)  # Gradio's first request sets things up
         # The class's pages have loaded: their network's manifest waits for the models' ONNX export, as a page does.
         urllib.request.urlopen(f"http://127.0.0.1:{server.port}{MANIFEST_PATH}", timeout=120).read()
+        cost = stroke_cost(server)
+        print(f"a finished stroke costs the server {sum(cost.values()):.1f} ms of CPU, one person alone ("
+              + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + ")")
         for people in args.people:
             report(people, args.seconds, classroom(server, people, args.seconds))
         from playwright.sync_api import sync_playwright

@@ -25,6 +25,7 @@ import base64
 import http.client
 import io
 import json
+import os
 import random
 import shlex
 import statistics
@@ -88,6 +89,12 @@ class Server:
         while self.sampling and self.process.poll() is None:
             self.peak_mb = max(self.peak_mb, self.rss_mb())
             time.sleep(0.02)
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the server has used so far (user and system, all its threads)."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset_peak(self) -> float:
         self.peak_mb = self.rss_mb()
