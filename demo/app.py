@@ -35,6 +35,7 @@ from .body_limit import BodyLimit
 from .cores import CORE_TURNS
 from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
+from .isolation import CrossOriginIsolation
 from .onnx_routes import onnx_routes
 from .weights import weights_routes
 
@@ -503,6 +504,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
     # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
     # TrimWhenIdle: what a burst of requests freed goes back to the OS once the server is idle.
+    # CrossOriginIsolation: the page may run the network in it on several threads.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     # allowed_paths: the examples are served from the package, wherever the server was started.
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
@@ -511,4 +513,4 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
                        app_kwargs={"routes": page.decoder_routes,
                                    "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
-                                                  Middleware(TrimWhenIdle)]})
+                                                  Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})

@@ -8,6 +8,7 @@
 //   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
 //   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
 //   manifest   the runtime and the models, by name, with their shapes (onnx_routes.manifest), once ready
+//   threads    the threads the network runs on in the page (more than 1 only in a cross-origin isolated page)
 //   predict(imageData, model)  a canvas's ImageData, or a function that returns one (called as the worker takes
 //              the call: a drawing that goes on is read when it can be run, not before), read by the model of
 //              that name (default: the manifest's first; another is fetched when first asked for) -> a promise
@@ -28,7 +29,8 @@ const FALLBACK_MESSAGE = "The network runs on the server: this browser could not
 
 let settle;
 const capsnetLocal = {
-  place: "loading", fallback: false, message: "", reason: "", manifest: null, last: null, predict, predictInput,
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, threads: 0, last: null, predict,
+  predictInput,
   prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
@@ -71,7 +73,7 @@ function sendNext() {
 
 function onMessage({data}) {
   if (data.type === "ready") {
-    Object.assign(capsnetLocal, {place: "browser", manifest: data.manifest});
+    Object.assign(capsnetLocal, {place: "browser", manifest: data.manifest, threads: data.threads});
     settle(true);
     sendNext();
   } else if (data.type === "failed") {

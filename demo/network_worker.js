@@ -35,7 +35,9 @@ async function load(url) {
   ort = await import(new URL(manifest.runtime, manifestUrl).href);
   // Only the .wasm's URL: a folder would have the runtime fetch its glue code too, which the bundle holds.
   ort.env.wasm.wasmPaths = {wasm: new URL(manifest.runtime_wasm, manifestUrl).href};
-  ort.env.wasm.numThreads = 1; // more needs a cross-origin isolated page, and was slower on 2 busy cores
+  // Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on
+  // 2 cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   await session(Object.keys(manifest.models)[0]);
 }
 
@@ -63,7 +65,7 @@ self.onmessage = async ({data}) => {
   try {
     if (data.type === "load") {
       await load(data.manifestUrl);
-      self.postMessage({type: "ready", manifest});
+      self.postMessage({type: "ready", manifest, threads: ort.env.wasm.numThreads});
     } else if (data.type === "prepare") {
       await session(data.model);
     } else if (data.type === "predict") {

@@ -64,6 +64,16 @@ def test_the_network_runs_in_the_page_from_the_demos_own_server(tab, live_url):
     assert all(url.startswith(live_url) for url in tab.requests)
 
 
+def test_the_network_runs_on_threads_in_a_cross_origin_isolated_page_and_on_one_elsewhere(browser, shipped, tab):
+    assert tab.evaluate("[crossOriginIsolated, capsnetLocal.threads]") == [
+        True, min(4, tab.evaluate("navigator.hardwareConcurrency"))]
+    with served(onnx_routes({"one": shipped}), isolated=False) as url:
+        plain = open_network_page(browser, url)
+        assert plain.evaluate("[crossOriginIsolated, capsnetLocal.place, capsnetLocal.threads]") == [
+            False, "browser", 1]
+        plain.close()
+
+
 @pytest.mark.parametrize("style", [{"pen": 6}, {"pen": 18}, {"pen": 40}, {"size": 140, "pen": 9},
                                    {"mode": "RGBA", "ink": 40}, {"ink": 255, "paper": 0}])
 def test_frame_js_frames_the_test_strokes_as_preprocess_does(tab, style):

@@ -9,8 +9,11 @@ from contextlib import contextmanager
 import numpy as np
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+
+from demo.isolation import CrossOriginIsolation
 
 from .digit_strokes import strokes
 from .page_driver import TIMEOUT_MS, VIEWPORT, free_port
@@ -84,15 +87,18 @@ window.capsnetLocal = capsnetLocal;
 </body></html>"""
 
 
-def page_app(routes) -> Starlette:
-    return Starlette(routes=[*routes, Route("/", lambda request: HTMLResponse(PAGE))])
+def page_app(routes, isolated: bool = True) -> Starlette:
+    """isolated: cross-origin isolated as the demo's page (demo/isolation.py), where the network runs on threads."""
+    return Starlette(routes=[*routes, Route("/", lambda request: HTMLResponse(PAGE))],
+                     middleware=[Middleware(CrossOriginIsolation)] if isolated else [])
 
 
 @contextmanager
-def served(routes) -> Iterator[str]:
+def served(routes, isolated: bool = True) -> Iterator[str]:
     """The routes and the page, served by uvicorn in a thread on a free loopback port; yields the page's URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(page_app(routes), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(page_app(routes, isolated), host="127.0.0.1", port=port,
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
