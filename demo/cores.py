@@ -1,8 +1,8 @@
 """At most one network pass or view in the making per core at once; the rest wait their turn, views first.
 
 The demo runs one PyTorch thread per request (__main__.py) and Gradio up to 40 requests at once. Run all at once, a
-class's predictions and views shared the cores and each took about twice the CPU time; taking turns, 50 people
-drawing at once are answered within the classroom's target (docs/in-page-network.md, "A classroom"). A waiting view
+class's predictions and views shared the cores and each took about twice the CPU time; taking turns, a class of 50
+is answered several times sooner (figures: docs/in-page-network.md, "A classroom"). A waiting view
 goes before a waiting prediction: a stroke already predicted is finished before another stroke is started. Images
 are read and framed before a turn is taken (memory.py has their own lock), so a big upload never holds a turn.
 """
