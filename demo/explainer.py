@@ -20,6 +20,7 @@ from matplotlib.colors import Colormap, TwoSlopeNorm
 from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 
 from . import handlers
+from .cores import CORE_TURNS
 from .handlers import Result, gray, png_url
 from .memory import preprocess, read_image
 
@@ -99,7 +100,7 @@ def classify(model: CapsNet, path: str) -> dict:
     x = preprocess(read_image(path))
     if x is None:
         raise ImageError(NO_DIGIT)
-    with torch.inference_mode():
+    with CORE_TURNS.take(), torch.inference_mode():
         lengths = model(x).lengths[0]
     return {"digit": int(lengths.argmax()), "lengths": lengths.tolist()}
 

@@ -3,6 +3,7 @@
 import base64
 import io
 import re
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -275,6 +276,20 @@ def test_classify_returns_the_digit_and_ten_lengths(model, tmp_path):
     result = explainer.classify(model, saved(tmp_path, render(4), "four.png"))
     lengths = model(preprocess(render(4))).lengths[0]
     assert result["digit"] == 4 and result["lengths"] == pytest.approx(lengths.tolist(), abs=1e-6)
+
+
+def test_classify_takes_a_turn_for_its_network_pass(model, tmp_path, monkeypatch):
+    taken = []
+
+    class Recording:
+        @contextmanager
+        def take(self, view: bool = False):
+            taken.append(view)
+            yield
+
+    monkeypatch.setattr(explainer, "CORE_TURNS", Recording())
+    explainer.classify(model, saved(tmp_path, render(4), "four.png"))
+    assert taken == [False]  # one turn, as a network pass (not a view)
 
 
 def test_classify_refuses_a_blank_image_with_a_message(model, tmp_path):
