@@ -349,6 +349,18 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
+# Which models' decoders has the page (decoder.js: #mode values, space-separated)? Their views' drawings are
+# decoded there, with no decoding on the server: Figure 4 alone is 176 decodes.
+PAGE_DECODERS = ("(...values) => [...values.slice(0, -1), "
+                 "document.querySelector('#reconstruction [data-decoders]')?.dataset.decoders ?? '']")
+
+
+def page_decoder(state, loaded) -> str | None:
+    """The #mode whose model made state (a Result), if the page has that model's decoder (loaded: PAGE_DECODERS')."""
+    mode = TWO if isinstance(state, pairs.PairResult) else ONE
+    return mode if isinstance(loaded, str) and mode in loaded.split() else None
+
+
 def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
                    page: ExplainerViews) -> None:
     """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
@@ -357,21 +369,26 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
-    def explain(state, chosen, rounds) -> tuple:
+    decoders = gr.Textbox("", visible="hidden", elem_id="page-decoders")  # set by PAGE_DECODERS
+
+    def explain(state, chosen, rounds, loaded) -> tuple:  # loaded: PAGE_DECODERS'
         with CORE_TURNS.take(view=True):
-            views = explainer.explain(model_of(state), state, chosen, rounds)
+            views = explainer.explain(model_of(state), state, chosen, rounds, page_decoder(state, loaded))
         return *views.outputs(), gr.DownloadButton(visible=False)
 
-    def explain_new(state, rounds) -> tuple:
-        return explain(state, None, rounds)  # the longest capsule, as the prediction selected it
+    def explain_new(state, rounds, loaded) -> tuple:
+        return explain(state, None, rounds, loaded)  # the longest capsule, as the prediction selected it
 
     def on_figure4(state, chosen):
         path = explainer.figure4_png(model_of(state), state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    new_result.change(explain_new, inputs=[result, iterations], outputs=outputs, api_name="explain", **VIEWS)
-    selected.then(explain, inputs=[result, digit, iterations], outputs=outputs, api_name="explain_selected", **VIEWS)
-    iterations.input(explain, inputs=[result, digit, iterations], outputs=outputs, api_name="iterations", **VIEWS)
+    new_result.change(explain_new, inputs=[result, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
+                      api_name="explain", **VIEWS)
+    selected.then(explain, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
+                  api_name="explain_selected", **VIEWS)
+    iterations.input(explain, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
+                     api_name="iterations", **VIEWS)
     page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
                               **INTERNAL)
 

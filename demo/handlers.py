@@ -9,8 +9,9 @@ config. app.py wires these functions to the page; tests call them directly.
 import base64
 import binascii
 import html
-import io
 import math
+import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,8 @@ BLANK_MESSAGE = "Draw a digit"
 # zlib level 1: the views' PNGs are made twice as fast as at PIL's default (6) and are about a tenth larger
 # (docs/speed.md, "A stroke's cost to the server"); PNG stays lossless at any level.
 PNG_COMPRESSION = 1
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_GREY, PNG_RGB = 0, 2  # the PNG colour types of 8-bit grey and RGB pixels
 
 
 @dataclass
@@ -130,9 +133,22 @@ def gray(image) -> np.ndarray:
 
 def png_url(pixels: np.ndarray) -> str:
     """uint8 pixels (H, W) or (H, W, 3) as a PNG data URL."""
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=PNG_COMPRESSION)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """uint8 pixels (H, W) grey or (H, W, 3) RGB as a PNG file: the same pixels as PIL's PNG, 2-4 times sooner
+    for the views' small pictures (docs/speed.md, "A stroke's cost to the server"). Each row unfiltered, as PIL
+    writes them at this compression level."""
+    height, width = pixels.shape[:2]
+    rows = np.insert(np.ascontiguousarray(pixels, np.uint8).reshape(height, -1), 0, 0, axis=1)  # filter type 0
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, PNG_RGB if pixels.ndim == 3 else PNG_GREY, 0, 0, 0)
+    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION))
+            + chunk(b"IEND", b""))
 
 
 def image_url(image) -> str:

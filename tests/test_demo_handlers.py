@@ -204,6 +204,15 @@ def test_selecting_a_capsule_before_drawing_is_blank(model):
     assert pixels(image).max() == 0 and pose == [0.0] * POSE_DIMS
 
 
+@pytest.mark.parametrize("shape", [(6, 6, 3), (28, 28), (463, 318), (1, 1), (41, 65, 3)])
+def test_png_bytes_hold_the_same_pixels_as_pils_png(shape):
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    pils = io.BytesIO()
+    Image.fromarray(pixels).save(pils, format="PNG", compress_level=handlers.PNG_COMPRESSION)
+    ours = Image.open(io.BytesIO(handlers.png_bytes(pixels)))
+    assert ours.mode == Image.open(pils).mode and np.array_equal(np.asarray(ours), np.asarray(Image.open(pils)))
+
+
 def test_network_input_shown_is_the_preprocessed_image(model):
     view = handlers.predict(model, render(6))
     expected = preprocess(render(6))[0, 0].numpy()
