@@ -5,9 +5,9 @@
 While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
 drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
-explain event (the four views; Figure 4 and every capsule's drawing are decoded in the page, by decoder.js) and the
-sweep event (#sweep, skipped by the server while its tab is closed). Now and then a person drags a pose slider:
-decoded in the page too, no request, only counted.
+explain event (the four views, Figure 4 and every capsule's drawing left to the page's decoder, decoder.js, and
+#sweep, skipped while its tab is closed). Now and then a person drags a pose slider: decoded in the page too, no
+request, only counted.
 
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
 stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
@@ -41,6 +41,7 @@ SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
 MODE = "one"  # #mode's value sent with a drawing
 ITERATIONS = 3  # #iterations as the page starts: the shipped model's
 PAGE_DECODERS = MODE  # the pages have their decoder (decoder.js): they draw Figure 4 and every capsule's drawing
+SWEEP_SHOWN = False  # #sweep's tab is closed: the explain event makes only the views
 VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: the explain event's first outputs
 TARGET_P95_S = 1.0
 
@@ -71,19 +72,19 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
     status, answer, _ = session.call("draw", drawing, PEN_UP, MODE)
     if status != 200 or not answer:
         return 1, None, f"draw: HTTP {status}"
-    status, views, _ = session.call("explain", None, ITERATIONS, PAGE_DECODERS)
+    status, views, _ = session.call("explain", None, ITERATIONS, PAGE_DECODERS, SWEEP_SHOWN)
     seconds = time.perf_counter() - started
-    sweep_status, _, _ = session.call("sweep", None, False)
     if status != 200 or not views or not all(isinstance(view, str) and ("<img" in view or "<canvas" in view)
                                              for view in views[:VIEWS]):
-        return 3, None, f"explain: HTTP {status}"
-    return 3, seconds, "" if sweep_status == 200 else f"sweep: HTTP {sweep_status}"
+        return 2, None, f"explain: HTTP {status}"
+    return 2, seconds, ""
 
 
 def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
     """The server's CPU milliseconds per request of each event a finished stroke sends, one person alone."""
     session, urls, cost = Session(server.port), drawings(0, MODE), {}
-    for event, values in (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS, PAGE_DECODERS)), ("sweep", (None, False))):
+    events = (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS, PAGE_DECODERS, SWEEP_SHOWN)))
+    for event, values in events:
         started = server.cpu_seconds()
         for _ in range(strokes):
             session.call(event, *values)

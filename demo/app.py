@@ -12,8 +12,8 @@ download read the same state. Every size on the page (capsules, pose dimensions)
 
 #transform turns and stretches that input (transform.py): a slider move runs the network once on the
 Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js); every new input
-starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result like the views, and is made only
-while its tab is open.
+starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result with the views (one request), and
+is made only while its tab is open.
 
 While the pen moves, the page predicts by itself (canvas.js with network.js): the drawing is sent once, as the pen
 is lifted. What runs where: docs/in-page-network.md.
@@ -21,6 +21,7 @@ is lifted. What runs where: docs/in-page-network.md.
 
 import itertools
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,8 +60,10 @@ CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
 # The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
 # Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
-# choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it.
-INTERNAL = {"api_visibility": "undocumented", "preprocess": False}
+# choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it. Their
+# outputs reach the page as the handlers made them (HTML, data URLs, numbers): Gradio's postprocessing
+# would pass each through unchanged, one worker-thread hop per output, 24 for a drawing.
+INTERNAL = {"api_visibility": "undocumented", "preprocess": False, "postprocess": False}
 # The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
 # they are being made only the newest input waits, so they never fall behind.
 VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
@@ -275,9 +278,9 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         if pair_examples is not None:
             pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
                                  **INTERNAL, **LIVE)
-        wire_explainer(model_of, result, new_result, selected, digit, explained)
-        wire_transform(model, labels, turn, turn_tab, sweep_view, result, new_result, predicted, selected, digit,
-                       [canvas.input, upload.upload, examples.select, mode.input])
+        sweep = wire_transform(model, labels, turn, turn_tab, sweep_view, result, predicted, digit,
+                               [canvas.input, upload.upload, examples.select, mode.input])
+        wire_explainer(model_of, result, new_result, selected, digit, explained, sweep)
         classify_endpoint(model)
     # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
     # #mode's value), exported in the background now, so that the first visitor does not wait for it.
@@ -349,55 +352,68 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-# Which models' decoders has the page (decoder.js: #mode values, space-separated)? Their views' drawings are
-# decoded there, with no decoding on the server: Figure 4 alone is 176 decodes.
-PAGE_DECODERS = ("(...values) => [...values.slice(0, -1), "
-                 "document.querySelector('#reconstruction [data-decoders]')?.dataset.decoders ?? '']")
+# What the page adds to the views' events, in the browser: which models' decoders it has (decoder.js: #mode values,
+# space-separated), whose views' drawings it then decodes itself (Figure 4 alone is 176 decodes), and whether #sweep
+# is on screen (its tab open): the sweep costs about 50 predictions, and is made only where it is seen.
+DECODERS_JS = "document.querySelector('#reconstruction [data-decoders]')?.dataset.decoders ?? ''"
+SWEEP_SHOWN_JS = "document.querySelector('#sweep')?.checkVisibility() === true"
+PAGE_DECODERS = f"(...values) => [...values.slice(0, -1), {DECODERS_JS}]"
+PAGE_DECODERS_AND_SWEEP = f"(...values) => [...values.slice(0, -2), {DECODERS_JS}, {SWEEP_SHOWN_JS}]"
 
 
 def page_decoder(state, loaded) -> str | None:
-    """The #mode whose model made state (a Result), if the page has that model's decoder (loaded: PAGE_DECODERS')."""
+    """The #mode whose model made state (a Result), if the page has that model's decoder (loaded: DECODERS_JS')."""
     mode = TWO if isinstance(state, pairs.PairResult) else ONE
     return mode if isinstance(loaded, str) and mode in loaded.split() else None
 
 
+@dataclass
+class Sweep:
+    """#sweep ("Turn and stretch"), made with the views of each Result and capsule choice, in the same request."""
+
+    view: gr.HTML
+    shown: gr.Checkbox  # is #sweep on screen? (SWEEP_SHOWN_JS)
+    make: Callable  # (state, chosen capsule, shown) -> #sweep's HTML, or gr.skip() while it is not seen
+
+
 def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
-                   page: ExplainerViews) -> None:
+                   page: ExplainerViews, sweep: Sweep) -> None:
     """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
-    event, which the views follow) or a number of iterations. Figure 4's PNG is made from it too, each with
-    model_of(the Result): the model that made it."""
+    event, which the views follow) or a number of iterations; #sweep comes with them (not for iterations). Figure
+    4's PNG is made from it too, each with model_of(the Result): the model that made it."""
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
+    decoders = gr.Textbox("", visible="hidden", elem_id="page-decoders")  # set by DECODERS_JS
 
-    decoders = gr.Textbox("", visible="hidden", elem_id="page-decoders")  # set by PAGE_DECODERS
-
-    def explain(state, chosen, rounds, loaded) -> tuple:  # loaded: PAGE_DECODERS'
+    def views(state, chosen, rounds, loaded) -> tuple:
         with CORE_TURNS.take(view=True):
-            views = explainer.explain(model_of(state), state, chosen, rounds, page_decoder(state, loaded))
-        return *views.outputs(), gr.DownloadButton(visible=False)
+            made = explainer.explain(model_of(state), state, chosen, rounds, page_decoder(state, loaded))
+        return *made.outputs(), gr.DownloadButton(visible=False)
 
-    def explain_new(state, rounds, loaded) -> tuple:
-        return explain(state, None, rounds, loaded)  # the longest capsule, as the prediction selected it
+    def views_and_sweep(state, chosen, rounds, loaded, seen) -> tuple:
+        return *views(state, chosen, rounds, loaded), sweep.make(state, chosen, seen)
+
+    def new_views(state, rounds, loaded, seen) -> tuple:
+        return views_and_sweep(state, None, rounds, loaded, seen)  # the longest capsule, as the prediction chose
 
     def on_figure4(state, chosen):
         path = explainer.figure4_png(model_of(state), state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
-    new_result.change(explain_new, inputs=[result, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
-                      api_name="explain", **VIEWS)
-    selected.then(explain, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
-                  api_name="explain_selected", **VIEWS)
-    iterations.input(explain, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
+    followers = [*outputs, sweep.view]
+    new_result.change(new_views, inputs=[result, iterations, decoders, sweep.shown], js=PAGE_DECODERS_AND_SWEEP,
+                      outputs=followers, api_name="explain", **VIEWS)
+    selected.then(views_and_sweep, inputs=[result, digit, iterations, decoders, sweep.shown],
+                  js=PAGE_DECODERS_AND_SWEEP, outputs=followers, api_name="explain_selected", **VIEWS)
+    iterations.input(views, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
                      api_name="iterations", **VIEWS)
     page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
-                              **INTERNAL)
+                              **{**INTERNAL, "postprocess": True})  # Gradio makes the file a download
 
 
 # Runs in the browser as a #transform slider sends its value: is the pointer still pressing it? Then the
 # prediction comes alone, as while the pen is down; letting go (release) brings the views and the sweep.
 DRAGGING = "(...values) => [...values.slice(0, -1), document.querySelector('#transform input:active') !== null]"
-# Is #sweep on screen (its tab open)? The sweep costs about 50 predictions: it is made only where it is seen.
-SWEEP_SHOWN = "(...values) => [...values.slice(0, -1), document.querySelector('#sweep')?.checkVisibility() === true]"
 TURN_CAPTION = (
     "### Turn and stretch\nThe sliders above turn, scale, shear and move the 28x28 input the network sees, and the "
     "prediction follows: a capsule's **length** should hold while the digit is still there, and its **pose** should "
@@ -441,14 +457,14 @@ def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
 
 
 def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
-                   result: gr.State, new_result: gr.Number, predicted: list, selected, digit: gr.Radio,
-                   new_inputs: list) -> None:
+                   result: gr.State, predicted: list, digit: gr.Radio, new_inputs: list) -> Sweep:
     """A #transform slider re-runs the network on the tab's input as framed, turned and stretched (no drawing
     is sent); Reset and every new input (new_inputs: their triggers) put the sliders back to no change. #sweep
-    follows the tab's Result, the capsule choice and its tab's opening, drawn only while it can be seen."""
+    follows its tab's opening here, and the tab's Result and capsule choice with the views (the Sweep returned),
+    drawn only while it can be seen."""
     baseline = transform.load_baseline()
     sliders = controls.sliders
-    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN
+    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN_JS
 
     def outputs(view: handlers.View, number) -> tuple:
         """view on the page, with number for #new-result; what else a prediction shows (#overlay) stays."""
@@ -475,9 +491,6 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
         with CORE_TURNS.take(view=True):
             return transform.sweep_html(model, baseline, state, chosen, labels)
 
-    def on_new_sweep(state, seen):
-        return on_sweep(state, None, seen)  # the longest capsule, as the prediction selected it
-
     gr.on([controls.moved.input], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
           outputs=predicted, api_name="transform", **INTERNAL, **LIVE)
     gr.on([s.release for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging],
@@ -487,12 +500,9 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
     for trigger in new_inputs:  # in the browser only: a new input starts with no change
         trigger(None, js=f"() => {list(transform.NO_CHANGE_VALUES)}", outputs=sliders, queue=False,
                 show_progress="hidden", api_visibility="private")
-    new_result.change(on_new_sweep, inputs=[result, shown], js=SWEEP_SHOWN, outputs=sweep_view, api_name="sweep",
-                      **VIEWS)
-    selected.then(on_sweep, inputs=[result, digit, shown], js=SWEEP_SHOWN, outputs=sweep_view,
-                  api_name="sweep_selected", **VIEWS)
     tab.select(on_sweep, inputs=[result, digit, shown], js="(state, chosen) => [state, chosen, true]",
                outputs=sweep_view, api_name="sweep_shown", **VIEWS)
+    return Sweep(sweep_view, shown, on_sweep)
 
 
 def classify_endpoint(model: CapsNet) -> None:
