@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.page_driver import (  # noqa: E402
     EXPLAINER_VIEWS,
-    VIEW_PICTURE,
     NetworkMessages,
     choose_mode,
     decoder_place,
@@ -59,14 +58,12 @@ from tests.support.page_driver import (  # noqa: E402
 )
 
 # When each explainer view first shows a picture after the pen leaves the canvas (a cleared canvas empties them).
-# A picture is shown when it is the server's PNG, or a drawing the page's decoder has finished (VIEW_PICTURE).
-VIEW_PROBES = """([ids, picture]) => {
+VIEW_PROBES = """(ids) => {
   window.viewProbe = {strokeEnd: null, shown: {}};
   document.querySelector('#canvas canvas').addEventListener('pointerup', () => {
     viewProbe.strokeEnd = performance.now(); viewProbe.shown = {}; }, true);
   for (const id of ids) new MutationObserver(() => {
-    if (viewProbe.strokeEnd !== null && !(id in viewProbe.shown)
-        && document.querySelector(`#${id}`).querySelector(picture))
+    if (viewProbe.strokeEnd !== null && !(id in viewProbe.shown) && document.querySelector(`#${id} img`))
       viewProbe.shown[id] = performance.now(); })
     .observe(document.querySelector(`#${id}`), {subtree: true, childList: true, attributes: true});
 }"""
@@ -213,8 +210,8 @@ def view_latencies(page, events: int) -> dict[str, list[float]]:
     latencies = {view: [] for view in EXPLAINER_VIEWS}
     for _ in range(events):
         page.locator("#clear").click()
-        page.wait_for_function("([ids, picture]) => ids.every(id => document.querySelector(`#${id}`)"
-                               ".querySelector(picture) === null)", arg=[EXPLAINER_VIEWS, VIEW_PICTURE])
+        page.wait_for_function("(ids) => ids.every(id => document.querySelector(`#${id} img`) === null)",
+                               arg=EXPLAINER_VIEWS)
         page.evaluate("viewProbe.strokeEnd = null")
         page.mouse.move(x + 10, top)
         page.mouse.down()
@@ -253,7 +250,7 @@ def measure(browser, url: str, mode: str, args) -> dict[tuple[str, str], str]:
     figures = {("stroke end -> prediction", "median <= 150 ms"): summary(stroke_end_latencies(page, args.events))}
     page.locator("#clear").click()
     figures["while drawing, between predictions", "about 100-150 ms"] = summary(drawing_intervals(page))
-    page.evaluate(VIEW_PROBES, [EXPLAINER_VIEWS, VIEW_PICTURE])
+    page.evaluate(VIEW_PROBES, EXPLAINER_VIEWS)
     for view, latencies in view_latencies(page, args.events).items():
         figures[f"stroke end -> #{view}", "median <= 500 ms"] = summary(latencies)
     sends = [drawing_sends_after_lifting(page) for _ in range(STROKES_COUNTED)]

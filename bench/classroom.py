@@ -5,8 +5,7 @@
 While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
 drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
-explain event (the four views, Figure 4 and every capsule's drawing left to the page's decoder, decoder.js, and
-#sweep, skipped while its tab is closed). Now and then a person drags a pose slider: decoded in the page too, no
+explain event (the four views, and #sweep, skipped while its tab is closed). Now and then a person drags a pose slider: decoded in the page too, no
 request, only counted.
 
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
@@ -40,7 +39,6 @@ STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
 MODE = "one"  # #mode's value sent with a drawing
 ITERATIONS = 3  # #iterations as the page starts: the shipped model's
-PAGE_DECODERS = MODE  # the pages have their decoder (decoder.js): they draw Figure 4 and every capsule's drawing
 SWEEP_SHOWN = False  # #sweep's tab is closed: the explain event makes only the views
 VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: the explain event's first outputs
 TARGET_P95_S = 1.0
@@ -72,10 +70,9 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
     status, answer, _ = session.call("draw", drawing, PEN_UP, MODE)
     if status != 200 or not answer:
         return 1, None, f"draw: HTTP {status}"
-    status, views, _ = session.call("explain", None, ITERATIONS, PAGE_DECODERS, SWEEP_SHOWN)
+    status, views, _ = session.call("explain", None, ITERATIONS, SWEEP_SHOWN)
     seconds = time.perf_counter() - started
-    if status != 200 or not views or not all(isinstance(view, str) and ("<img" in view or "<canvas" in view)
-                                             for view in views[:VIEWS]):
+    if status != 200 or not views or not all(isinstance(view, str) and "<img" in view for view in views[:VIEWS]):
         return 2, None, f"explain: HTTP {status}"
     return 2, seconds, ""
 
@@ -83,7 +80,7 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
 def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
     """The server's CPU milliseconds per request of each event a finished stroke sends, one person alone."""
     session, urls, cost = Session(server.port), drawings(0, MODE), {}
-    events = (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS, PAGE_DECODERS, SWEEP_SHOWN)))
+    events = (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS, SWEEP_SHOWN)))
     for event, values in events:
         started = server.cpu_seconds()
         for _ in range(strokes):

@@ -352,19 +352,8 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-# What the page adds to the views' events, in the browser: which models' decoders it has (decoder.js: #mode values,
-# space-separated), whose views' drawings it then decodes itself (Figure 4 alone is 176 decodes), and whether #sweep
-# is on screen (its tab open): the sweep costs about 50 predictions, and is made only where it is seen.
-DECODERS_JS = "document.querySelector('#reconstruction [data-decoders]')?.dataset.decoders ?? ''"
-SWEEP_SHOWN_JS = "document.querySelector('#sweep')?.checkVisibility() === true"
-PAGE_DECODERS = f"(...values) => [...values.slice(0, -1), {DECODERS_JS}]"
-PAGE_DECODERS_AND_SWEEP = f"(...values) => [...values.slice(0, -2), {DECODERS_JS}, {SWEEP_SHOWN_JS}]"
-
-
-def page_decoder(state, loaded) -> str | None:
-    """The #mode whose model made state (a Result), if the page has that model's decoder (loaded: DECODERS_JS')."""
-    mode = TWO if isinstance(state, pairs.PairResult) else ONE
-    return mode if isinstance(loaded, str) and mode in loaded.split() else None
+# Is #sweep on screen (its tab open)? The sweep costs about 50 predictions: it is made only where it is seen.
+SWEEP_SHOWN = "(...values) => [...values.slice(0, -1), document.querySelector('#sweep')?.checkVisibility() === true]"
 
 
 @dataclass
@@ -372,7 +361,7 @@ class Sweep:
     """#sweep ("Turn and stretch"), made with the views of each Result and capsule choice, in the same request."""
 
     view: gr.HTML
-    shown: gr.Checkbox  # is #sweep on screen? (SWEEP_SHOWN_JS)
+    shown: gr.Checkbox  # is #sweep on screen? (SWEEP_SHOWN)
     make: Callable  # (state, chosen capsule, shown) -> #sweep's HTML, or gr.skip() while it is not seen
 
 
@@ -383,30 +372,28 @@ def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, 
     4's PNG is made from it too, each with model_of(the Result): the model that made it."""
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
-    decoders = gr.Textbox("", visible="hidden", elem_id="page-decoders")  # set by DECODERS_JS
 
-    def views(state, chosen, rounds, loaded) -> tuple:
+    def views(state, chosen, rounds) -> tuple:
         with CORE_TURNS.take(view=True):
-            made = explainer.explain(model_of(state), state, chosen, rounds, page_decoder(state, loaded))
+            made = explainer.explain(model_of(state), state, chosen, rounds)
         return *made.outputs(), gr.DownloadButton(visible=False)
 
-    def views_and_sweep(state, chosen, rounds, loaded, seen) -> tuple:
-        return *views(state, chosen, rounds, loaded), sweep.make(state, chosen, seen)
+    def views_and_sweep(state, chosen, rounds, seen) -> tuple:
+        return *views(state, chosen, rounds), sweep.make(state, chosen, seen)
 
-    def new_views(state, rounds, loaded, seen) -> tuple:
-        return views_and_sweep(state, None, rounds, loaded, seen)  # the longest capsule, as the prediction chose
+    def new_views(state, rounds, seen) -> tuple:
+        return views_and_sweep(state, None, rounds, seen)  # the longest capsule, as the prediction chose it
 
     def on_figure4(state, chosen):
         path = explainer.figure4_png(model_of(state), state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
     followers = [*outputs, sweep.view]
-    new_result.change(new_views, inputs=[result, iterations, decoders, sweep.shown], js=PAGE_DECODERS_AND_SWEEP,
-                      outputs=followers, api_name="explain", **VIEWS)
-    selected.then(views_and_sweep, inputs=[result, digit, iterations, decoders, sweep.shown],
-                  js=PAGE_DECODERS_AND_SWEEP, outputs=followers, api_name="explain_selected", **VIEWS)
-    iterations.input(views, inputs=[result, digit, iterations, decoders], js=PAGE_DECODERS, outputs=outputs,
-                     api_name="iterations", **VIEWS)
+    new_result.change(new_views, inputs=[result, iterations, sweep.shown], js=SWEEP_SHOWN, outputs=followers,
+                      api_name="explain", **VIEWS)
+    selected.then(views_and_sweep, inputs=[result, digit, iterations, sweep.shown], js=SWEEP_SHOWN,
+                  outputs=followers, api_name="explain_selected", **VIEWS)
+    iterations.input(views, inputs=[result, digit, iterations], outputs=outputs, api_name="iterations", **VIEWS)
     page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
                               **{**INTERNAL, "postprocess": True})  # Gradio makes the file a download
 
@@ -464,7 +451,7 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
     drawn only while it can be seen."""
     baseline = transform.load_baseline()
     sliders = controls.sliders
-    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN_JS
+    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN
 
     def outputs(view: handlers.View, number) -> tuple:
         """view on the page, with number for #new-result; what else a prediction shows (#overlay) stays."""

@@ -14,11 +14,6 @@
 //
 // Two-digit mode (#mode "two") decodes with the pair model's decoder, fetched the first time the mode is
 // used, and each decoded image is also handed to overlay.js (a "capsule-decoded" event on the document).
-//
-// The explainer's Figure 4 and every capsule's drawing are decoded here too, once a mode's decoder is in:
-// element.dataset.decoders lists those modes (app.py's PAGE_DECODERS sends it with each views event), and the
-// server then sends canvases that carry the poses to decode (explainer.py's decoded_canvas), drawn here a row of
-// tiles at a time, so that a new stroke is not held up.
 const MANIFESTS = {one: "decoder/manifest.json", two: "decoder-pairs/manifest.json"}; // by #mode: demo/weights.py
 const SWEEP = 0.25; // the paper's largest perturbation of a pose dimension (Fig. 4)
 const SWEEP_PERIOD_MS = 3000; // one sweep: value -> +0.25 -> -0.25 -> value
@@ -100,28 +95,24 @@ function linearOfReLU({weight, bias, outputs}, x) {
 
 // capsnet's Decoder.forward for one pose placed in capsule digit: 160 -> 512 -> 1024 -> 784, ReLU, ReLU, sigmoid.
 // The other nine capsules are zero, so the first layer needs only the 16 columns of capsule digit.
-function decode(digit, pose, using = decoder) {
-  const [first, ...rest] = using.layers;
-  let h = linear(first, pose, digit * using.poseDims);
+function decode(digit, pose) {
+  const [first, ...rest] = decoder.layers;
+  let h = linear(first, pose, digit * decoder.poseDims);
   for (const layer of rest) h = linearOfReLU(layer, h); // the ReLU is linearOfReLU's skipping of x <= 0
   return h.map((value) => 1 / (1 + Math.exp(-value))); // (784,) pixels in [0, 1]
-}
-
-// Pixels in [0, 1] into a canvas at (left, top) as grey levels, as the server's PNGs have them (handlers.gray).
-function putImage(pen, image, size, left = 0, top = 0) {
-  const rgba = pen.createImageData(size, size);
-  for (let p = 0; p < size * size; p++) {
-    const grey = Math.round(Math.min(Math.max(image[p], 0), 1) * 255);
-    rgba.data.set([grey, grey, grey, 255], 4 * p);
-  }
-  pen.putImageData(rgba, left, top);
 }
 
 // Pixels in [0, 1] (or null: black, as handlers.image_url(None)) as a grey PNG data URL.
 function pngUrl(image) {
   const size = decoder.imageSize;
   picture.width = picture.height = size;
-  putImage(picture.getContext("2d"), image ?? new Float32Array(size * size), size);
+  const pen = picture.getContext("2d");
+  const rgba = pen.createImageData(size, size);
+  for (let p = 0; p < size * size; p++) {
+    const grey = image ? Math.round(image[p] * 255) : 0;
+    rgba.data.set([grey, grey, grey, 255], 4 * p);
+  }
+  pen.putImageData(rgba, 0, 0);
   return picture.toDataURL("image/png");
 }
 
@@ -153,7 +144,6 @@ function useMode() {
   const entry = decoders[mode];
   decoder = typeof entry === "object" ? entry : null;
   element.dataset.decoder = decoder !== null ? "browser" : entry === "failed" ? "server" : "loading";
-  element.dataset.decoders = Object.keys(decoders).filter((m) => typeof decoders[m] === "object").join(" ");
   if (decoder !== null) {
     drawingPose ??= poseOnPage();
     playControls().button.disabled = false;
@@ -233,35 +223,6 @@ watch("value", () => {
     if (decoder !== null) drawingPose = poseOnPage();
   });
 });
-
-// ---- the explainer's drawings (explainer.py's decoded_canvas) ----
-
-// The canvas's capsule decoded from its pose, or with nudges Figure 4's grid: row d moves pose dimension d by
-// each nudge (a column each), white lines between the tiles. One row per task, so input events come between.
-async function drawDecoded(canvas) {
-  const {decoder: mode, capsule, pose, nudges, gap} = JSON.parse(canvas.dataset.decode);
-  const using = decoders[mode];
-  if (typeof using !== "object") return; // not this page's: the server said it would not be asked
-  canvas.dataset.drawn = "drawing";
-  const pen = canvas.getContext("2d");
-  pen.fillStyle = "white";
-  pen.fillRect(0, 0, canvas.width, canvas.height);
-  const size = using.imageSize;
-  const rows = nudges.length ? pose.length : 1;
-  for (let row = 0; row < rows && canvas.isConnected; row++) {
-    const columns = nudges.length ? nudges.map((nudge) => pose.map((v, d) => (d === row ? v + nudge : v))) : [pose];
-    columns.forEach((moved, column) => putImage(pen, decode(capsule, moved, using), size,
-                                                column * (size + gap), row * (size + gap)));
-    await new Promise((resolve) => setTimeout(resolve));
-  }
-  canvas.dataset.drawn = canvas.isConnected ? "done" : "gone";
-}
-
-function drawNewCanvases() {
-  for (const canvas of document.querySelectorAll("canvas[data-decode]:not([data-drawn])")) drawDecoded(canvas);
-}
-
-new MutationObserver(drawNewCanvases).observe(document.body, {childList: true, subtree: true});
 
 // Listening on the document: the sliders and #play are other components, rendered on their own.
 document.addEventListener("input", onSliderInput);

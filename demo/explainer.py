@@ -1,10 +1,9 @@
 """The explainer views: what happens inside the capsules for the tab's current input. Plain functions, no Gradio.
 
 They follow from the prediction's handlers.Result, never from the image again: routing is re-run from its
-primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded, here or,
-for a page that has the model's decoder (decoder.js), in the page: Figure 4 and every capsule's drawing then
-come as canvases that carry the poses to decode. The numbers come from `capsnet.figures`; this module only
-turns them into HTML, every size read from the model's config. Colour maps are applied with numpy (no matplotlib figure) so that every view appears
+primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded. The
+numbers come from `capsnet.figures`; this module only turns them into HTML, every size read from the
+model's config. Colour maps are applied with numpy (no matplotlib figure) so that every view appears
 within half a second of the prediction; Figure 4's download, with axes and labels, is drawn by
 `capsnet.figures.figure4`.
 """
@@ -108,15 +107,12 @@ def classify(model: CapsNet, path: str) -> dict:
 
 # ---- the views ----------------------------------------------------------------------------------------------------
 
-def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, page_decoder: str | None = None
-            ) -> Views:
+def explain(model: CapsNet, result: Result | None, digit=None, iterations=None) -> Views:
     """All four views of the tab's Result for digit capsule digit (default: the longest).
 
     digit and iterations come from the page (or a script calling its events): anything but
     a digit capsule's number and 1-5 counts as not given. The prediction's own lengths and
     poses are shown; only routing is re-run, with the chosen iterations (default: the model's).
-    page_decoder names the page's decoder of this model (decoder.js's #mode), if it has one: the
-    page then decodes Figure 4 and every capsule's drawing itself, and nothing is decoded here.
     """
     if result is None:
         return waiting_views(model.config)
@@ -124,8 +120,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, 
     with torch.inference_mode():
         trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
-                     figure4_html(model, result.poses[digit], digit, page_decoder),
-                     all_capsules_html(model, result, digit, page_decoder))
+                     figure4_html(model, result.poses[digit], digit), all_capsules_html(model, result, digit))
 
 
 @dataclass
@@ -205,23 +200,19 @@ def primary_html(trace, digit: int) -> str:
     return f'<div class="type-maps">{tiles}</div>{legend}'
 
 
-def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int, page_decoder: str | None = None) -> str:
+def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
     """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML.
 
-    Drawn with numpy, or by the page's decoder (page_decoder: see explain): capsnet.figures.figure4,
-    the same grid as a matplotlib figure, takes about a second and is made only when asked for (figure4_png).
+    Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
+    about a second and is made only when asked for (figure4_png).
     """
-    dims = model.config.digit_dim
-    alt = f"Figure 4 for capsule {digit}: {dims} dimensions x {len(figures.PERTURBATIONS)} nudges"
-    if page_decoder is None:
-        grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
-        picture = img_tag(gray(figures.tile(grid, fill=1.0)), alt, "grid")  # white lines between the drawings
-    else:
-        picture = decoded_canvas(page_decoder, model.config, digit, pose, alt, "grid", figures.PERTURBATIONS)
+    grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
+    picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
     nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
-    labels = "".join(f"<span>dim {k}</span>" for k in range(dims))
+    dims = "".join(f"<span>dim {k}</span>" for k in range(len(grid)))
+    alt = f"Figure 4 for capsule {digit}: {len(grid)} dimensions x {len(figures.PERTURBATIONS)} nudges"
     return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
-            f'<div class="dims">{labels}</div>{picture}</div>')
+            f'<div class="dims">{dims}</div>{img_tag(picture, alt, "grid")}</div>')
 
 
 def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> str | None:
@@ -236,19 +227,14 @@ def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> s
     return str(path)
 
 
-def all_capsules_html(model: CapsNet, result: Result, selected: int, page_decoder: str | None = None) -> str:
-    """Each digit capsule decoded from its own pose (here, or by the page's decoder), with its length; the longest
-    marked."""
-    if page_decoder is None:
-        images = figures.all_reconstructions(model, result.poses)  # (10, 1, 28, 28)
-        pictures = [img_tag(gray(image), f"capsule {d} decoded") for d, image in enumerate(images)]
-    else:
-        pictures = [decoded_canvas(page_decoder, model.config, d, pose, f"capsule {d} decoded")
-                    for d, pose in enumerate(result.poses)]
+def all_capsules_html(model: CapsNet, result: Result, selected: int) -> str:
+    """Each digit capsule decoded from its own pose, with its length; the longest marked."""
+    images = figures.all_reconstructions(model, result.poses)  # (10, 1, 28, 28)
     cells = "".join(
         f'<figure class="{"longest" if d == result.longest else ""}{" selected" if d == selected else ""}">'
-        f'{picture}<figcaption><b>{d}</b> {result.lengths[d]:.2f}</figcaption></figure>'
-        for d, picture in enumerate(pictures)
+        f'{img_tag(gray(images[d]), f"capsule {d} decoded")}'
+        f'<figcaption><b>{d}</b> {result.lengths[d]:.2f}</figcaption></figure>'
+        for d in range(len(images))
     )
     return f'<div class="capsule-row">{cells}</div>'
 
@@ -328,19 +314,6 @@ def heat_img(heat, x: torch.Tensor, top: float, alt: str) -> str:
     rgb = colour(heat, figures.VOTE_COLORS, 0.0, top / 2, top).astype(np.float32)
     ink = x.reshape(rgb.shape[:2]).numpy()[..., None]
     return img_tag((rgb * (1 - 0.35 * ink) + 255 * 0.35 * ink).round().astype(np.uint8), alt, "votes")
-
-
-def decoded_canvas(decoder: str, cfg: CapsNetConfig, digit: int, pose: torch.Tensor, alt: str, css_class: str = "",
-                   nudges: tuple[float, ...] = ()) -> str:
-    """A canvas for the page's decoder (decoder.js) to draw: capsule digit decoded from pose, or with nudges,
-    Figure 4's grid of it (a row per pose dimension moved by each nudge, figures.tile's layout)."""
-    side = cfg.image_size
-    rows, columns = (cfg.digit_dim, len(nudges)) if nudges else (1, 1)
-    numbers = json.dumps({"decoder": decoder, "capsule": int(digit), "pose": [round(v, 7) for v in pose.tolist()],
-                          "nudges": list(nudges), "gap": figures.GAP})
-    return (f'<canvas class="{css_class}" width="{columns * (side + figures.GAP) - figures.GAP}" '
-            f'height="{rows * (side + figures.GAP) - figures.GAP}" data-decode="{html.escape(numbers)}" '
-            f'role="img" aria-label="{html.escape(alt)}" title="{html.escape(alt)}"></canvas>')
 
 
 def img_tag(pixels: np.ndarray, alt: str, css_class: str = "") -> str:

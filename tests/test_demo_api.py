@@ -134,11 +134,18 @@ def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server)
 def test_the_views_come_from_the_sessions_last_prediction_without_the_drawing(server):
     client = Client(server + "/", verbose=False)
     client.predict(data_url(2), False, ONE_DIGIT, api_name="/draw")
-    # 5 routing iterations, from a page without the decoder and with #sweep hidden
-    routing, primary, figure4, all_capsules, *_ = client.predict(5, "", False, api_name="/explain")
+    routing, primary, figure4, all_capsules, *_ = client.predict(5, False, api_name="/explain")  # 5 iterations
     assert routing.count('class="iteration"') == 5 and "capsule 2" in figure4
-    *views, _, _ = Client(server + "/", verbose=False).predict(3, "", False, api_name="/explain")  # no drawing yet
+    *views, _, _ = Client(server + "/", verbose=False).predict(3, False, api_name="/explain")  # no drawing yet
     assert all("Draw a digit, upload an image or pick an example" in view for view in views)
+
+
+def test_the_views_event_brings_the_sweep_in_the_same_answer_only_while_it_is_shown(server):
+    client = Client(server + "/", verbose=False)
+    client.predict(data_url(2), False, ONE_DIGIT, api_name="/draw")
+    *_, hidden = client.predict(3, False, api_name="/explain")
+    *_, shown = client.predict(3, True, api_name="/explain")
+    assert "capsule 2's length" in shown and "capsule 2's length" not in (hidden or "")
 
 
 def test_a_body_without_a_length_is_cut_off_at_the_limit():
@@ -186,7 +193,7 @@ def many_at_once(server: str, event: str, *values) -> list[int]:
 def test_no_more_views_are_made_at_once_than_there_are_cores(server, monkeypatch):
     explain = AtOnce(explainer.explain)
     monkeypatch.setattr(explainer, "explain", explain)
-    assert set(many_at_once(server, "explain", None, 3, "", False)) == {200}
+    assert set(many_at_once(server, "explain", None, 3, False)) == {200}
     assert explain.most == CORES
 
 

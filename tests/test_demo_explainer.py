@@ -2,10 +2,8 @@
 
 import base64
 import io
-import json
 import re
 from contextlib import contextmanager
-from html import unescape
 
 import numpy as np
 import pytest
@@ -213,45 +211,6 @@ def test_figure4_download_decodes_the_results_poses_without_running_the_network(
     monkeypatch.setattr(model, "forward", whole_network)
     monkeypatch.setattr(model, "trace", whole_network)
     assert explainer.figure4_png(model, three, 8, tmp_path).endswith("digit8.png")
-
-
-# ---- decoded in the page ----------------------------------------------------------------------------------------
-
-def decoded_canvases(html: str) -> list[dict]:
-    """The numbers each canvas in html hands the page's decoder (explainer.decoded_canvas)."""
-    return [json.loads(unescape(numbers)) for numbers in re.findall(r'<canvas [^>]*data-decode="([^"]*)"', html)]
-
-
-def test_a_page_with_the_decoder_gets_poses_to_decode_and_nothing_is_decoded_here(model, three, monkeypatch):
-    def no_decoding(*args, **kwargs):
-        raise AssertionError("the page decodes")
-
-    monkeypatch.setattr(model, "decode", no_decoding)
-    views = explainer.explain(model, three, page_decoder="one")
-    assert "<img" not in views.figure4 + views.all_capsules
-    (grid,) = decoded_canvases(views.figure4)
-    assert grid["decoder"] == "one" and grid["capsule"] == 3 and grid["nudges"] == list(figures.PERTURBATIONS)
-    assert grid["pose"] == pytest.approx(three.poses[3].tolist(), abs=1e-6)
-    capsules = decoded_canvases(views.all_capsules)
-    assert [c["capsule"] for c in capsules] == list(range(10)) and all(c["nudges"] == [] for c in capsules)
-    assert capsules[7]["pose"] == pytest.approx(three.poses[7].tolist(), abs=1e-6)
-
-
-def test_page_decoded_canvases_have_the_servers_picture_sizes(model, three):
-    on_server, in_page = explainer.explain(model, three), explainer.explain(model, three, page_decoder="one")
-    (grid,) = pictures(on_server.figure4, "grid")
-    assert f'width="{grid.shape[1]}" height="{grid.shape[0]}"' in in_page.figure4
-    assert in_page.all_capsules.count('width="28" height="28"') == 10
-
-
-def without_pictures(html: str) -> str:
-    return re.sub(r"<(img|canvas) [^>]*>(</canvas>)?", "", html)
-
-
-def test_page_decoded_views_keep_the_servers_labels(model, three):
-    on_server, in_page = explainer.explain(model, three), explainer.explain(model, three, page_decoder="one")
-    assert without_pictures(in_page.figure4) == without_pictures(on_server.figure4)
-    assert without_pictures(in_page.all_capsules) == without_pictures(on_server.all_capsules)
 
 
 # ---- #upload ----------------------------------------------------------------------------------------------------

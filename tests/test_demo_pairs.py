@@ -13,9 +13,9 @@ from PIL import Image
 from capsnet import DEFAULT_CHECKPOINT, load_model
 from capsnet.data import load_mnist
 from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
-from demo import handlers, pairs
+from demo import pairs
 from demo.__main__ import PAIR_CHECKPOINT
-from demo.app import EXAMPLES, PAIR_EXAMPLES, build, page_decoder
+from demo.app import EXAMPLES, PAIR_EXAMPLES, build
 from tests.support.digit_strokes import render, render_pair
 
 PIXEL_TOLERANCE = 1 / 255  # PNG is 8 bit
@@ -129,12 +129,6 @@ def test_the_pair_results_digits_are_its_two_longest_capsules(pair_model):
     first, second = view.result.digits
     assert view.result.other(first) == second and view.result.other(second) == first
     assert view.result.other(next(d for d in range(10) if d not in (first, second))) == first
-
-
-def test_the_page_decodes_the_views_of_a_result_only_with_that_models_decoder(model, pair_model):
-    one, two = handlers.predict(model, render(3)).result, pairs.predict(pair_model, render(3)).result
-    assert page_decoder(one, "one") == "one" and page_decoder(two, "one two") == "two"
-    assert page_decoder(two, "one") is None and page_decoder(one, "") is None and page_decoder(one, None) is None
 
 
 def test_a_missing_pair_checkpoint_is_one_line_not_a_crash(model, tmp_path):

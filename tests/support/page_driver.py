@@ -278,16 +278,12 @@ class NetworkMessages:
 EXPLAINER_VIEWS = ["routing", "primary", "figure4", "all-capsules"]
 
 
-# A view's picture, shown: the server's PNG, or a drawing the page's decoder has finished (decoder.js).
-VIEW_PICTURE = "img, canvas[data-drawn=done]"
-
-
 def wait_for_views(page, old: dict[str, str] | None = None) -> dict[str, str]:
     """Waits until the four explainer views show an input (other than in old, if given); returns their HTML."""
     page.wait_for_function(
-        "([ids, old, shown]) => ids.every(id => { const view = document.querySelector(`#${id}`);"
-        " return view.querySelector(shown) !== null && (old === null || view.innerHTML !== old[id]); })",
-        arg=[EXPLAINER_VIEWS, old, VIEW_PICTURE])
+        "([ids, old]) => ids.every(id => { const view = document.querySelector(`#${id}`);"
+        " return view.querySelector('img') !== null && (old === null || view.innerHTML !== old[id]); })",
+        arg=[EXPLAINER_VIEWS, old])
     return {view: page.locator(f"#{view}").inner_html() for view in EXPLAINER_VIEWS}
 
 
@@ -296,8 +292,8 @@ def drawing_sends_after_lifting(page, digit: int = 1) -> int:
     lifts it and waits for the four views: the number of requests after the lift whose body holds the drawing's
     data URL (the prediction's own is one)."""
     page.locator("#clear").click()
-    page.wait_for_function("([ids, shown]) => ids.every(id => document.querySelector(`#${id}`)"
-                           ".querySelector(shown) === null)", arg=[EXPLAINER_VIEWS, VIEW_PICTURE])
+    page.wait_for_function("(ids) => ids.every(id => document.querySelector(`#${id} img`) === null)",
+                           arg=EXPLAINER_VIEWS)
     draw(page, digit, finish=False)
     wait_for_prediction(page)
     page.wait_for_timeout(500)  # canvas.js sends at most every 100 ms while the pen is down
