@@ -7,16 +7,20 @@ model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
 all four together as one view event makes them (explain), and the labelled
 Figure 4 rendered to PNG (its download). Prints the median and 95th percentile
 of wall time, in ms. The demo's budget is 500 ms median from stroke end to every
-view on the page.
+view on the page. Last, the views' PNGs written by handlers.png_bytes against
+PIL's encoder at the same level, side by side, with the ratio.
 """
 
 import argparse
+import io
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -75,6 +79,32 @@ def main() -> None:
         times = sorted(timings(fn, inputs, args.repeats))
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         print(f"  {name:34s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+    compare_png_writers(inputs, model, args.repeats)
+
+
+def pil_png(pixels: np.ndarray) -> bytes:
+    """PIL's PNG at the demo's level: the plain version of handlers.png_bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=handlers.PNG_COMPRESSION)
+    return buffer.getvalue()
+
+
+def compare_png_writers(inputs: list, model, repeats: int) -> None:
+    """Most pictures of one explain event (32 #primary tiles, 10 capsules' drawings, Figure 4's grid), written by
+    PIL and by png_bytes, in turn."""
+    result, trace, digit = inputs[0]
+    with torch.inference_mode():
+        tiles = explainer.colour(figures.agreement_maps(trace, digit).numpy(), figures.AGREEMENT_COLORS, -1, 0, 1)
+        capsules = [handlers.gray(image) for image in figures.all_reconstructions(model, result.poses)]
+        grid = handlers.gray(figures.tile(figures.perturbation_grid(model, result.poses[digit], digit).numpy(), 1.0))
+    pictures = [*tiles, *capsules, grid]
+    print(f"{len(pictures)} PNGs of one explain event, {repeats} times each way:")
+    medians = {}
+    for name, write in (("PIL", pil_png), ("handlers.png_bytes", handlers.png_bytes)):
+        times = sorted(timings(lambda _: [write(p) for p in pictures], [None], repeats))
+        medians[name] = statistics.median(times)
+        print(f"  {name:34s} median {medians[name]:7.2f} ms")
+    print(f"  png_bytes takes {medians['handlers.png_bytes'] / medians['PIL']:.2f}x PIL's time")
 
 
 if __name__ == "__main__":
