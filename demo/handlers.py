@@ -137,8 +137,8 @@ def png_url(pixels: np.ndarray) -> str:
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """uint8 pixels (H, W) grey or (H, W, 3) RGB as a PNG file: the same pixels as PIL's PNG, 2-4 times sooner
-    for the views' small pictures (docs/speed.md, "A stroke's cost to the server"). Each row unfiltered, as PIL
+    """uint8 pixels (H, W) grey or (H, W, 3) RGB as a PNG file: the same pixels as PIL's PNG, in about half its
+    time for the views' small pictures (bench/bench_figures.py; docs/speed.md). Each row unfiltered, as PIL
     writes them at this compression level."""
     height, width = pixels.shape[:2]
     rows = np.insert(np.ascontiguousarray(pixels, np.uint8).reshape(height, -1), 0, 0, axis=1)  # filter type 0
