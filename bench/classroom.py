@@ -5,8 +5,8 @@
 While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
 drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
-explain event (the four views, and #sweep, skipped while its tab is closed). Now and then a person drags a pose slider: decoded in the page too, no
-request, only counted.
+explain event (the four views, and #sweep, skipped while its tab is closed). Now and then a person drags a pose
+slider: decoded in the page too, no request, only counted.
 
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
 stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
