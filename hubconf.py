@@ -1,6 +1,6 @@
 """torch.hub entry points: `torch.hub.load("<owner>/<repo>", "capsnet")`, or `(".", "capsnet", source="local")` in a clone."""
 
-from capsnet import CapsNet, CapsNetConfig, load_model
+from capsnet import PAIR_CHECKPOINT, CapsNet, CapsNetConfig, load_model
 
 dependencies = ["torch", "numpy", "PIL", "matplotlib"]
 
@@ -18,3 +18,12 @@ def capsnet(pretrained: bool = True, **config) -> CapsNet:
     if config:
         raise ValueError(f"the shipped model has a fixed architecture; {', '.join(config)} only go with pretrained=False")
     return load_model()
+
+
+def capsnet_multimnist() -> CapsNet:
+    """The shipped CapsNet trained on two overlapping digits (the paper's MultiMNIST), in eval mode.
+
+    Its two longest capsules name the two digits of a pair framed by `capsnet.preprocess`;
+    results and training: docs/multimnist.md.
+    """
+    return load_model(PAIR_CHECKPOINT)

@@ -1,6 +1,6 @@
 """Capsule Networks ("Dynamic Routing Between Capsules", Sabour, Frosst & Hinton, 2017) in PyTorch."""
 
-from .checkpoints import DEFAULT_CHECKPOINT, CheckpointError, load_model, save_checkpoint
+from .checkpoints import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, CheckpointError, load_model, save_checkpoint
 from .cnn import CNN, CNNConfig, CNNOutput
 from .loss import capsule_loss, margin_loss, reconstruction_loss
 from .model import CapsNet, CapsNetConfig, CapsNetOutput, CapsNetTrace, Decoder, DigitCapsules, PrimaryCapsules
@@ -10,6 +10,7 @@ from .transforms import clamp_change, sweep, warp
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
+    "PAIR_CHECKPOINT",
     "CapsNet",
     "CapsNetConfig",
     "CapsNetOutput",

@@ -13,6 +13,7 @@ from .cnn import CNN, CNNConfig
 from .model import CapsNet, CapsNetConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.pt"
+PAIR_CHECKPOINT = DEFAULT_CHECKPOINT.parent / "capsnet-multimnist.pt"  # trained on two overlapping digits (MultiMNIST)
 FORMAT = "capsnet-checkpoint-v1"
 TRAIN_HINT = "train one with `python train.py` (see README)"
 # What preprocess makes and the demo shows: the rest of the architecture may vary.

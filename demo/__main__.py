@@ -6,14 +6,13 @@ from pathlib import Path
 
 import torch
 
-from capsnet import DEFAULT_CHECKPOINT, CheckpointError, load_model
+from capsnet import PAIR_CHECKPOINT, CheckpointError, load_model
 
 from .memory import return_freed_memory
 
 # One PyTorch thread per request: with more, a crowd's requests spin against each other on few cores; Gradio's
 # 40 threads keep canvas drawings going while big images wait their turn (figures: docs/limits.md, "Threads").
 TORCH_THREADS = 1
-PAIR_CHECKPOINT = DEFAULT_CHECKPOINT.parent / "capsnet-multimnist.pt"
 MAX_THREADS = 40
 
 

@@ -10,11 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from capsnet import DEFAULT_CHECKPOINT, load_model
+from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model
 from capsnet.data import load_mnist
 from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
 from demo import pairs
-from demo.__main__ import PAIR_CHECKPOINT
 from demo.app import EXAMPLES, PAIR_EXAMPLES, build
 from tests.support.digit_strokes import render, render_pair
 

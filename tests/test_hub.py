@@ -24,3 +24,11 @@ def test_hub_gives_fresh_weights_without_pretrained():
 def test_hub_refuses_architecture_changes_to_the_shipped_model():
     with pytest.raises(ValueError, match="only go with pretrained=False"):
         torch.hub.load(str(REPO), "capsnet", source="local", routing_iterations=2)
+
+
+def test_hub_loads_the_shipped_pair_model_trained_on_pairs():
+    pair_model = torch.hub.load(str(REPO), "capsnet_multimnist", source="local")
+    assert not pair_model.training
+    assert pair_model.metadata["args"]["pairs"]
+    with torch.inference_mode():
+        assert pair_model(torch.rand(2, 1, 28, 28)).lengths.shape == (2, 10)

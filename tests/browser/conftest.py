@@ -18,7 +18,7 @@ def model():
 
 @pytest.fixture(scope="session")
 def pair_model(model):
-    from demo.__main__ import PAIR_CHECKPOINT
+    from capsnet import PAIR_CHECKPOINT
     from demo.pairs import load_pair_model
 
     pair_model, why_not = load_pair_model(PAIR_CHECKPOINT, model)
