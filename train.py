@@ -135,7 +135,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epoch-size", type=whole_number(1), default=None,
                    help="images (or pairs) per epoch, drawn anew each epoch (default: every training image once)")
     p.add_argument("--pairs", action="store_true",
-                   help="train on two overlapping digits (MultiMNIST, made on the fly) instead of one")
+                   help="train on two overlapping digits (MultiMNIST, made on the fly) instead of one; with --eval, "
+                        "also measure a CapsNet trained on single digits on the test pairs")
     p.add_argument("--init", type=Path, default=None,
                    help="start from this checkpoint's weights and architecture (e.g. checkpoints/capsnet-mnist.pt)")
     p.add_argument("--eval", action="store_true",
@@ -321,6 +322,9 @@ def write_json(data: dict, path: Path) -> None:
 
 def evaluate_checkpoint(args, device) -> None:
     model = load_model(args.checkpoint, device)
+    if args.pairs and not isinstance(model, CapsNet):
+        raise TrainingError(f"--pairs: {args.checkpoint} holds the CNN baseline, which has no capsules to name two "
+                            "digits; give a CapsNet checkpoint or drop --pairs")
     images, labels = load_test_set(args)
     predictions = scores_of(model, images, device, args.precision).argmax(dim=1)
     correct = int((predictions == labels).sum())
@@ -337,7 +341,7 @@ def evaluate_checkpoint(args, device) -> None:
         written.append(args.figures_dir / f"{args.checkpoint.stem}.curves.png")
         run = json.loads(metrics.read_text())
         plot_curves(run["history"], written[-1], run.get("best_epoch"), pairs_per_epoch(run))
-    if model.metadata.get("task") == "multimnist":
+    if args.pairs or model.metadata.get("task") == "multimnist":
         written.append(evaluate_pairs(model, images, labels, args, device))
     print("figures: " + ", ".join(map(str, written)))
 

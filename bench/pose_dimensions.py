@@ -61,7 +61,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_and_data_flags(p)
     p.add_argument("--limit", type=int, default=1000, help="test digits to measure on (default: 1000)")
-    p.add_argument("--figure", type=Path, default=DOCS / "pose-dimensions.png", help="heat map (default: %(default)s)")
+    p.add_argument("--figure", type=Path, default=None,
+                   help="heat map (default: docs/pose-dimensions.png for the shipped checkpoint, else <name>.dims.png "
+                        "beside --checkpoint)")
     p.add_argument("--labels", type=Path, default=None, help="labels JSON (default: beside the checkpoint, <name>.dims.json)")
     args = p.parse_args()
     if args.limit < 1:
@@ -83,8 +85,11 @@ def main() -> int:
     print(f"\nper digit's own capsule, the dimensions with |r| >= {STRONG}:")
     for digit, entries in by_digit.items():
         print(f"{digit}: " + ", ".join(f"dim {e['dim']} {e['label']} ({e['r']:+.2f})" for e in entries if e["label"]))
-    plot(correlations, args.figure)
     checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
+    # Only the shipped checkpoint's picture belongs in docs/; another model's must not replace it.
+    figure = args.figure or (DOCS / "pose-dimensions.png" if args.checkpoint is None
+                             else checkpoint.with_name(checkpoint.stem + ".dims.png"))
+    plot(correlations, figure)
     out = args.labels or checkpoint.with_name(checkpoint.stem + ".dims.json")
     record = {"command": " ".join(["python", *sys.argv]), "test_digits": len(images), "strong": STRONG,
               "changes": {k: list(v) for k, v in CHANGES.items()},
@@ -92,7 +97,7 @@ def main() -> int:
               "correlations": {k: [round(float(r), 3) for r in v] for k, v in correlations.items()}}
     with atomic_write(out) as f:
         f.write((json.dumps(record, indent=2) + "\n").encode())
-    print(f"wrote {args.figure} and {out}")
+    print(f"wrote {figure} and {out}")
     return 0
 
 

@@ -198,6 +198,13 @@ def test_missing_init_checkpoint_is_one_clear_line(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
+def test_eval_pairs_on_the_cnn_baseline_is_one_clear_line(tmp_path):
+    result = run_train("--eval", "--pairs", "--checkpoint", REPO / "checkpoints" / "cnn-mnist.pt", "--test-limit", 10,
+                       "--figures-dir", tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --pairs: ") and result.stderr.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_short_pair_training_from_the_shipped_model_beats_it_on_held_out_pairs(tmp_path, mnist_dir):
     out = tmp_path / "pairs.pt"
@@ -207,13 +214,13 @@ def test_short_pair_training_from_the_shipped_model_beats_it_on_held_out_pairs(t
     assert load_model(out).metadata["chosen_by"] == "validation pair accuracy"
 
     def both_in_top_two(checkpoint) -> float:
-        result = run_train("--eval", "--checkpoint", checkpoint, "--data-dir", mnist_dir, "--test-limit", 500,
+        result = run_train("--eval", "--pairs", "--checkpoint", checkpoint, "--data-dir", mnist_dir, "--test-limit", 500,
                            "--figures-dir", tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         line = next(line for line in result.stdout.splitlines() if line.startswith("test pairs:"))
         return float(line.split(" in ")[1].split("%")[0])
 
-    assert both_in_top_two(out) > 28 + 5  # the shipped single-digit model: 28% (docs/multimnist.md)
+    assert both_in_top_two(out) > both_in_top_two(DEFAULT_CHECKPOINT) + 5  # the same 500 test pairs
     assert (tmp_path / "pairs.pairs.png").read_bytes().startswith(b"\x89PNG")
 
 
