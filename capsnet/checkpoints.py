@@ -40,6 +40,8 @@ def safe_load(path: str | Path, map_location="cpu") -> dict:
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
+        if not _saved_by_torch(path):  # a text file, an image...: torch.load's unpickler fails on it the same way
+            raise CheckpointError(f"{path}: not a PyTorch checkpoint file; {TRAIN_HINT}") from None
         raise CheckpointError(f"{path}: holds Python objects beyond tensors and plain values, which could run code; "
                               f"refusing to load it; {TRAIN_HINT}") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
@@ -48,6 +50,15 @@ def safe_load(path: str | Path, map_location="cpu") -> dict:
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: not a checkpoint of this project; {TRAIN_HINT}")
     return obj
+
+
+def _saved_by_torch(path: Path) -> bool:
+    """Whether the file has the form torch.save gives it: a zip archive, or (before PyTorch 1.6) a pickle stream."""
+    with path.open("rb") as f:
+        if zipfile.is_zipfile(f):
+            return True
+        f.seek(0)
+        return f.read(1) == pickle.PROTO
 
 
 def save_checkpoint(model: CapsNet | CNN, path: str | Path, metadata: dict) -> None:

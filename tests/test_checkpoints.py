@@ -43,6 +43,13 @@ def test_truncated_file_is_reported_in_one_line(saved):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("contents", [b"# notes\n", bytes(range(256))], ids=["text", "binary"])
+def test_a_file_torch_did_not_write_is_called_not_a_checkpoint(tmp_path, contents):
+    (tmp_path / "notes.pt").write_bytes(contents)
+    with pytest.raises(CheckpointError, match=r"notes\.pt: not a PyTorch checkpoint file; train one"):
+        load_model(tmp_path / "notes.pt")
+
+
 def test_file_of_another_kind_is_rejected(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a CapsNet checkpoint"):
