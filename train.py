@@ -25,7 +25,6 @@ data, shifts and split, with cross-entropy on its logits instead of the capsule 
 """
 
 import argparse
-import ctypes
 import json
 import math
 import os
@@ -49,6 +48,7 @@ from capsnet.atomic import atomic_write, remove_partial_writes
 from capsnet.checkpoints import DEFAULT_CHECKPOINT, atomic_save, safe_load
 from capsnet.cnn import CNN, CNNConfig, class_scores
 from capsnet.data import TRAIN_SIZE, DataError, find_mnist, load_mnist, random_shift, split_validation
+from capsnet.memory import keep_freed_memory
 from capsnet.multimnist import TEST_PAIR_SEED, VALIDATION_PAIR_SEED, fixed_pairs, make_pairs, partners, recognised
 from capsnet.device import DeviceError, autocast, pick_device, pick_precision
 from capsnet.figures import plot_confusion, plot_curves, plot_misclassified, plot_pairs
@@ -469,21 +469,6 @@ def train(args, device) -> None:
                   f"kept epoch {chosen['epoch']}, {stats['images_per_s']:.0f} images/s", flush=True)
         if world > 1:
             dist.barrier()  # the others wait while process 0 evaluates and writes
-
-
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # mallopt parameters, glibc's malloc.h
-
-
-def keep_freed_memory() -> None:
-    """Make glibc keep freed memory for reuse: by default each step's blocks over 32 MB are mmap'ed and
-    unmapped again, so every step page-faults its memory anew (figures: docs/speed.md). No-op without glibc."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    if hasattr(libc, "mallopt"):
-        libc.mallopt(M_MMAP_MAX, 0)  # never serve a block with its own mmap
-        libc.mallopt(M_TRIM_THRESHOLD, 2**30)  # keep up to 1 GiB of free heap
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,7 @@ on the same inputs, alternating so that machine noise hits them alike; the
 ratios to the reference and the fractions of the ceiling;
 single-image inference and decode latency; and the peak RSS of a fresh process
 doing batch-128 training steps. Memory is allocated as train.py does it (glibc
-keeps freed memory, see train.keep_freed_memory).
+keeps freed memory, see capsnet.memory.keep_freed_memory).
 """
 
 import argparse
@@ -33,7 +33,7 @@ from capsnet import CapsNet, capsule_loss  # noqa: E402
 from capsnet.fast_conv import Conv2dAsMatmul  # noqa: E402
 from capsnet.routing import squash  # noqa: E402
 from capsnet.device import native_bf16  # noqa: E402
-from train import keep_freed_memory  # noqa: E402
+from capsnet.memory import keep_freed_memory  # noqa: E402
 
 BATCH = 128
 GEMM_SIZE = 2048  # square matrices: large enough for the peak, 17 GFLOP (a fraction of a second) per product

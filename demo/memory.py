@@ -5,7 +5,6 @@ The figures behind each choice are in docs/limits.md ("Memory").
 """
 
 import contextlib
-import ctypes
 import io
 import threading
 import warnings
@@ -14,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 import capsnet
+from capsnet.memory import glibc
 
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt parameters, glibc's malloc.h
 MMAP_THRESHOLD = 32 * 2**20  # glibc's largest dynamic threshold, kept fixed; above oneDNN's 21 MB of PrimaryCaps weights
@@ -23,19 +23,10 @@ BIG_IMAGE_PIXELS = 2**20
 BIG_IMAGE_LOCK = threading.Lock()
 
 
-def _glibc():
-    """The C library where it is glibc (its malloc tuning functions); None elsewhere."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-
-
 def return_freed_memory() -> None:
     """Make glibc hand big freed blocks back to the OS at once, with two heaps for all threads; call before
     threads start. By default its mmap threshold grows with the largest block freed, and each thread gets a heap."""
-    libc = _glibc()
+    libc = glibc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, 2)
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
@@ -43,7 +34,7 @@ def return_freed_memory() -> None:
 
 def trim_freed_memory() -> None:
     """Hand the heap's free memory back to the OS now (glibc's malloc_trim); no-op elsewhere."""
-    libc = _glibc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)
 
