@@ -64,13 +64,19 @@ class Tally:
                     self.examples.append(error)
 
 
+def stroke_events(drawing: str) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
+    """The two events the page sends as a stroke ends, with their values: the prediction, then the views."""
+    return ("draw", (drawing, PEN_UP, MODE)), ("explain", (None, ITERATIONS, SWEEP_SHOWN))
+
+
 def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, str]:
     """What the page sends as a stroke ends: (requests, seconds to the views or None, an error or "")."""
+    draw, explain = stroke_events(drawing)
     started = time.perf_counter()
-    status, answer, _ = session.call("draw", drawing, PEN_UP, MODE)
+    status, answer, _ = session.call(draw[0], *draw[1])
     if status != 200 or not answer:
         return 1, None, f"draw: HTTP {status}"
-    status, views, _ = session.call("explain", None, ITERATIONS, SWEEP_SHOWN)
+    status, views, _ = session.call(explain[0], *explain[1])
     seconds = time.perf_counter() - started
     if status != 200 or not views or not all(isinstance(view, str) and "<img" in view for view in views[:VIEWS]):
         return 2, None, f"explain: HTTP {status}"
@@ -80,8 +86,7 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
 def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
     """The server's CPU milliseconds per request of each event a finished stroke sends, one person alone."""
     session, urls, cost = Session(server.port), drawings(0, MODE), {}
-    events = (("draw", (urls[3], PEN_UP, MODE)), ("explain", (None, ITERATIONS, SWEEP_SHOWN)))
-    for event, values in events:
+    for event, values in stroke_events(urls[3]):
         started = server.cpu_seconds()
         for _ in range(strokes):
             session.call(event, *values)
