@@ -1,12 +1,13 @@
 """A classroom at once: N people drawing at a class's pace against `python -m demo`, with the network in the page.
 
-    python bench/classroom.py [--people 10 25 50] [--seconds 40] [--server-args "--torch-threads 1"]
+    python bench/classroom.py [--people 10 25 50] [--seconds 40] [--mode one|two] [--server-args "--torch-threads 1"]
 
 While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
 drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
 explain event (the four views, and #sweep, skipped while its tab is closed). Now and then a person drags a pose
-slider: decoded in the page too, no request, only counted.
+slider: decoded in the page too, no request, only counted. --mode two: everyone is in two-digit mode, drawing two
+digits over each other (the pair model reads them; the in-page part below stays in one-digit mode).
 
 One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
 stroke, stroke end -> views (the drawing sent until the views' answer) p50 and p95, errors (anything but HTTP 200
@@ -31,13 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_network_js import print_while_drawing, while_drawing  # noqa: E402
-from bench.load_demo import PEN_UP, SETTLE_S, Server, Session, drawings, percentile  # noqa: E402
+from bench.load_demo import ONE, PEN_UP, SETTLE_S, TWO, Server, Session, drawings, percentile  # noqa: E402
 from demo.onnx_routes import MANIFEST_PATH  # noqa: E402
 from tests.support.page_driver import launch_chromium  # noqa: E402
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often
-MODE = "one"  # #mode's value sent with a drawing
 ITERATIONS = 3  # #iterations as the page starts: the shipped model's
 SWEEP_SHOWN = False  # #sweep's tab is closed: the explain event makes only the views
 VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: the explain event's first outputs
@@ -64,14 +64,15 @@ class Tally:
                     self.examples.append(error)
 
 
-def stroke_events(drawing: str) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
-    """The two events the page sends as a stroke ends, with their values: the prediction, then the views."""
-    return ("draw", (drawing, PEN_UP, MODE)), ("explain", (None, ITERATIONS, SWEEP_SHOWN))
+def stroke_events(drawing: str, mode: str) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
+    """The two events the page sends as a stroke ends in #mode mode, with their values: the prediction, then the
+    views."""
+    return ("draw", (drawing, PEN_UP, mode)), ("explain", (None, ITERATIONS, SWEEP_SHOWN))
 
 
-def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, str]:
+def finished_stroke(session: Session, drawing: str, mode: str) -> tuple[int, float | None, str]:
     """What the page sends as a stroke ends: (requests, seconds to the views or None, an error or "")."""
-    draw, explain = stroke_events(drawing)
+    draw, explain = stroke_events(drawing, mode)
     started = time.perf_counter()
     status, answer, _ = session.call(draw[0], *draw[1])
     if status != 200 or not answer:
@@ -83,10 +84,10 @@ def finished_stroke(session: Session, drawing: str) -> tuple[int, float | None, 
     return 2, seconds, ""
 
 
-def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
+def stroke_cost(server: Server, mode: str, strokes: int = 50) -> dict[str, float]:
     """The server's CPU milliseconds per request of each event a finished stroke sends, one person alone."""
-    session, urls, cost = Session(server.port), drawings(0, MODE), {}
-    for event, values in stroke_events(urls[3]):
+    session, urls, cost = Session(server.port), drawings(0, mode), {}
+    for event, values in stroke_events(urls[3], mode):
         started = server.cpu_seconds()
         for _ in range(strokes):
             session.call(event, *values)
@@ -94,23 +95,23 @@ def stroke_cost(server: Server, strokes: int = 50) -> dict[str, float]:
     return cost
 
 
-def person(port: int, number: int, deadline: float, tally: Tally) -> None:
+def person(port: int, number: int, deadline: float, tally: Tally, mode: str) -> None:
     rng = random.Random(2200 + number)
-    session, urls = Session(port), drawings(number, MODE)
+    session, urls = Session(port), drawings(number, mode)
     next_stroke = time.monotonic() + rng.uniform(0, STROKE_EVERY_S)  # a class does not start in step
     while True:
         time.sleep(max(0.0, next_stroke - time.monotonic()))
         if time.monotonic() > deadline:
             return
-        requests, seconds, error = finished_stroke(session, urls[rng.randrange(10)])
+        requests, seconds, error = finished_stroke(session, urls[rng.randrange(10)], mode)
         tally.add(requests, seconds, error, rng.random() < SLIDER_CHANCE)
         next_stroke += STROKE_EVERY_S
 
 
-def classroom(server: Server, people: int, seconds: float) -> dict:
+def classroom(server: Server, people: int, seconds: float, mode: str) -> dict:
     before = server.reset_peak()
     tally, deadline = Tally(), time.monotonic() + seconds
-    threads = [threading.Thread(target=person, args=(server.port, n, deadline, tally)) for n in range(people)]
+    threads = [threading.Thread(target=person, args=(server.port, n, deadline, tally, mode)) for n in range(people)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -138,18 +139,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--people", type=int, nargs="+", default=[10, 25, 50], help="class sizes, one after another")
     p.add_argument("--seconds", type=float, default=40, help="length of each class's load (default: 40)")
+    p.add_argument("--mode", choices=[ONE, TWO], default=ONE, help="#mode of every person: one digit (default) or two")
     p.add_argument("--server-args", default="", help="extra arguments for python -m demo")
     args = p.parse_args()
     server = Server(shlex.split(args.server_args))
     try:
-        Session(server.port).call("draw", drawings(0, MODE)[3], PEN_UP, MODE)  # Gradio's first request sets things up
+        # Gradio's first request sets things up.
+        Session(server.port).call("draw", drawings(0, args.mode)[3], PEN_UP, args.mode)
         # The class's pages have loaded: their network's manifest waits for the models' ONNX export, as a page does.
         urllib.request.urlopen(f"http://127.0.0.1:{server.port}{MANIFEST_PATH}", timeout=120).read()
-        cost = stroke_cost(server)
-        print(f"a finished stroke costs the server {sum(cost.values()):.1f} ms of CPU, one person alone ("
-              + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + ")")
+        cost = stroke_cost(server, args.mode)
+        print(f"{args.mode}-digit mode: a finished stroke costs the server {sum(cost.values()):.1f} ms of CPU, "
+              "one person alone (" + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + ")")
         for people in args.people:
-            report(people, args.seconds, classroom(server, people, args.seconds))
+            report(people, args.seconds, classroom(server, people, args.seconds, args.mode))
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
