@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -89,15 +90,22 @@ def pil_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def explain_pictures(model, result) -> list[np.ndarray]:
+    """The pixels of every PNG one explain event writes, recorded as explainer.explain hands them to png_bytes."""
+    written, write = [], handlers.png_bytes
+
+    def record(pixels: np.ndarray) -> bytes:
+        written.append(pixels)
+        return write(pixels)
+
+    with mock.patch.object(handlers, "png_bytes", record):
+        explainer.explain(model, result)
+    return written
+
+
 def compare_png_writers(inputs: list, model, repeats: int) -> None:
-    """Most pictures of one explain event (32 #primary tiles, 10 capsules' drawings, Figure 4's grid), written by
-    PIL and by png_bytes, in turn."""
-    result, trace, digit = inputs[0]
-    with torch.inference_mode():
-        tiles = explainer.colour(figures.agreement_maps(trace, digit).numpy(), figures.AGREEMENT_COLORS, -1, 0, 1)
-        capsules = [handlers.gray(image) for image in figures.all_reconstructions(model, result.poses)]
-        grid = handlers.gray(figures.tile(figures.perturbation_grid(model, result.poses[digit], digit).numpy(), 1.0))
-    pictures = [*tiles, *capsules, grid]
+    """The pictures of one explain event, written by PIL and by png_bytes, in turn."""
+    pictures = explain_pictures(model, inputs[0][0])
     print(f"{len(pictures)} PNGs of one explain event, {repeats} times each way:")
     medians = {}
     for name, write in (("PIL", pil_png), ("handlers.png_bytes", handlers.png_bytes)):
