@@ -9,7 +9,7 @@ def capsnet(pretrained: bool = True, **config) -> CapsNet:
     """The CapsNet of Sabour et al. (2017) for 28x28 MNIST digits.
 
     pretrained=True: the checkpoint that ships with the repository (99.65% on
-    the MNIST test set), in eval mode; model.metadata says how it was trained.
+    the MNIST test set), in eval mode; checkpoints/capsnet-mnist/README.md says how it was trained.
     pretrained=False: fresh weights, in training mode; keyword arguments set
     CapsNetConfig fields (e.g. routing_iterations=2).
     """

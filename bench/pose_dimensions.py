@@ -6,7 +6,7 @@
 Each digit is turned, scaled, sheared and thinned or thickened by small known amounts
 (capsnet/pose_study.py: CHANGES); Pearson's r between each amount and each pose value, within
 digits, is printed as a 16 x 4 table and drawn as a heat map (docs/pose-dimensions.png). A short
-label per dimension where |r| is strong goes to <checkpoint>.dims.json for the page's sliders.
+label per dimension where |r| is strong goes to the model folder's pose-dimensions.json for the page's sliders.
 The shipped checkpoint's result is in docs/pose-dimensions.md.
 """
 
@@ -23,7 +23,7 @@ from common import add_model_and_data_flags, model_from, test_set  # noqa: E402
 
 from capsnet.atomic import atomic_write  # noqa: E402
 from capsnet.figures import save_figure  # noqa: E402
-from capsnet.checkpoints import DEFAULT_CHECKPOINT  # noqa: E402
+from capsnet.checkpoints import POSE_LABELS, model_folder  # noqa: E402
 from capsnet.pose_study import CHANGES, STRONG, changed_poses, dimension_labels, pose_correlations  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -62,9 +62,9 @@ def main() -> int:
     add_model_and_data_flags(p)
     p.add_argument("--limit", type=int, default=1000, help="test digits to measure on (default: 1000)")
     p.add_argument("--figure", type=Path, default=None,
-                   help="heat map (default: docs/pose-dimensions.png for the shipped checkpoint, else <name>.dims.png "
-                        "beside --checkpoint)")
-    p.add_argument("--labels", type=Path, default=None, help="labels JSON (default: beside the checkpoint, <name>.dims.json)")
+                   help="heat map (default: docs/pose-dimensions.png for the shipped model, else pose-dimensions.png "
+                        "in the --checkpoint folder)")
+    p.add_argument("--labels", type=Path, default=None, help="labels JSON (default: pose-dimensions.json in the model folder)")
     args = p.parse_args()
     if args.limit < 1:
         p.exit(2, f"error: argument --limit: {args.limit} is not allowed; give a whole number >= 1\n")
@@ -85,12 +85,11 @@ def main() -> int:
     print(f"\nper digit's own capsule, the dimensions with |r| >= {STRONG}:")
     for digit, entries in by_digit.items():
         print(f"{digit}: " + ", ".join(f"dim {e['dim']} {e['label']} ({e['r']:+.2f})" for e in entries if e["label"]))
-    checkpoint = args.checkpoint or DEFAULT_CHECKPOINT
-    # Only the shipped checkpoint's picture belongs in docs/; another model's must not replace it.
-    figure = args.figure or (DOCS / "pose-dimensions.png" if args.checkpoint is None
-                             else checkpoint.with_name(checkpoint.stem + ".dims.png"))
+    folder = model_folder(args.checkpoint)
+    # Only the shipped model's picture belongs in docs/; another model's must not replace it.
+    figure = args.figure or (DOCS / "pose-dimensions.png" if args.checkpoint is None else folder / "pose-dimensions.png")
     plot(correlations, figure)
-    out = args.labels or checkpoint.with_name(checkpoint.stem + ".dims.json")
+    out = args.labels or folder / POSE_LABELS
     record = {"command": " ".join(["python", *sys.argv]), "test_digits": len(images), "strong": STRONG,
               "changes": {k: list(v) for k, v in CHANGES.items()},
               "dimensions": dims, "by_digit": by_digit,

@@ -29,13 +29,12 @@ from matplotlib.figure import Figure
 
 from common import add_model_and_data_flags, test_set  # noqa: E402
 
-from capsnet import CheckpointError, load_model  # noqa: E402
+from capsnet import CNN_CHECKPOINT, CheckpointError, load_model  # noqa: E402
 from capsnet.figures import save_figure  # noqa: E402
 from capsnet.cnn import class_scores  # noqa: E402
 from capsnet.transforms import affine, change_matrix, warp  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CNN_CHECKPOINT = REPO / "checkpoints" / "cnn-mnist.pt"
 # (change, amount): the first is the unchanged test set, every curve's starting point
 SETTINGS = [("none", None), *(("rotation", a) for a in (15, 30, 45, 60)), *(("scale", s) for s in (0.5, 0.75, 1.25, 1.5)),
             *(("shear", s) for s in (0.25, 0.5)), ("affNIST-like", None)]

@@ -1,6 +1,15 @@
 """Capsule Networks ("Dynamic Routing Between Capsules", Sabour, Frosst & Hinton, 2017) in PyTorch."""
 
-from .checkpoints import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, CheckpointError, load_model, save_checkpoint
+from .checkpoints import (
+    CNN_CHECKPOINT,
+    DEFAULT_CHECKPOINT,
+    PAIR_CHECKPOINT,
+    CheckpointError,
+    load_model,
+    model_folder,
+    read_config,
+    save_pretrained,
+)
 from .cnn import CNN, CNNConfig, CNNOutput
 from .loss import capsule_loss, margin_loss, reconstruction_loss
 from .model import CapsNet, CapsNetConfig, CapsNetOutput, CapsNetTrace, Decoder, DigitCapsules, PrimaryCapsules
@@ -9,6 +18,7 @@ from .routing import capsule_length, route, routing_steps, squash
 from .transforms import clamp_change, sweep, warp
 
 __all__ = [
+    "CNN_CHECKPOINT",
     "DEFAULT_CHECKPOINT",
     "PAIR_CHECKPOINT",
     "CapsNet",
@@ -28,12 +38,14 @@ __all__ = [
     "capsule_loss",
     "load_model",
     "margin_loss",
+    "model_folder",
     "preprocess",
     "read_image",
+    "read_config",
     "reconstruction_loss",
     "route",
     "routing_steps",
-    "save_checkpoint",
+    "save_pretrained",
     "squash",
     "sweep",
     "warp",

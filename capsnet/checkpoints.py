@@ -1,83 +1,117 @@
-"""Checkpoint files: weights + architecture + training metadata, written atomically, read without running code."""
+"""Model folders, as the field ships them: read and written without running code, never half-written.
+
+    checkpoints/capsnet-mnist/
+        config.json         the architecture ("model_type" and the config dataclass's fields) and the task
+        model.safetensors   the weights, stored in float16 and computed in float32
+        README.md           the model card: what it reads, how it was trained and chosen, its figures
+        metrics.json        every epoch of the run that made it (train.py writes it)
+
+`load_model("capsnet-multimnist")` takes a shipped model's name, `load_model(path)` any such folder;
+`save_pretrained(model, folder)` writes the first two files, the layout the Hugging Face Hub reads
+(`huggingface_hub.upload_folder` sends one there). A `.pt` file of an older version of this project
+becomes a folder with `python -m capsnet.convert OLD.pt FOLDER`.
+"""
 
 import dataclasses
+import json
 import math
-import pickle
 import zipfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from .atomic import atomic_write
 from .cnn import CNN, CNNConfig
 from .model import CapsNet, CapsNetConfig
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.pt"
-PAIR_CHECKPOINT = DEFAULT_CHECKPOINT.parent / "capsnet-multimnist.pt"  # trained on two overlapping digits (MultiMNIST)
-FORMAT = "capsnet-checkpoint-v1"
+MODELS = Path(__file__).resolve().parent.parent / "checkpoints"  # the shipped models, a folder each
+DEFAULT_CHECKPOINT = MODELS / "capsnet-mnist"
+PAIR_CHECKPOINT = MODELS / "capsnet-multimnist"  # trained on two overlapping digits (MultiMNIST)
+CNN_CHECKPOINT = MODELS / "cnn-mnist"  # the CNN baseline (train.py --model cnn)
+CONFIG, WEIGHTS, CARD, METRICS = "config.json", "model.safetensors", "README.md", "metrics.json"
+POSE_LABELS = "pose-dimensions.json"  # what each pose dimension tracks (bench/pose_dimensions.py)
+STORED_DTYPE = torch.float16  # half the bytes of float32; what it moves is measured in each model card
 TRAIN_HINT = "train one with `python train.py` (see README)"
 # What preprocess makes and the demo shows: the rest of the architecture may vary.
 SUPPORTED = {"image_size": (28, "28x28 images"), "num_classes": (10, "10 digit classes")}
-# A checkpoint's "kind" says which model it holds; checkpoints without one are CapsNets.
-KINDS = {"capsnet": (CapsNet, CapsNetConfig), "cnn": (CNN, CNNConfig)}
+KINDS = {"capsnet": (CapsNet, CapsNetConfig), "cnn": (CNN, CNNConfig)}  # config.json's "model_type"
+TASKS = ("mnist", "multimnist")  # one digit per image, or two overlapping ones
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, damaged or does not fit the model; the message is one line for the user."""
+    """A model folder is missing, damaged or does not fit the model; the message is one line for the user."""
 
 
-def atomic_save(obj, path: str | Path) -> None:
-    """torch.save to a temporary file beside path, then rename: a crash never leaves half a file."""
-    with atomic_write(path) as f:
-        torch.save(obj, f)
+def model_folder(model: str | Path | None = None) -> Path:
+    """The folder of a model: None for the shipped CapsNet, a shipped model's name ("cnn-mnist"), or a path."""
+    if model is None:
+        return DEFAULT_CHECKPOINT
+    path = Path(model)
+    if not path.exists() and len(path.parts) == 1 and (MODELS / path).is_dir():
+        return MODELS / path
+    return path
 
 
-def safe_load(path: str | Path, map_location="cpu") -> dict:
-    """torch.load with weights_only=True, every failure turned into a one-line CheckpointError."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file; {TRAIN_HINT}")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError:
-        if not _saved_by_torch(path):  # a text file, an image...: torch.load's unpickler fails on it the same way
-            raise CheckpointError(f"{path}: not a PyTorch checkpoint file; {TRAIN_HINT}") from None
-        raise CheckpointError(f"{path}: holds Python objects beyond tensors and plain values, which could run code; "
-                              f"refusing to load it; {TRAIN_HINT}") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: unreadable or truncated checkpoint ({first_line}); {TRAIN_HINT}") from None
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: not a checkpoint of this project; {TRAIN_HINT}")
-    return obj
-
-
-def _saved_by_torch(path: Path) -> bool:
-    """Whether the file has the form torch.save gives it: a zip archive, or (before PyTorch 1.6) a pickle stream."""
-    with path.open("rb") as f:
-        if zipfile.is_zipfile(f):
-            return True
-        f.seek(0)
-        return f.read(1) == pickle.PROTO
-
-
-def save_checkpoint(model: CapsNet | CNN, path: str | Path, metadata: dict) -> None:
+def save_pretrained(model: CapsNet | CNN, folder: str | Path, task: str = "mnist") -> None:
+    """config.json and model.safetensors (float weights in STORED_DTYPE) into folder, each written atomically."""
     kind = next(kind for kind, (cls, _) in KINDS.items() if isinstance(model, cls))
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_save({"format": FORMAT, "kind": kind, "config": dataclasses.asdict(model.config), "model": state,
-                 "metadata": metadata}, path)
+    weights = {name: (t.to(STORED_DTYPE) if t.is_floating_point() else t).detach().cpu().contiguous()
+               for name, t in model.state_dict().items()}
+    folder = Path(folder)
+    with atomic_write(folder / WEIGHTS) as f:
+        f.write(save_safetensors(weights))
+    config = {"model_type": kind, "task": task, **dataclasses.asdict(model.config)}
+    with atomic_write(folder / CONFIG) as f:
+        f.write((json.dumps(config, indent=2) + "\n").encode())
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint's dict, checked for this project's format."""
-    ckpt = safe_load(path)
-    if ckpt.get("format") != FORMAT or not {"config", "model", "metadata"} <= ckpt.keys():
-        raise CheckpointError(f"{path}: not a CapsNet checkpoint of this project (format {ckpt.get('format')!r}); {TRAIN_HINT}")
-    return ckpt
+def read_config(model: str | Path | None = None) -> dict:
+    """config.json of a model folder, with its model_type and task checked."""
+    folder = model_folder(model)
+    _check_folder(folder)
+    try:
+        config = json.loads((folder / CONFIG).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{folder / CONFIG}: not readable as JSON ({_first_line(e)}); {TRAIN_HINT}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{folder / CONFIG}: holds a {type(config).__name__}, not a config object; {TRAIN_HINT}")
+    if config.get("model_type") not in KINDS:
+        raise CheckpointError(f"{folder / CONFIG}: model_type is {_short(config.get('model_type'))}; this project "
+                              f"reads {' or '.join(KINDS)}; {TRAIN_HINT}")
+    if config.setdefault("task", "mnist") not in TASKS:
+        raise CheckpointError(f"{folder / CONFIG}: task is {_short(config['task'])}; expected {' or '.join(TASKS)}")
+    return config
+
+
+def _check_folder(folder: Path) -> None:
+    if folder.is_file():
+        hint = f"convert it: python -m capsnet.convert {folder} {folder.with_suffix('')}" if folder.suffix == ".pt" \
+            else "give a model folder (config.json and model.safetensors)"
+        raise CheckpointError(f"{folder}: a file, not a model folder; {hint}")
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: no such model folder; {TRAIN_HINT}")
+    for name in (CONFIG, WEIGHTS):
+        if not (folder / name).is_file():
+            raise CheckpointError(f"{folder}: has no {name}; a model folder holds {CONFIG} and {WEIGHTS}; {TRAIN_HINT}")
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors; a pickle, a truncated file or anything else is one line."""
+    if zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: a PyTorch pickle, not safetensors; convert an old checkpoint with "
+                              "python -m capsnet.convert OLD.pt FOLDER")
+    try:
+        return load_safetensors(path.read_bytes())
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: unreadable or truncated safetensors file ({_first_line(e)}); "
+                              f"{TRAIN_HINT}") from None
 
 
 def check_config(config, config_class=CapsNetConfig) -> CapsNetConfig | CNNConfig:
-    """The architecture a checkpoint stores, checked field by field; ValueError naming the first problem.
+    """The architecture a model stores, checked field by field; ValueError naming the first problem.
 
     Each field has the type of config_class's default and a positive value (a
     missing field takes the default); image_size and num_classes are the ones
@@ -94,7 +128,7 @@ def check_config(config, config_class=CapsNetConfig) -> CapsNetConfig | CNNConfi
     for name, (supported, meaning) in SUPPORTED.items():
         if config.get(name, supported) != supported:
             raise ValueError(f"config field {name} is {config[name]}; this project reads only {meaning}")
-    # JSON-like checkpoints keep tuples as lists: the dataclass holds them as tuples again
+    # JSON keeps tuples as lists: the dataclass holds them as tuples again
     cfg = config_class(**{name: tuple(value) if isinstance(defaults[name], tuple) else value
                           for name, value in (defaults | config).items()})
     if isinstance(cfg, CapsNetConfig) and cfg.primary_grid < 1:
@@ -123,45 +157,38 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_weights(weights) -> None:
-    """A state dict of finite tensors; ValueError naming the first that is not."""
-    if not isinstance(weights, dict):
-        raise ValueError(f"its weights are a {type(weights).__name__}, not a dict of tensors")
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_weights(weights: dict[str, torch.Tensor]) -> None:
+    """Finite tensors only; ValueError naming the first that is not."""
     for name, tensor in weights.items():
-        if not isinstance(tensor, torch.Tensor):
-            raise ValueError(f"weight {str(name)[:40]!r} is a {type(tensor).__name__}, not a tensor")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ValueError(f"weight {name} holds NaN or infinite values")
 
 
-def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> CapsNet | CNN:
-    """The model in a checkpoint (the shipped CapsNet when path is None), in eval mode on device: a CapsNet,
-    or the CNN baseline (capsnet/cnn.py) when the checkpoint's kind is "cnn".
+def load_model(model: str | Path | None = None, device: str | torch.device = "cpu") -> CapsNet | CNN:
+    """The model in a folder (model_folder: None, a shipped model's name or a path), in float32 and eval mode
+    on device: a CapsNet, or the CNN baseline (capsnet/cnn.py) when config.json's model_type is "cnn".
 
     The architecture and weights are checked before use (check_config, check_weights):
-    a checkpoint that loads also runs, in train.py, the demo and the API.
+    a model that loads also runs, in train.py, the demo and the API.
     """
-    path = Path(path) if path is not None else DEFAULT_CHECKPOINT
-    ckpt = read_checkpoint(path)
-    kind = ckpt.get("kind", "capsnet")
-    if kind not in KINDS:
-        raise CheckpointError(f"{path}: holds a model of unknown kind {_short(kind)}; this project reads "
-                              f"{' or '.join(KINDS)}; {TRAIN_HINT}")
-    model_class, config_class = KINDS[kind]
+    folder = model_folder(model)
+    config = read_config(folder)
+    model_class, config_class = KINDS[config["model_type"]]
+    weights = read_weights(folder / WEIGHTS)
+    architecture = {k: v for k, v in config.items() if k not in ("model_type", "task")}
     try:
-        config = check_config(ckpt["config"], config_class)
-        check_weights(ckpt["model"])
+        check_weights(weights)
+        net = model_class(check_config(architecture, config_class))
     except ValueError as problem:
-        raise CheckpointError(f"{path}: {problem}; {TRAIN_HINT}") from None
-    if not isinstance(ckpt["metadata"], dict):
-        raise CheckpointError(f"{path}: its metadata is a {type(ckpt['metadata']).__name__}, not a dict; {TRAIN_HINT}")
+        raise CheckpointError(f"{folder}: {problem}; {TRAIN_HINT}") from None
     try:
-        model = model_class(config)
-        model.load_state_dict(ckpt["model"])
-    except (TypeError, KeyError, RuntimeError) as e:
-        reason = str(e).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not match the {model_class.__name__} architecture ({reason}); "
-                              f"{TRAIN_HINT}") from None
-    model.metadata = ckpt["metadata"]
-    model.checkpoint = path  # the files beside it describe it (metrics, what its pose dimensions track)
-    return model.to(device).eval()
+        net.load_state_dict(weights)  # copies into the float32 parameters
+    except RuntimeError as e:
+        raise CheckpointError(f"{folder}: weights do not match the {model_class.__name__} architecture in its "
+                              f"{CONFIG} ({_first_line(e)}); {TRAIN_HINT}") from None
+    return net.to(device).eval()

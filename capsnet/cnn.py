@@ -9,7 +9,7 @@ with 256 hidden units instead of 1024):
     conv 5x5, 64 channels, ReLU, max-pool 2x2   (B, 64, 7, 7)
     dropout 0.5, fully connected 3136 -> 256, ReLU, dropout 0.5, fully connected 256 -> 10
 
-857,738 parameters. Its test accuracy and training run are in checkpoints/cnn-mnist.metrics.json.
+857,738 parameters. Its test accuracy and training run are in checkpoints/cnn-mnist/README.md.
 Max-pooling is what the paper argues against: it keeps whether a feature is present and throws away
 where exactly it was, so the network is invariant, not equivariant, to small changes.
 """

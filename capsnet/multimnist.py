@@ -63,20 +63,33 @@ def _span(inked: torch.Tensor) -> torch.Tensor:
 
 
 def make_pairs(
-    images: torch.Tensor, labels: torch.Tensor, first: torch.Tensor, second: torch.Tensor, generator: torch.Generator
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    first: torch.Tensor,
+    second: torch.Tensor,
+    generator: torch.Generator,
+    alone: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """images[first] over images[second], each shifted, added and clipped to [0, 1], framed for the network.
 
     Returns the pairs (B, 1, 28, 28), their labels (B, 2) and each digit alone,
     framed as in its pair (B, 2, 1, 28, 28): the reconstruction targets.
+    Where alone (B,) is True, images[first] comes without a partner, framed the
+    same way: its label and its target stand twice, so the margin loss wants
+    one long capsule and the decoder draws that digit from it.
     """
     digits = torch.stack([images[first], images[second]], dim=1)  # (B, 2, 1, 28, 28)
+    if alone is not None:
+        digits[:, 1] *= ~alone[:, None, None, None]
+        second = torch.where(alone, first, second)
     batch = digits.shape[0]
     margin = (PAIR_FRAME - digits.shape[-1]) // 2
     placed = F.pad(digits.flatten(0, 1), (margin,) * 4)  # (2B, 1, 36, 36)
     placed = random_shift(placed, PAIR_SHIFT, generator).view(batch, 2, PAIR_FRAME, PAIR_FRAME)
     pair = placed.sum(1, keepdim=True).clamp(max=1)  # (B, 1, 36, 36)
     pair, parts = frame_like_preprocess(pair, placed)  # (B, 1, 28, 28), (B, 2, 28, 28)
+    if alone is not None:
+        parts[:, 1] = torch.where(alone[:, None, None], parts[:, 0], parts[:, 1])
     return pair, torch.stack([labels[first], labels[second]], 1), parts.unsqueeze(2)
 
 
@@ -89,9 +102,11 @@ def fixed_pairs(images: torch.Tensor, labels: torch.Tensor, seed: int) -> tuple[
 def recognised(lengths: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Whether the K longest capsules are exactly the K labelled digits -> (B,) bool.
 
-    labels (B,) for one digit (the longest capsule is right) or (B, K): with K = 2,
-    the paper's MultiMNIST measure (both digits among the two longest capsules).
+    labels (B,) for one digit (the longest capsule is right) or (B, 2): the paper's
+    MultiMNIST measure (both digits among the two longest capsules); a row that
+    names one digit twice (a single digit among pairs) needs it to be the longest.
     """
-    labels = labels.view(len(labels), -1)  # (B, K)
+    labels = labels.view(len(labels), -1)  # (B, K), K = 1 or 2
     longest = lengths.topk(labels.shape[1], dim=1).indices  # (B, K)
-    return (longest.sort(dim=1).values == labels.sort(dim=1).values).all(dim=1)
+    both = (longest.sort(dim=1).values == labels.sort(dim=1).values).all(dim=1)
+    return torch.where(labels[:, 0] == labels[:, -1], longest[:, 0] == labels[:, 0], both)

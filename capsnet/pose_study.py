@@ -3,7 +3,7 @@
 
 The paper's Figure 4 names dimensions by eye (scale and thickness, localized part, stroke thickness, width
 and translation); a trained model learns its own, so they are measured here (bench/pose_dimensions.py;
-the result for the shipped checkpoint is in docs/pose-dimensions.md and checkpoints/capsnet-mnist.dims.json).
+the result for the shipped checkpoint is in docs/pose-dimensions.md and checkpoints/capsnet-mnist/pose-dimensions.json).
 """
 
 import torch

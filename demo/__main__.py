@@ -1,4 +1,4 @@
-"""python -m demo [--host 127.0.0.1] [--port 7860] [--checkpoint PATH] [--pair-checkpoint PATH] [--share]"""
+"""python -m demo [--host 127.0.0.1] [--port 7860] [--checkpoint FOLDER] [--pair-checkpoint FOLDER] [--share]"""
 
 import argparse
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from capsnet import PAIR_CHECKPOINT, CheckpointError, load_model
+from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, CheckpointError, load_model, model_folder
 
 from .memory import return_freed_memory
 
@@ -20,11 +20,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m demo", description="Serve the CapsNet demo page.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="model checkpoint (default: the shipped checkpoints/capsnet-mnist.pt)")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT,
+                   help="model folder, or a shipped model's name (default: checkpoints/capsnet-mnist)")
     p.add_argument("--pair-checkpoint", type=Path, default=PAIR_CHECKPOINT,
-                   help="model trained on pairs, for two digits at once (default: the shipped "
-                        "checkpoints/capsnet-multimnist.pt); without it the page reads one digit")
+                   help="model folder trained on pairs, for two digits at once (default: the shipped "
+                        "checkpoints/capsnet-multimnist); without it the page reads one digit")
     p.add_argument("--share", action="store_true", help="also publish a temporary public gradio.live link")
     p.add_argument("--torch-threads", type=positive, default=TORCH_THREADS,
                    help=f"PyTorch threads per request (default: {TORCH_THREADS})")
@@ -50,6 +50,7 @@ def main(argv=None) -> None:
     from .app import build, launch
     from .handlers import warm_up
     from .pairs import load_pair_model
+    from .transform import dimension_labels
 
     pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)
     if pair_model is None:
@@ -64,7 +65,8 @@ def main(argv=None) -> None:
     for loaded in (model, pair_model):
         if loaded is not None:
             warm_up(loaded)
-    launch(build(model, pair_model, why_no_pairs), args.host, args.port, args.share, max_threads=args.max_threads)
+    labels = dimension_labels(model_folder(args.checkpoint), model.config.digit_dim)
+    launch(build(model, pair_model, why_no_pairs, labels), args.host, args.port, args.share, max_threads=args.max_threads)
 
 
 if __name__ == "__main__":

@@ -163,8 +163,10 @@ def pose_sliders(dims: int, labels: list[dict] | None = None) -> list[gr.Slider]
     return sliders
 
 
-def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded") -> gr.Blocks:
-    """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't."""
+def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
+          pose_labels: list[dict] | None = None) -> gr.Blocks:
+    """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't;
+    pose_labels name the sliders (transform.dimension_labels of the model's folder)."""
     cfg = model.config
     blank = handlers.blank_view(cfg)
     with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as page:
@@ -194,8 +196,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                         digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                          elem_id="digit")
                 turn = transform_controls()
-        labels = transform.dimension_labels(model)  # what each pose dimension tracks, where measured
-        sliders = pose_sliders(cfg.digit_dim, labels)
+        sliders = pose_sliders(cfg.digit_dim, pose_labels)
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
@@ -205,7 +206,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             with gr.Tab("Inside the capsules", id="inside"):
                 explained = explainer_views(cfg)
             with gr.Tab("Turn and stretch", id="turn", elem_id="turn-tab") as turn_tab:
-                sweep_view = turn_and_stretch(labels)
+                sweep_view = turn_and_stretch(pose_labels)
         predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result, overlay]
 
         def model_of(state) -> CapsNet:
@@ -278,7 +279,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         if pair_examples is not None:
             pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
                                  **INTERNAL, **LIVE)
-        sweep = wire_transform(model, labels, turn, turn_tab, sweep_view, result, predicted, digit,
+        sweep = wire_transform(model, pose_labels, turn, turn_tab, sweep_view, result, predicted, digit,
                                [canvas.input, upload.upload, examples.select, mode.input])
         wire_explainer(model_of, result, new_result, selected, digit, explained, sweep)
         classify_endpoint(model)

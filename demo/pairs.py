@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_model
+from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_model, read_config
 from capsnet.figures import two_colour_overlay
 
 from . import explainer, handlers
@@ -34,13 +34,13 @@ PRESENT = 0.5
 def load_pair_model(path: Path, model: CapsNet) -> tuple[CapsNet | None, str]:
     """(the pair model in path, "") when it can serve two-digit mode beside model, else (None, one line saying why):
     a CapsNet trained on pairs (train.py --pairs) with model's digits, pose size and image size."""
-    if not Path(path).is_file():
-        return None, f"{path}: no such file; train a pair model with `python train.py --pairs` (see README)"
+    if not Path(path).exists():
+        return None, f"{path}: no such model folder; train a pair model with `python train.py --pairs` (see README)"
     try:
-        pair_model = load_model(path)
+        pair_model, task = load_model(path), read_config(path)["task"]
     except CheckpointError as error:
         return None, str(error)
-    if not isinstance(pair_model, CapsNet) or pair_model.metadata.get("task") != "multimnist":
+    if not isinstance(pair_model, CapsNet) or task != "multimnist":
         return None, f"{path} is not a model trained on pairs (train.py --pairs)"
     sizes = ("num_classes", "digit_dim", "image_size")
     if any(getattr(pair_model.config, size) != getattr(model.config, size) for size in sizes):

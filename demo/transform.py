@@ -17,14 +17,14 @@ from pathlib import Path
 import torch
 
 from capsnet import CheckpointError, load_model, warp
-from capsnet.checkpoints import DEFAULT_CHECKPOINT
+from capsnet.checkpoints import CNN_CHECKPOINT, POSE_LABELS
 from capsnet.cnn import class_scores
 from capsnet.transforms import NO_CHANGE, RANGES, SWEEPS, clamp_change, sweep
 
 from . import handlers
 from .handlers import Result, View
 
-BASELINE = DEFAULT_CHECKPOINT.with_name("cnn-mnist.pt")  # train.py --model cnn
+BASELINE = CNN_CHECKPOINT  # train.py --model cnn
 
 
 @dataclass(frozen=True)
@@ -96,17 +96,16 @@ def load_baseline(path: Path = BASELINE):
         return None
 
 
-def dimension_labels(model) -> list[dict] | None:
-    """What each pose dimension tracks, measured for this checkpoint by bench/pose_dimensions.py (the
-    <checkpoint>.dims.json beside it), or None when it was not measured or is for another pose size."""
-    checkpoint = getattr(model, "checkpoint", None)
-    path = Path(checkpoint).with_suffix(".dims.json") if checkpoint else None
-    if path is None or not path.is_file():
+def dimension_labels(folder: Path, digit_dim: int) -> list[dict] | None:
+    """What each pose dimension tracks, measured for the model in folder by bench/pose_dimensions.py (its
+    pose-dimensions.json), or None when it was not measured or is for another pose size."""
+    path = Path(folder) / POSE_LABELS
+    if not path.is_file():
         return None
     try:
         measured = json.loads(path.read_text())
         dims = measured["dimensions"]
-        if len(dims) != model.config.digit_dim or len(measured["correlations"]) == 0:
+        if len(dims) != digit_dim or len(measured["correlations"]) == 0:
             return None
         return [{**d, "correlations": {k: v[d["dim"]] for k, v in measured["correlations"].items()}} for d in dims]
     except (OSError, ValueError, KeyError, TypeError, IndexError):

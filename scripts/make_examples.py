@@ -37,7 +37,7 @@ README = """# Example digits
 {count} handwritten digits from the MNIST test set (Yann LeCun, Corinna Cortes and
 Christopher J.C. Burges, http://yann.lecun.com/exdb/mnist/), as 28x28 gray PNGs,
 so that the demo has examples where MNIST itself is absent. {wrong} of them are
-digits the shipped model (`checkpoints/capsnet-mnist.pt`) gets wrong; the file
+digits the shipped model (`checkpoints/capsnet-mnist`) gets wrong; the file
 name gives the true digit. Made by `python scripts/make_examples.py`; `index.json`
 lists the same.
 

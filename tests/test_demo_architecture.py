@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from capsnet import CapsNet, CapsNetConfig, load_model, save_checkpoint
+from capsnet import CapsNet, CapsNetConfig, load_model, save_pretrained
 from demo import explainer, handlers
 from demo.app import build
 from demo.weights import pack_decoder
@@ -27,8 +27,8 @@ ARCHITECTURES = {
 def model(request, tmp_path_factory):
     """The architecture trained for no step, saved and loaded as the demo loads a checkpoint."""
     torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("architecture") / "capsnet.pt"
-    save_checkpoint(CapsNet(request.param), path, {})
+    path = tmp_path_factory.mktemp("architecture") / "capsnet"
+    save_pretrained(CapsNet(request.param), path)
     return load_model(path)
 
 

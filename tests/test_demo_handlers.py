@@ -219,11 +219,13 @@ def test_network_input_shown_is_the_preprocessed_image(model):
     assert np.abs(pixels(view.network_input) - expected).max() <= 1 / 255
 
 
-@pytest.mark.parametrize("content", [None, b"not a checkpoint"])
+@pytest.mark.parametrize("content", [None, b"not safetensors"])
 def test_missing_or_broken_checkpoint_stops_with_one_line_saying_how_to_train(tmp_path, content):
-    path = tmp_path / "capsnet.pt"
+    path = tmp_path / "capsnet"
     if content is not None:
-        path.write_bytes(content)
+        path.mkdir()
+        (path / "config.json").write_text('{"model_type": "capsnet"}')
+        (path / "model.safetensors").write_bytes(content)
     with pytest.raises(SystemExit) as stop:
         main(["--checkpoint", str(path)])
     message = str(stop.value.code)

@@ -131,8 +131,8 @@ def test_the_pair_results_digits_are_its_two_longest_capsules(pair_model):
 
 
 def test_a_missing_pair_checkpoint_is_one_line_not_a_crash(model, tmp_path):
-    pair_model, why_not = pairs.load_pair_model(tmp_path / "none.pt", model)
-    assert pair_model is None and "none.pt" in why_not and "\n" not in why_not
+    pair_model, why_not = pairs.load_pair_model(tmp_path / "none", model)
+    assert pair_model is None and "none: no such model folder" in why_not and "\n" not in why_not
 
 
 def test_a_one_digit_checkpoint_is_not_taken_for_a_pair_model(model):
@@ -145,10 +145,10 @@ def mode_config(page) -> dict:
 
 
 def test_without_a_pair_model_the_page_offers_one_digit_and_says_why(model):
-    page = build(model, None, "checkpoints/capsnet-multimnist.pt: no such file")
+    page = build(model, None, "checkpoints/capsnet-multimnist: no such model folder")
     props = mode_config(page)
     assert [value for _, value in props["choices"]] == ["one"]
-    assert "two digits: unavailable (checkpoints/capsnet-multimnist.pt: no such file)" in props["info"]
+    assert "two digits: unavailable (checkpoints/capsnet-multimnist: no such model folder)" in props["info"]
 
 
 def test_with_a_pair_model_the_page_offers_both_modes_one_digit_first(model, pair_model):

@@ -172,20 +172,16 @@ def measured(dims: int, strong: dict[int, str]) -> dict:
             "correlations": {"rotation": [0.0] * dims, "shear": [0.6 if d in strong else 0.1 for d in range(dims)]}}
 
 
-def test_sliders_are_labelled_from_the_file_beside_the_checkpoint(tmp_path):
-    checkpoint = tmp_path / "mine.pt"
-    checkpoint.with_suffix(".dims.json").write_text(json.dumps(measured(16, {4: "slant"})))
-    model = type("Model", (), {"checkpoint": checkpoint, "config": type("Config", (), {"digit_dim": 16})})()
-    labels = transform.dimension_labels(model)
+def test_sliders_are_labelled_from_the_file_in_the_model_folder(tmp_path):
+    (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {4: "slant"})))
+    labels = transform.dimension_labels(tmp_path, 16)
     assert transform.slider_label(4, labels) == "dim 4 - slant" and transform.slider_label(5, labels) == "dim 5"
     assert "+0.60" in transform.dimensions_html(labels)
 
 
 @pytest.mark.parametrize("contents", ["not json", json.dumps(measured(8, {})), json.dumps({"dimensions": []})])
 def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path, contents):
-    checkpoint = tmp_path / "mine.pt"
-    checkpoint.with_suffix(".dims.json").write_text(contents)
-    model = type("Model", (), {"checkpoint": checkpoint, "config": type("Config", (), {"digit_dim": 16})})()
-    assert transform.dimension_labels(model) is None
+    (tmp_path / "pose-dimensions.json").write_text(contents)
+    assert transform.dimension_labels(tmp_path, 16) is None
     assert transform.slider_label(4, None) == "dim 4"
     assert "bench/pose_dimensions.py" in transform.dimensions_html(None)

@@ -4,7 +4,7 @@ import torch
 
 from capsnet import capsule_loss, margin_loss, preprocess, reconstruction_loss
 from capsnet.data import load_mnist
-from capsnet.multimnist import fixed_pairs, frame_like_preprocess, partners, recognised
+from capsnet.multimnist import fixed_pairs, frame_like_preprocess, make_pairs, partners, recognised
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,22 @@ def test_pair_loss_has_finite_gradients(model, test_digits):
     out = model(pairs, labels)
     capsule_loss(out.lengths, labels, out.reconstruction, parts).backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_a_single_digit_among_pairs_is_framed_alone_and_named_twice(test_digits):
+    images, labels = test_digits
+    index = torch.arange(6)
+    alone = torch.tensor([True, False] * 3)
+    generator = torch.Generator().manual_seed(0)
+    x, y, parts = make_pairs(images, labels, index, partners(labels[index], labels, generator), generator, alone)
+    assert (y[alone, 0] == labels[index][alone]).all() and (y[alone, 0] == y[alone, 1]).all()
+    assert (y[~alone, 0] != y[~alone, 1]).all()
+    torch.testing.assert_close(parts[alone, 0], parts[alone, 1])  # its own drawing is both targets
+    torch.testing.assert_close(x[alone], parts[alone, 0])  # nothing but that digit in the input
+    assert margin_loss(torch.tensor([[0.1] * 7 + [0.9] + [0.1] * 2]), torch.tensor([[7, 7]])) == 0
+
+
+def test_recognised_wants_a_single_digit_named_twice_to_be_the_longest_capsule():
+    lengths = torch.tensor([[0.9, 0.8, 0.1] + [0.0] * 7])
+    assert recognised(lengths, torch.tensor([[0, 0]])).tolist() == [True]
+    assert recognised(lengths, torch.tensor([[1, 1]])).tolist() == [False]

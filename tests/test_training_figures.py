@@ -7,7 +7,7 @@ from PIL import Image
 
 from capsnet.figures import curves_figure, plot_confusion, plot_curves, plot_misclassified, plot_pairs, two_colour_overlay
 
-SHIPPED_METRICS = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist.metrics.json"
+SHIPPED_METRICS = Path(__file__).resolve().parent.parent / "checkpoints" / "capsnet-mnist" / "metrics.json"
 VALIDATED_RUN = [{"epoch": k, "train_loss": 0.1 / k, "val_accuracy": 0.99, "test_accuracy": 0.995} for k in (1, 2, 3)]
 
 

@@ -28,9 +28,12 @@ def pair_model(model):
 
 @pytest.fixture(scope="session")
 def demo_url(model, pair_model):
+    from capsnet import DEFAULT_CHECKPOINT
     from demo.app import build, launch
+    from demo.transform import dimension_labels
 
-    page = build(model, pair_model)  # as python -m demo serves it: both modes
+    labels = dimension_labels(DEFAULT_CHECKPOINT, model.config.digit_dim)
+    page = build(model, pair_model, pose_labels=labels)  # as python -m demo serves it: both modes, named sliders
     port = free_port()
     launch(page, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"
