@@ -47,10 +47,9 @@ def main(argv=None) -> None:
     except CheckpointError as error:
         sys.exit(f"error: {error}")
     # Gradio takes seconds to import: only once the model is known to load.
-    from .app import build, launch
+    from .app import ONE, TWO, build, launch
     from .handlers import warm_up
     from .pairs import load_pair_model
-    from .transform import dimension_labels
 
     pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)
     if pair_model is None:
@@ -65,8 +64,9 @@ def main(argv=None) -> None:
     for loaded in (model, pair_model):
         if loaded is not None:
             warm_up(loaded)
-    labels = dimension_labels(model_folder(args.checkpoint), model.config.digit_dim)
-    launch(build(model, pair_model, why_no_pairs, labels), args.host, args.port, args.share, max_threads=args.max_threads)
+    folders = {ONE: model_folder(args.checkpoint), TWO: model_folder(args.pair_checkpoint)}
+    launch(build(model, pair_model, why_no_pairs, folders), args.host, args.port, args.share,
+           max_threads=args.max_threads)
 
 
 if __name__ == "__main__":

@@ -152,22 +152,29 @@ def play_control(dims: int) -> gr.HTML:
                    f"{options}</select> <output></output>", js_on_load=None, elem_id="play")
 
 
-def pose_sliders(dims: int, labels: list[dict] | None = None) -> list[gr.Slider]:
-    """#dim-0 ... #dim-15, four to a row; without Gradio's reset button, which would go to 0, not to the drawing."""
+def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider]:
+    """#dim-0 ... #dim-15, four to a row; without Gradio's reset button, which would go to 0, not to the drawing.
+    pose_names.js names each after what that dimension of the capsule on show tracks (names: mode -> capsule_names)."""
     sliders = []
     for first in range(0, dims, SLIDERS_PER_ROW):
         with gr.Row(elem_classes="pose-row"):
-            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=transform.slider_label(dim, labels),
+            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=transform.pose_name(dim),
                                   elem_id=f"dim-{dim}", min_width=120, buttons=[])
                         for dim in range(first, min(first + SLIDERS_PER_ROW, dims))]
+    gr.HTML(names, js_on_load=(HERE / "pose_names.js").read_text(), visible="hidden", elem_id="pose-names")
+    gr.Markdown(NAMES_CAPTION, elem_classes="section-caption", elem_id="names-caption")
     return sliders
 
 
 def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
-          pose_labels: list[dict] | None = None) -> gr.Blocks:
-    """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't;
-    pose_labels name the sliders (transform.dimension_labels of the model's folder)."""
+          folders: dict[str, Path] | None = None) -> gr.Blocks:
+    """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't.
+    folders: each mode's model folder, whose pose-dimensions.json names the pose dimensions (else "dim j")."""
     cfg = model.config
+    folders = folders or {}
+    pose_labels = transform.dimension_labels(folders[ONE], cfg.digit_dim) if ONE in folders else None
+    names = {mode: transform.capsule_names(folders.get(mode), cfg.digit_dim, cfg.num_classes)
+             for mode in (ONE, TWO)}
     blank = handlers.blank_view(cfg)
     with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as page:
         gr.Markdown(f"{TITLE}\n\n{CAPTION.format(**sizes(cfg))}", elem_id="caption")
@@ -196,7 +203,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                         digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                          elem_id="digit")
                 turn = transform_controls()
-        sliders = pose_sliders(cfg.digit_dim, pose_labels)
+        sliders = pose_sliders(cfg.digit_dim, names)
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
@@ -212,6 +219,9 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         def model_of(state) -> CapsNet:
             """The model that made the tab's Result: the pair model made the PairResults."""
             return pair_model if isinstance(state, pairs.PairResult) else model
+
+        def names_of(state) -> list[list[str]]:
+            return names[TWO if isinstance(state, pairs.PairResult) else ONE]
 
         def two(chosen_mode) -> bool:
             return chosen_mode == TWO and pair_model is not None
@@ -279,9 +289,9 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         if pair_examples is not None:
             pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
                                  **INTERNAL, **LIVE)
-        sweep = wire_transform(model, pose_labels, turn, turn_tab, sweep_view, result, predicted, digit,
+        sweep = wire_transform(model, names[ONE], turn, turn_tab, sweep_view, result, predicted, digit,
                                [canvas.input, upload.upload, examples.select, mode.input])
-        wire_explainer(model_of, result, new_result, selected, digit, explained, sweep)
+        wire_explainer(model_of, names_of, result, new_result, selected, digit, explained, sweep)
         classify_endpoint(model)
     # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
     # #mode's value), exported in the background now, so that the first visitor does not wait for it.
@@ -366,17 +376,18 @@ class Sweep:
     make: Callable  # (state, chosen capsule, shown) -> #sweep's HTML, or gr.skip() while it is not seen
 
 
-def wire_explainer(model_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
+def wire_explainer(model_of, names_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
                    page: ExplainerViews, sweep: Sweep) -> None:
     """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
     event, which the views follow) or a number of iterations; #sweep comes with them (not for iterations). Figure
-    4's PNG is made from it too, each with model_of(the Result): the model that made it."""
+    4's PNG is made from it too, each with model_of(the Result): the model that made it, whose capsules' dimensions
+    names_of(the Result) names."""
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
     outputs, iterations = [*page.views, page.figure4_file], page.iterations
 
     def views(state, chosen, rounds) -> tuple:
         with CORE_TURNS.take(view=True):
-            made = explainer.explain(model_of(state), state, chosen, rounds)
+            made = explainer.explain(model_of(state), state, chosen, rounds, names_of(state))
         return *made.outputs(), gr.DownloadButton(visible=False)
 
     def views_and_sweep(state, chosen, rounds, seen) -> tuple:
@@ -407,6 +418,11 @@ TURN_CAPTION = (
     "prediction follows: a capsule's **length** should hold while the digit is still there, and its **pose** should "
     "move with the change (equivariance). Below, one batch over -60..60 deg and one over scale 0.5..1.5: every "
     "capsule's length, the selected capsule's pose and a CNN's probability for the same digit, against the change."
+)
+NAMES_CAPTION = (
+    "Each slider is named by what that dimension of the selected capsule tracks in the input: over 1,000 MNIST test "
+    "digits turned, scaled, sheared or thickened a little, its value follows the change with |r| >= 0.5 (the table in "
+    "*Turn and stretch*); \"dim j\" alone tracks none of them strongly."
 )
 DIMENSIONS_CAPTION = (
     "### What each pose dimension tracks\nOver 1,000 MNIST test digits, each turned, scaled, sheared and thinned or "
@@ -444,7 +460,7 @@ def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
     return view
 
 
-def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
+def wire_transform(model: CapsNet, names: list[list[str]], controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
                    result: gr.State, predicted: list, digit: gr.Radio, new_inputs: list) -> Sweep:
     """A #transform slider re-runs the network on the tab's input as framed, turned and stretched (no drawing
     is sent); Reset and every new input (new_inputs: their triggers) put the sliders back to no change. #sweep
@@ -477,7 +493,7 @@ def wire_transform(model: CapsNet, labels, controls: TransformControls, tab: gr.
         if isinstance(state, pairs.PairResult):
             return transform.ONE_DIGIT_ONLY
         with CORE_TURNS.take(view=True):
-            return transform.sweep_html(model, baseline, state, chosen, labels)
+            return transform.sweep_html(model, baseline, state, chosen, names)
 
     gr.on([controls.moved.input], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
           outputs=predicted, api_name="transform", **INTERNAL, **LIVE)

@@ -107,8 +107,9 @@ def classify(model: CapsNet, path: str) -> dict:
 
 # ---- the views ----------------------------------------------------------------------------------------------------
 
-def explain(model: CapsNet, result: Result | None, digit=None, iterations=None) -> Views:
-    """All four views of the tab's Result for digit capsule digit (default: the longest).
+def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, names=None) -> Views:
+    """All four views of the tab's Result for digit capsule digit (default: the longest); names[k][j] names
+    dimension j of capsule k in Figure 4 (transform.capsule_names).
 
     digit and iterations come from the page (or a script calling its events): anything but
     a digit capsule's number and 1-5 counts as not given. The prediction's own lengths and
@@ -120,7 +121,8 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None) 
     with torch.inference_mode():
         trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
-                     figure4_html(model, result.poses[digit], digit), all_capsules_html(model, result, digit))
+                     figure4_html(model, result.poses[digit], digit, names[digit] if names else None),
+                     all_capsules_html(model, result, digit))
 
 
 @dataclass
@@ -200,8 +202,9 @@ def primary_html(trace, digit: int) -> str:
     return f'<div class="type-maps">{tiles}</div>{legend}'
 
 
-def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
-    """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML.
+def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int, names: list[str] | None = None) -> str:
+    """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML
+    with names[j] (what dimension j does) or "dim j".
 
     Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
     about a second and is made only when asked for (figure4_png).
@@ -209,7 +212,7 @@ def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int) -> str:
     grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
     picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
     nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
-    dims = "".join(f"<span>dim {k}</span>" for k in range(len(grid)))
+    dims = "".join(f"<span>{html.escape(names[k]) if names else f'dim {k}'}</span>" for k in range(len(grid)))
     alt = f"Figure 4 for capsule {digit}: {len(grid)} dimensions x {len(figures.PERTURBATIONS)} nudges"
     return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
             f'<div class="dims">{dims}</div>{img_tag(picture, alt, "grid")}</div>')

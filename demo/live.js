@@ -39,8 +39,8 @@ export function pairPredictionHtml(lengths) {
   const [a, b, c] = topk(lengths, 3);
   const [first, second, third] = [a, b, c].map((digit) => lengths[digit].toFixed(2));
   if (lengths[b] < PRESENT) {
-    return `<div class="predicted-digit">${a}</div><div class="margin">Only one capsule is long: one digit? `
-      + `(${a}: ${first}; the next, ${b}: ${second}, is under ${PRESENT}). Draw a second digit over it.</div>`;
+    return `<div class="predicted-digit">${a}</div><div class="margin">one digit: ${a} (length ${first}; `
+      + `the next, ${b}: ${second}, is under ${PRESENT}). Draw a second digit over it for two.</div>`;
   }
   return `<div class="predicted-digit pair">${a} <small>and</small> ${b}</div>`
     + `<div class="margin">capsules ${a}: length ${first} and ${b}: ${second}; next longest ${c}: ${third}</div>`;

@@ -103,8 +103,8 @@ def prediction_html(lengths: torch.Tensor) -> str:
 
 
 def one_digit_message(a: int, first: float, b: int, second: float) -> str:
-    return (f"Only one capsule is long: one digit? ({a}: {first:.2f}; the next, {b}: {second:.2f}, is under "
-            f"{PRESENT}). Draw a second digit over it.")
+    return (f"one digit: {a} (length {first:.2f}; the next, {b}: {second:.2f}, is under {PRESENT}). "
+            "Draw a second digit over it for two.")
 
 
 def predict_input(model: CapsNet, x: torch.Tensor) -> PairView:

@@ -112,10 +112,23 @@ def dimension_labels(folder: Path, digit_dim: int) -> list[dict] | None:
         return None
 
 
-def slider_label(dim: int, labels: list[dict] | None) -> str:
-    """A pose slider's label: "dim 4 - slant" where the dimension tracks a change strongly, else "dim 4"."""
-    label = labels[dim].get("label") if labels else None
+def pose_name(dim: int, label: str | None = None) -> str:
+    """A pose dimension's name on the page: "dim 4 - slant" where it tracks a change strongly, else "dim 4"."""
     return f"dim {dim} - {label}" if label else f"dim {dim}"
+
+
+def capsule_names(folder: Path | None, digit_dim: int, num_classes: int) -> list[list[str]]:
+    """names[k][j]: what dimension j of capsule k tracks, measured within each digit's own capsule for the model
+    in folder by bench/pose_dimensions.py (pose-dimensions.json's by_digit); "dim j" where it was not measured."""
+    unnamed = [[pose_name(dim) for dim in range(digit_dim)] for _ in range(num_classes)]
+    if folder is None:
+        return unnamed
+    try:
+        by_digit = json.loads((Path(folder) / POSE_LABELS).read_text())["by_digit"]
+        names = [[pose_name(d["dim"], d["label"]) for d in by_digit[str(k)]] for k in range(num_classes)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return unnamed
+    return names if all(len(row) == digit_dim for row in names) else unnamed
 
 
 def dimensions_html(labels: list[dict] | None) -> str:
@@ -301,12 +314,12 @@ def lengths_svg(s: Sweep) -> str:
     return svg(body, f"capsule lengths against the {name}; capsule {s.digit} thick, the CNN's probability dashed")
 
 
-def pose_svg(s: Sweep, labels: list[dict] | None) -> str:
-    """The selected capsule's pose values against the amount, one coloured line per dimension."""
+def pose_svg(s: Sweep, names: list[str] | None) -> str:
+    """The selected capsule's pose values against the amount, one coloured line per dimension, named (names[d])."""
     top = max(float(s.pose.abs().max()), 0.05)
     axes, name = Axes(s.amounts, -top, top), AXES[s.axis][0]
-    lines = "".join(axes.line(s.amounts, s.pose[:, d], "pose", slider_label(d, labels), POSE_COLOURS[d % 16])
-                    for d in range(s.pose.shape[1]))
+    lines = "".join(axes.line(s.amounts, s.pose[:, d], "pose", names[d] if names else pose_name(d),
+                              POSE_COLOURS[d % 16]) for d in range(s.pose.shape[1]))
     ticks = [round(-top, 2), 0, round(top, 2)]
     return svg(frame(axes, s, ticks, s.kept(s.lengths.argmax(dim=1))) + lines,
                f"capsule {s.digit}'s {s.pose.shape[1]} pose values against the {name}")
@@ -317,8 +330,8 @@ ONE_DIGIT_ONLY = ('<p class="waiting">Turn and stretch reads one digit: choose "
                   "it and see its sweep.</p>")
 
 
-def sweep_html(model, baseline, result: Result | None, digit=None, labels: list[dict] | None = None) -> str:
-    """#sweep for the tab's Result and the selected capsule (default: the longest)."""
+def sweep_html(model, baseline, result: Result | None, digit=None, names: list[list[str]] | None = None) -> str:
+    """#sweep for the tab's Result and the selected capsule (default: the longest); names: capsule_names."""
     if result is None:
         return ('<p class="waiting">Draw a digit, upload an image or pick an example: this view then shows how its '
                 "capsules answer a turn and a stretch.</p>")
@@ -333,7 +346,7 @@ def sweep_html(model, baseline, result: Result | None, digit=None, labels: list[
     panels = "".join(
         f'<div class="sweep-axis" data-axis="{s.axis}"><p class="caption">{html.escape(caption(s))}</p>'
         f'<div class="charts"><figure>{lengths_svg(s)}<figcaption>lengths against the {AXES[s.axis][0]}'
-        f'</figcaption></figure><figure>{pose_svg(s, labels)}<figcaption>capsule {digit}\'s '
+        f'</figcaption></figure><figure>{pose_svg(s, names[digit] if names else None)}<figcaption>capsule {digit}\'s '
         f'{s.pose.shape[1]} pose values (hover a line for its dimension)</figcaption></figure></div></div>'
         for s in found
     )

@@ -140,6 +140,12 @@ def test_figure4_view_is_16_by_11_with_the_unperturbed_reconstruction_in_the_mid
     assert html.count("<span>dim ") == 16 and '<span class="own">+0.00</span>' in html
 
 
+def test_figure4_rows_are_named_for_the_capsule_shown(model, three):
+    names = [[f"dim {j} of {k}" for j in range(16)] for k in range(10)]
+    html = explainer.explain(model, three, 5, names=names).figure4
+    assert "<span>dim 0 of 5</span>" in html and "of 3</span>" not in html
+
+
 def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_path):
     path = explainer.figure4_png(model, three, None, tmp_path)
     assert path.endswith("digit3.png")

@@ -56,13 +56,13 @@ def test_both_digits_are_in_the_prediction_longest_first():
     shown = pairs.prediction_html(lengths_with(d7=0.95, d2=0.8, d5=0.3))
     digits = re.search(r'class="predicted-digit pair">(.*?)</div>', shown).group(1)
     assert re.findall(r"\d", digits) == ["7", "2"]
-    assert "Only one" not in shown
+    assert "one digit" not in shown
 
 
 def test_one_long_capsule_says_it_may_be_one_digit():
     shown = pairs.prediction_html(lengths_with(d7=0.95, d2=0.3))
     assert re.search(r'class="predicted-digit">7</div>', shown)
-    assert "Only one capsule is long: one digit?" in shown and "2: 0.30" in shown
+    assert "one digit: 7 (length 0.95" in shown and "2: 0.30" in shown
 
 
 def test_the_two_longest_capsules_are_marked(pair_model):

@@ -166,22 +166,38 @@ def test_before_an_input_the_sweep_waits(model):
 
 # ---- the pose dimensions' labels ----------------------------------------------------------------------------------
 
-def measured(dims: int, strong: dict[int, str]) -> dict:
-    return {"dimensions": [{"dim": d, "tracks": "shear", "r": 0.6 if d in strong else 0.1, "label": strong.get(d)}
-                           for d in range(dims)],
+def entries(dims: int, strong: dict[int, str]) -> list[dict]:
+    return [{"dim": d, "tracks": "shear", "r": 0.6 if d in strong else 0.1, "label": strong.get(d)} for d in range(dims)]
+
+
+def measured(dims: int, strong: dict[int, str], by_digit: dict[int, dict[int, str]] | None = None) -> dict:
+    return {"dimensions": entries(dims, strong),
+            "by_digit": {str(k): entries(dims, by_digit.get(k, {})) for k in range(10)} if by_digit else {},
             "correlations": {"rotation": [0.0] * dims, "shear": [0.6 if d in strong else 0.1 for d in range(dims)]}}
 
 
-def test_sliders_are_labelled_from_the_file_in_the_model_folder(tmp_path):
+def test_the_dimensions_table_is_read_from_the_model_folder(tmp_path):
     (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {4: "slant"})))
     labels = transform.dimension_labels(tmp_path, 16)
-    assert transform.slider_label(4, labels) == "dim 4 - slant" and transform.slider_label(5, labels) == "dim 5"
-    assert "+0.60" in transform.dimensions_html(labels)
+    assert labels[4]["label"] == "slant" and "+0.60" in transform.dimensions_html(labels)
+
+
+def test_each_capsules_dimensions_are_named_by_what_they_track_in_that_capsule(tmp_path):
+    (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {}, {3: {2: "turn"}, 7: {2: "size"}})))
+    names = transform.capsule_names(tmp_path, 16, 10)
+    assert names[3][2] == "dim 2 - turn" and names[7][2] == "dim 2 - size" and names[0][2] == "dim 2"
+    assert [len(row) for row in names] == [16] * 10
 
 
 @pytest.mark.parametrize("contents", ["not json", json.dumps(measured(8, {})), json.dumps({"dimensions": []})])
 def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path, contents):
     (tmp_path / "pose-dimensions.json").write_text(contents)
     assert transform.dimension_labels(tmp_path, 16) is None
-    assert transform.slider_label(4, None) == "dim 4"
+    assert transform.capsule_names(tmp_path, 16, 10)[4] == [f"dim {j}" for j in range(16)]
     assert "bench/pose_dimensions.py" in transform.dimensions_html(None)
+
+
+def test_the_sweep_names_the_selected_capsules_pose_lines(model, seven):
+    names = [[f"capsule {k} dim {j}" for j in range(16)] for k in range(10)]
+    page = transform.sweep_html(model, None, seven.result, 7, names)
+    assert "capsule 7 dim 3" in page and "capsule 2 dim 3" not in page

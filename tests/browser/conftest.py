@@ -28,12 +28,10 @@ def pair_model(model):
 
 @pytest.fixture(scope="session")
 def demo_url(model, pair_model):
-    from capsnet import DEFAULT_CHECKPOINT
-    from demo.app import build, launch
-    from demo.transform import dimension_labels
+    from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT
+    from demo.app import ONE, TWO, build, launch
 
-    labels = dimension_labels(DEFAULT_CHECKPOINT, model.config.digit_dim)
-    page = build(model, pair_model, pose_labels=labels)  # as python -m demo serves it: both modes, named sliders
+    page = build(model, pair_model, folders={ONE: DEFAULT_CHECKPOINT, TWO: PAIR_CHECKPOINT})  # as python -m demo
     port = free_port()
     launch(page, port=port, block=False)
     yield f"http://127.0.0.1:{port}/"

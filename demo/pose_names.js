@@ -1,0 +1,30 @@
+// Names the pose sliders after what each dimension of the capsule on show tracks: props.value is
+// {mode: names[capsule][dim]} (demo/transform.py capsule_names, from each model's pose-dimensions.json).
+// The capsule on show changes with a new answer from the server (its reconstruction comes with it), a capsule
+// choice, the mode, and the page's own prediction while the pen moves (canvas.js's "capsnet-local").
+
+const names = props.value;
+
+function selected() {
+  const checked = document.querySelector("#digit input:checked");
+  return checked ? Number(checked.value) : null;
+}
+
+function rename(digit) {
+  const mode = document.querySelector("#mode input:checked")?.value ?? "one";
+  const table = names[mode] ?? names.one;
+  table[0].forEach((_, dim) => {
+    const label = document.querySelector(`#dim-${dim} [data-testid="block-info"]`);
+    const name = digit === null ? `dim ${dim}` : table[digit][dim];
+    if (label && label.textContent !== name) label.textContent = name;
+  });
+}
+
+// After the frame in which Gradio set the new values (the radio's choice with the reconstruction).
+const renameSoon = (digit) => requestAnimationFrame(() => rename(digit ?? selected()));
+new MutationObserver(() => renameSoon()).observe(document.getElementById("reconstruction"),
+                                                  {subtree: true, attributes: true, attributeFilter: ["src"]});
+document.addEventListener("change", (event) => {
+  if (event.target.closest("#digit, #mode")) renameSoon();
+});
+document.addEventListener("capsnet-local", ({detail}) => renameSoon(detail.digit));
