@@ -368,17 +368,22 @@ def write_text(path: Path, text: str) -> None:
 def model_card(metrics: dict, folder: Path) -> str:
     """README.md of a trained folder: what it reads, how it was trained and chosen, its figures."""
     chosen = next(e for e in metrics["history"] if e["epoch"] == metrics["best_epoch"])
-    reads = "two overlapping digits (MultiMNIST pairs framed to 28x28)" if metrics["task"] == "multimnist" \
-        else "one handwritten digit, 28x28, framed as MNIST"
-    figures = [f"- {key.replace('_', ' ')}: {value:.2%}" for key, value in chosen.items()
-               if key.endswith("accuracy") and not key.startswith("train")]
-    commands = "\n".join(metrics["commands"]) or "(not recorded)"
+    pairs = metrics["task"] == "multimnist"
+    reads = ("two overlapping digits (MultiMNIST pairs framed to 28x28)" if pairs
+             else "one handwritten digit, 28x28, framed as MNIST")
+    if pairs and metrics["args"].get("singles"):
+        reads = f"one digit or two overlapping ones ({metrics['args']['singles']:.0%} of its training batches single)"
+    measure = "pairs with both digits among the two longest capsules" if pairs else "digits read right"
+    figures = [f"- {split}, {measure if name == '' else 'single digits read right'}: {chosen[key]:.2%}"
+               for split, prefix in (("validation", "val"), ("test", "test")) for name in ("", "single")
+               if (key := f"{prefix}_{name}_accuracy" if name else f"{prefix}_accuracy") in chosen]
+    epochs = metrics["epochs"]
     return "\n".join([
         f"# {folder.name}", "",
         f"A {'CNN baseline' if metrics['model'] == 'cnn' else 'CapsNet'} that reads {reads}. "
         "Load it with `capsnet.load_model(\"<this folder>\")`.", "",
-        "## Training", "", "```bash", commands, "```", "",
-        f"{metrics['epochs']} epochs on {metrics['train_images']:,} MNIST training images; epoch "
+        "## Training", "", "```bash", "\n".join(metrics["commands"]) or "(not recorded)", "```", "",
+        f"{epochs} epoch{'s' if epochs != 1 else ''} on {metrics['train_images']:,} MNIST training images; epoch "
         f"{metrics['best_epoch']} kept, chosen by {metrics['chosen_by']} "
         f"({metrics['device_name']}, {metrics['device']} x {metrics['processes']}, torch {metrics['torch']}).", "",
         "## Figures at the kept epoch (measured in training, float32 weights)", "", *figures, "",
