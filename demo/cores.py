@@ -18,15 +18,17 @@ class Turns:
     """count turns at once; `with turns.take(view=True):` for a view, `with turns.take():` for a network pass."""
 
     def __init__(self, count: int):
-        self.free, self.views_waiting = count, 0
+        self.free, self.waiting, self.views_waiting = count, 0, 0
         self.changed = threading.Condition()
 
     @contextmanager
     def take(self, view: bool = False):
         with self.changed:
+            self.waiting += 1
             self.views_waiting += view
             self.changed.wait_for(lambda: self.free > 0 and (view or self.views_waiting == 0))
             self.views_waiting -= view
+            self.waiting -= 1
             self.free -= 1
         try:
             yield

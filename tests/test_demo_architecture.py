@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from capsnet import CapsNet, CapsNetConfig, load_model, save_pretrained
+from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
 from demo import explainer, handlers
 from demo.app import build
 from demo.weights import pack_decoder
@@ -59,8 +59,14 @@ def test_every_view_shows_the_models_capsules(model, view, iterations):
     assert Image.open(io.BytesIO(base64.b64decode(mosaic))).size == (columns * tile - 1, rows * tile - 1)
 
 
-def test_figure4_download_has_a_row_per_pose_dimension(model, view, tmp_path):
+real_grid = figures.perturbation_grid
+
+
+def test_figure4_download_has_a_row_per_pose_dimension(model, view, tmp_path, monkeypatch):
+    grids = []
+    monkeypatch.setattr(figures, "perturbation_grid", lambda *args: grids.append(real_grid(*args)) or grids[-1])
     assert explainer.figure4_png(model, view.result, 2, tmp_path).endswith("digit2.png")
+    assert [grid.shape[0] for grid in grids] == [model.config.digit_dim]  # the figure drew one row per dimension
 
 
 def test_classify_answers_for_the_models_capsules(model, tmp_path):

@@ -7,13 +7,18 @@ import pytest
 
 from demo.cores import Turns
 
-WAIT_S = 0.2  # long enough for a thread to reach its wait
+def wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the thread never got there"
+        time.sleep(0.001)
 
 
-def start(target) -> threading.Thread:
+def start(target, until) -> threading.Thread:
+    """Starts target in a thread and returns once until() holds (the thread has reached its turn or its wait)."""
     thread = threading.Thread(target=target)
     thread.start()
-    time.sleep(WAIT_S)
+    wait_until(until)
     return thread
 
 
@@ -48,7 +53,8 @@ def test_a_waiting_view_goes_before_a_prediction_that_waited_longer():
         with turns.take(view=view):
             order.append(name)
 
-    threads = [start(holder), start(lambda: waiter("prediction", False)), start(lambda: waiter("view", True))]
+    threads = [start(holder, lambda: turns.free == 0), start(lambda: waiter("prediction", False), lambda: turns.waiting == 1),
+               start(lambda: waiter("view", True), lambda: turns.waiting == 2)]
     release.set()
     for thread in threads:
         thread.join()

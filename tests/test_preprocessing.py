@@ -199,12 +199,21 @@ def test_unusual_pil_modes_give_what_grey_gives(mode):
     assert torch.allclose(preprocess(in_mode(render(3), mode)), preprocess(render(3)), atol=0.02)
 
 
-@pytest.mark.parametrize("values", [np.inf, -np.inf, np.nan, 1e300, -1e300])
-def test_non_finite_and_huge_floats_give_a_finite_image(values):
+def bar(value: float) -> np.ndarray:
     array = np.zeros((280, 280), np.float64)
-    array[40:240, 130:150] = values
-    x = preprocess(array)
-    assert x is None or torch.isfinite(x).all()
+    array[40:240, 130:150] = value
+    return array
+
+
+@pytest.mark.parametrize("value", [np.inf, 1e300])
+def test_infinite_and_huge_positive_floats_are_full_ink(value):
+    x = preprocess(bar(value))
+    assert torch.isfinite(x).all() and torch.equal(x, preprocess(bar(1.0)))
+
+
+@pytest.mark.parametrize("value", [-np.inf, np.nan, -1e300])
+def test_negative_infinite_and_nan_floats_are_no_ink(value):
+    assert preprocess(bar(value)) is None  # a blank image
 
 
 def test_an_image_over_the_pixel_limit_is_refused_before_decoding():

@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -16,15 +17,24 @@ def is_png(path) -> bool:
         return image.format == "PNG" and min(image.size) > 100
 
 
-def test_curves_of_a_run_without_validation_accuracy(tmp_path):
+def error_lines(figure) -> dict[str, list[float]]:
+    """The error plot's lines by label: their y values (%)."""
+    return {line.get_label(): [float(y) for y in line.get_ydata()] for line in figure.axes[1].lines}
+
+
+def test_curves_of_a_run_without_validation_accuracy_draw_the_test_error_alone(tmp_path):
     history = json.loads(SHIPPED_METRICS.read_text())["history"]  # written before --val-size existed
+    lines = error_lines(curves_figure(history))
+    assert list(lines) == ["test"]
+    assert lines["test"] == pytest.approx([100 * e["test_error"] for e in history])
     plot_curves(history, tmp_path / "curves.png")
     assert is_png(tmp_path / "curves.png")
 
 
-def test_curves_with_validation_and_test_accuracy(tmp_path):
-    plot_curves(VALIDATED_RUN, tmp_path / "curves.png")
-    assert is_png(tmp_path / "curves.png")
+def test_curves_draw_the_loss_and_both_errors_in_percent():
+    figure = curves_figure(VALIDATED_RUN)
+    assert [float(y) for y in figure.axes[0].lines[0].get_ydata()] == pytest.approx([0.1, 0.05, 0.1 / 3])
+    assert error_lines(figure) == {"validation": pytest.approx([1.0] * 3), "test": pytest.approx([0.5] * 3)}
 
 
 def test_curves_mark_the_kept_epoch_on_both_plots():

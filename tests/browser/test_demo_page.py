@@ -1,9 +1,11 @@
 """The demo page in a real browser: drawing, predictions, capsule choice, pose sliders, reset, clear."""
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from demo import handlers
 from tests.support.page_driver import (
@@ -169,13 +171,18 @@ def test_drawings_are_not_kept_in_the_browsers_storage(page):
     assert page.evaluate("() => Object.keys(localStorage).filter(key => key.startsWith('gradio:run-history'))") == []
 
 
-def test_screenshot_of_a_drawn_digit_is_saved(page):
+def canvas_on_screen(page) -> np.ndarray:
+    """What the screen shows of the canvas, grey levels (H, W)."""
+    return np.asarray(Image.open(io.BytesIO(page.locator("#canvas canvas").screenshot())).convert("L"), dtype=int)
+
+
+def test_a_drawn_digit_shows_on_screen_and_its_screenshot_is_saved(page):
+    blank = canvas_on_screen(page)
     draw(page, 4)
     wait_for_prediction(page)
+    assert (np.abs(canvas_on_screen(page) - blank) > 64).mean() > 0.01  # the strokes are there, not a blank canvas
     ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "demo-page.png"
-    page.screenshot(path=str(path))
-    assert path.stat().st_size > 10_000
+    page.screenshot(path=str(ARTIFACTS / "demo-page.png"))  # for a person to look at after a run
 
 
 def test_two_tabs_keep_their_own_capsules(page, browser, demo_url, model):
