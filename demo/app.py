@@ -522,6 +522,17 @@ def classify_endpoint(model: CapsNet) -> None:
     gr.api(classify, api_name="classify", queue=False)
 
 
+# While it has nothing to do, Gradio's queue looks for work every 1 ms and for progress every 10 ms: about 50 ms of
+# CPU a second on a server nobody uses (bench/idle_server.py). Only the Figure 4 PNG goes through the queue here
+# (the page's events skip it), and it takes a second anyway: looking every QUEUE_POLL_S is soon enough.
+QUEUE_POLL_S = 0.1
+
+
+def quiet_queue(page: gr.Blocks, poll_s: float = QUEUE_POLL_S) -> None:
+    """Gradio's queue looks for work and progress every poll_s while free (Gradio's own loops read these each turn)."""
+    page._queue.sleep_when_free = page._queue.progress_update_sleep_when_free = poll_s
+
+
 def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
            max_threads: int = 40):
     """Serve the page; with block=False return at once (tests), leaving the server running until page.close().
@@ -538,6 +549,7 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # CrossOriginIsolation: the page may run the network in it on several threads.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     # allowed_paths: the examples are served from the package, wherever the server was started.
+    quiet_queue(page)
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(HERE / "style.css").read_text(), js=(HERE / "paste.js").read_text(), ssr_mode=False,
                        quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)],
