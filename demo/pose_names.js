@@ -22,8 +22,21 @@ function rename(digit) {
 
 // After the frame in which Gradio set the new values (the radio's choice with the reconstruction).
 const renameSoon = (digit) => requestAnimationFrame(() => rename(digit ?? selected()));
-new MutationObserver(() => renameSoon()).observe(document.getElementById("reconstruction"),
-                                                  {subtree: true, attributes: true, attributeFilter: ["src"]});
+
+// The server's answers: a new reconstruction, or another capsule checked. Those components may be mounted after
+// this one: watched from the first frame in which both are there.
+function watchAnswers() {
+  const [picture, choice] = [document.getElementById("reconstruction"), document.getElementById("digit")];
+  if (picture === null || choice === null) {
+    requestAnimationFrame(watchAnswers);
+    return;
+  }
+  const observer = new MutationObserver(() => renameSoon());
+  observer.observe(picture, {subtree: true, attributes: true, attributeFilter: ["src"]});
+  observer.observe(choice, {subtree: true, attributes: true, attributeFilter: ["aria-checked"]});
+  renameSoon();
+}
+watchAnswers();
 document.addEventListener("change", (event) => {
   if (event.target.closest("#digit, #mode")) renameSoon();
 });

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -37,7 +38,7 @@ def fetch_weights(client) -> tuple[dict, list[np.ndarray]]:
 
 
 def test_served_weights_are_the_checkpoints_decoder_in_float16(client):
-    checkpoint = torch.load(DEFAULT_CHECKPOINT, weights_only=True)["model"]
+    checkpoint = load_file(DEFAULT_CHECKPOINT / "model.safetensors")  # stored in float16 already
     _, arrays = fetch_weights(client)
     assert len(arrays) == len(DECODER_KEYS)
     for key, array in zip(DECODER_KEYS, arrays):
