@@ -525,7 +525,7 @@ def classify_endpoint(model: CapsNet) -> None:
 # While it has nothing to do, Gradio's queue looks for work every 1 ms and for progress every 10 ms: about 50 ms of
 # CPU a second on a server nobody uses (bench/idle_server.py). Only the Figure 4 PNG goes through the queue here
 # (the page's events skip it), and it takes a second anyway: looking every QUEUE_POLL_S is soon enough.
-QUEUE_POLL_S = 0.1
+QUEUE_POLL_S = 0.25
 
 
 def quiet_queue(page: gr.Blocks, poll_s: float = QUEUE_POLL_S) -> None:
