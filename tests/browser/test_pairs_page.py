@@ -116,6 +116,13 @@ def test_switching_mode_reads_the_same_drawing_with_the_other_model(page, model,
     assert not shown(page, "overlay") and shown(page, "input-28")
 
 
+def test_a_digit_drawn_alone_in_two_digit_mode_reads_as_one_digit(page, pair_model):
+    choose_mode(page, "two digits")
+    draw(page, 7)
+    expected = wait_for_pair_answer(page, pair_model)
+    assert margin_shown(page) == margin_of(expected) and margin_shown(page).startswith("one digit: 7 (")
+
+
 def test_a_shipped_pair_opens_two_digit_mode(page, pair_model):
     page.locator("#pair-examples .thumbnail-item").first.click()
     page.wait_for_function("() => document.querySelector('#mode input[value=two]').checked")
