@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
+from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors
 
 from .atomic import atomic_write
@@ -75,7 +75,7 @@ def read_config(model: str | Path | None = None) -> dict:
     try:
         config = json.loads((folder / CONFIG).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{folder / CONFIG}: not readable as JSON ({_first_line(e)}); {TRAIN_HINT}") from None
+        raise CheckpointError(f"{folder / CONFIG}: not readable as JSON ({first_line(e)}); {TRAIN_HINT}") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{folder / CONFIG}: holds a {type(config).__name__}, not a config object; {TRAIN_HINT}")
     if config.get("model_type") not in KINDS:
@@ -104,9 +104,9 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: a PyTorch pickle, not safetensors; convert an old checkpoint with "
                               "python -m capsnet.convert OLD.pt FOLDER")
     try:
-        return load_safetensors(path.read_bytes())
+        return load_file(path)  # memory-mapped: read as the weights are copied into the model
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: unreadable or truncated safetensors file ({_first_line(e)}); "
+        raise CheckpointError(f"{path}: unreadable or truncated safetensors file ({first_line(e)}); "
                               f"{TRAIN_HINT}") from None
 
 
@@ -157,7 +157,8 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
+    """An exception's message as one line for the user (its type's name when it has none)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
 
@@ -190,5 +191,5 @@ def load_model(model: str | Path | None = None, device: str | torch.device = "cp
         net.load_state_dict(weights)  # copies into the float32 parameters
     except RuntimeError as e:
         raise CheckpointError(f"{folder}: weights do not match the {model_class.__name__} architecture in its "
-                              f"{CONFIG} ({_first_line(e)}); {TRAIN_HINT}") from None
+                              f"{CONFIG} ({first_line(e)}); {TRAIN_HINT}") from None
     return net.to(device).eval()

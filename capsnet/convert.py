@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_write
-from .checkpoints import KINDS, METRICS, POSE_LABELS, CheckpointError, check_config, load_model, save_pretrained
+from .checkpoints import (KINDS, METRICS, POSE_LABELS, CheckpointError, check_config, first_line, load_model,
+                          save_pretrained)
 
 OLD_FORMAT = "capsnet-checkpoint-v1"
 
@@ -27,7 +28,7 @@ def read_old_checkpoint(path: Path) -> dict:
     try:
         old = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - the unpickler's failures are all "not such a file" to the user
-        raise CheckpointError(f"{path}: not a checkpoint of this project ({str(e).strip().splitlines()[0][:100]})") from None
+        raise CheckpointError(f"{path}: not a checkpoint of this project ({first_line(e)[:100]})") from None
     if not isinstance(old, dict) or old.get("format") != OLD_FORMAT:
         raise CheckpointError(f"{path}: not a {OLD_FORMAT} checkpoint of this project")
     return old
@@ -41,7 +42,7 @@ def convert(path: Path, folder: Path) -> Path:
         model = model_class(check_config(old["config"], config_class))
         model.load_state_dict(old["model"])
     except (ValueError, RuntimeError, KeyError) as e:
-        raise CheckpointError(f"{path}: its weights do not fit its config ({str(e).splitlines()[0][:100]})") from None
+        raise CheckpointError(f"{path}: its weights do not fit its config ({first_line(e)[:100]})") from None
     metadata = old.get("metadata", {})
     save_pretrained(model, folder, metadata.get("task", "mnist"))
     metrics = path.with_name(path.stem + ".metrics.json")  # the run's own record, where it kept one

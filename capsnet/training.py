@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .atomic import atomic_write, remove_partial_writes
-from .checkpoints import CARD, CONFIG, METRICS, WEIGHTS, CheckpointError, load_model, save_pretrained
+from .checkpoints import CARD, CONFIG, METRICS, WEIGHTS, first_line, load_model, save_pretrained
 from .cnn import CNN, CNNConfig
 from .data import load_mnist, random_shift, split_validation
 from .device import autocast
@@ -219,7 +219,7 @@ def load_state(path: Path, device) -> dict:
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure of the unpickler is the same one line for the user
-        raise TrainingError(f"--resume: {path} is unreadable ({str(e).strip().splitlines()[0][:120]}); "
+        raise TrainingError(f"--resume: {path} is unreadable ({first_line(e)[:120]}); "
                             "start without --resume") from None
 
 
@@ -295,8 +295,9 @@ def train(cfg: TrainConfig, task: Digits, device: torch.device) -> Path:
     (train_images, train_labels), validation, test = read_splits(cfg, task)
     chosen_by = ("validation pair accuracy" if task.name == "multimnist" else "validation accuracy") \
         if cfg.val_size else "last epoch"
+    val_images = len(validation[""][0]) if validation else 0
     if rank == 0:
-        print(f"{len(train_images)} training, {len(validation.get('', [[]])[0])} validation and {len(test[''][0])} "
+        print(f"{len(train_images)} training, {val_images} validation and {len(test[''][0])} "
               f"test images; device {device} x {world}, {cfg.precision}, "
               f"{sum(p.numel() for p in model.parameters()):,} parameters; checkpoint chosen by: {chosen_by}")
 
@@ -314,7 +315,7 @@ def train(cfg: TrainConfig, task: Digits, device: torch.device) -> Path:
                        "seed": cfg.seed, "epochs": epoch + 1, "args": plain(asdict(cfg) | asdict(task)),
                        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": task.kind, "task": task.name,
                        "chosen_by": chosen_by, "train_images": len(train_images),
-                       "val_images": len(validation.get("", [[]])[0]), "test_images": len(test[""][0]),
+                       "val_images": val_images, "test_images": len(test[""][0]),
                        "best_epoch": chosen["epoch"], "chosen_test_accuracy": chosen["test_accuracy"], "history": history}
             if chosen is record:
                 save_pretrained(model, out, task.name)

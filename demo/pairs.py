@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_model, read_config
+from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_model, model_folder, read_config
 from capsnet.figures import two_colour_overlay
 
 from . import explainer, handlers
@@ -34,7 +34,7 @@ PRESENT = 0.5
 def load_pair_model(path: Path, model: CapsNet) -> tuple[CapsNet | None, str]:
     """(the pair model in path, "") when it can serve two-digit mode beside model, else (None, one line saying why):
     a CapsNet trained on pairs (train.py --pairs) with model's digits, pose size and image size."""
-    if not Path(path).exists():
+    if not model_folder(path).exists():  # a shipped model's name is a folder too
         return None, f"{path}: no such model folder; train a pair model with `python train.py --pairs` (see README)"
     try:
         pair_model, task = load_model(path), read_config(path)["task"]
