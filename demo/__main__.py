@@ -48,8 +48,7 @@ def main(argv=None) -> None:
         sys.exit(f"error: {error}")
     # Gradio takes seconds to import: only once the model is known to load.
     from .app import ONE, TWO, build, launch
-    from .handlers import warm_up
-    from .pairs import load_pair_model
+    from .readers import load_pair_model, warm_up
 
     pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)
     if pair_model is None:

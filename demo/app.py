@@ -1,19 +1,20 @@
-"""The page: Gradio components, their element ids and their events. The computing is in handlers.py
-(prediction, sliders) and explainer.py (uploads, examples, the views inside the capsules).
+"""The page: Gradio components, their element ids and their events. What each mode reads and shows is in
+readers.py (a Reader per mode: the one-digit model, or the pair model for two digits over each other), the
+views inside the capsules in explainer.py, turn and stretch in transform.py.
 
-#mode switches to two digits over each other, read by the pair model (pairs.py): the tab's Result is
-then a pairs.PairResult, and every event that reads it uses the model that made it (model_of).
+The data flow: an input (a drawing, an upload, an example) is read once, by the chosen mode's Reader. Its
+Result goes into the tab's state, and a change of #new-result (a number, no image) asks for the four
+explainer views, which read that state: the input never crosses the network twice, and the prediction
+never waits for the views. The capsule choice, Reset, the iterations and Figure 4's download read the
+same state, each with the Reader that made it (Result.mode): the wiring never asks which mode it is. Events
+answer with {component: value}; what an answer leaves as it is, it does not name. Every size on the page
+(capsules, pose dimensions) is the model's config.
 
-The data flow: an input (a drawing, an upload, an example) is predicted once. The prediction's
-handlers.Result goes into the tab's state, and a change of #new-result (a number, no image) asks for
-the four explainer views, which read that state: the input never crosses the network twice, and the
-prediction never waits for the views. The capsule choice, Reset, the iterations and Figure 4's
-download read the same state. Every size on the page (capsules, pose dimensions) is the model's config.
-
-#transform turns and stretches that input (transform.py): a slider move runs the network once on the
-Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js); every new input
-starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result with the views (one request), and
-is made only while its tab is open.
+#prediction and #lengths are numbers (a reading) that views.js draws, whether the server or the page's own
+network computed them. #transform turns and stretches the input (transform.py): a slider move runs the network
+once on the Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js);
+every new input starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result with the views
+(one request), and is made only while its tab is open.
 
 While the pen moves, the page predicts by itself (canvas.js with network.js): the drawing is sent once, as the pen
 is lifted. What runs where: docs/in-page-network.md.
@@ -31,13 +32,14 @@ from starlette.middleware import Middleware
 from capsnet import CapsNet, CapsNetConfig, ImageError
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 
-from . import explainer, handlers, pairs, transform
+from . import explainer, transform
 from .body_limit import BodyLimit
 from .cores import CORE_TURNS
-from .handlers import POSE_RANGE
+from .inputs import POSE_RANGE
 from .idle_trim import TrimWhenIdle
 from .isolation import CrossOriginIsolation
 from .onnx_routes import onnx_routes
+from .readers import Answer, Example, Pose, Reader, Result, load_examples, one_digit, two_digits
 from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
@@ -59,9 +61,9 @@ CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label
 # while one runs only the newest input waits, so the last one is always shown.
 LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
 # The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
-# Their inputs reach the handlers unconverted: Gradio's own checks (a slider's range, a radio's
-# choices) answer a bad value with HTTP 500, the handlers with a message or by ignoring it. Their
-# outputs reach the page as the handlers made them (HTML, data URLs, numbers): Gradio's postprocessing
+# Their inputs reach the readers unconverted: Gradio's own checks (a slider's range, a radio's
+# choices) answer a bad value with HTTP 500, the readers with a message or by ignoring it. Their
+# outputs reach the page as the readers made them (numbers, data URLs, HTML): Gradio's postprocessing
 # would pass each through unchanged, one worker-thread hop per output, 24 for a drawing.
 INTERNAL = {"api_visibility": "undocumented", "preprocess": False, "postprocess": False}
 # The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
@@ -127,14 +129,14 @@ def picture(elem_id: str, caption: str, blank: str, js_on_load: str | None = Non
     return gr.HTML(blank, html_template=template, js_on_load=js_on_load, elem_id=elem_id)
 
 
-def overlay_picture(cfg: CapsNetConfig) -> gr.HTML:
+def overlay_picture(reader: Reader) -> gr.HTML:
     """#overlay (two-digit mode): the network input, and over it the two capsules' drawings in red and green, one
-    PNG (pairs.overlay); overlay.js redraws the red one for slider moves."""
+    PNG (Reader.overlay); overlay.js redraws the red one for slider moves."""
     caption = "red: the selected capsule; green: the other digit"
     template = ('<figure><div class="stack"><img class="input" src="${value.input}" alt="">'
                 f'<img class="drawings" src="${{value.drawings}}" alt="{caption}"></div>'
                 f"<figcaption>{caption}</figcaption></figure>")
-    return gr.HTML(pairs.blank_overlay(cfg), html_template=template, js_on_load=(HERE / "overlay.js").read_text(),
+    return gr.HTML(reader.blank_overlay(), html_template=template, js_on_load=(HERE / "overlay.js").read_text(),
                    elem_id="overlay")
 
 
@@ -166,6 +168,60 @@ def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider
     return sliders
 
 
+def drawn_view(name: str, elem_id: str, blank: dict) -> gr.HTML:
+    """A view that views.js draws from numbers (its function name): the server's or the page's (view.js)."""
+    return gr.HTML(blank, html_template='<div class="view"></div>',
+                   js_on_load=f"const VIEW = {name!r};\n" + (HERE / "view.js").read_text(), elem_id=elem_id)
+
+
+@dataclass
+class Page:
+    """The components the events read and write."""
+
+    canvas: gr.HTML
+    mode: gr.Radio
+    prediction: gr.HTML  # drawn by views.js from a reading (readers.Reader.reading)
+    lengths: gr.HTML  # the same reading, as bars
+    network_input: gr.HTML
+    reconstruction: gr.HTML
+    overlay: gr.HTML
+    digit: gr.Radio
+    sliders: list[gr.Slider]
+    reset: gr.Button
+    result: gr.State  # this tab's readers.Result: every tab has its own
+    new_result: gr.Number  # a new number with each Result the views should show (not while the pen is down)
+    pen_down: gr.Checkbox  # set by PEN_DOWN
+
+    def answered(self) -> list:
+        """Every component an Answer sets."""
+        return [self.prediction, self.lengths, self.network_input, self.reconstruction, self.overlay, self.digit,
+                *self.sliders, self.result, self.new_result]
+
+    def posed(self) -> list:
+        """Every component a Pose sets."""
+        return [self.reconstruction, *self.sliders, self.overlay]
+
+    def shown(self, answer: Answer, views: bool = True) -> dict:
+        """answer on the page; views: with a new number for #new-result, so that the views follow."""
+        values = {self.prediction: answer.reading, self.lengths: answer.reading,
+                  self.network_input: answer.network_input, self.reconstruction: answer.reconstruction,
+                  self.digit: answer.digit, self.result: answer.result, **dict(zip(self.sliders, answer.pose))}
+        if answer.overlay is not None:
+            values[self.overlay] = answer.overlay
+        if views:
+            values[self.new_result] = next(RESULT_NUMBERS)
+        return values
+
+    def posed_as(self, pose: Pose) -> dict:
+        """pose on the page: what it leaves as it is (None) is not sent."""
+        values = {} if pose.reconstruction is None else {self.reconstruction: pose.reconstruction}
+        if pose.values is not None:
+            values.update(zip(self.sliders, pose.values))
+        if pose.overlay is not None:
+            values[self.overlay] = pose.overlay
+        return values
+
+
 def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
           folders: dict[str, Path] | None = None) -> gr.Blocks:
     """The page for model; pair_model reads two digits at once (#mode), else why_no_pairs says why it can't.
@@ -173,15 +229,15 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
     cfg = model.config
     folders = folders or {}
     pose_labels = transform.dimension_labels(folders[ONE], cfg.digit_dim) if ONE in folders else None
-    names = {mode: transform.capsule_names(folders.get(mode), cfg.digit_dim, cfg.num_classes)
-             for mode in (ONE, TWO)}
-    blank = handlers.blank_view(cfg)
-    with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as page:
+    names = {mode: transform.capsule_names(folders.get(mode), cfg.digit_dim, cfg.num_classes) for mode in (ONE, TWO)}
+    readers = {ONE: one_digit(ONE, model, names[ONE])}
+    if pair_model is not None:
+        readers[TWO] = two_digits(TWO, pair_model, names[TWO])
+    blank = readers[ONE].blank()
+    with gr.Blocks(title="CapsNet lab", analytics_enabled=False) as blocks:
         gr.Markdown(f"{TITLE}\n\n{CAPTION.format(**sizes(cfg))}", elem_id="caption")
-        result = gr.State(None)  # this tab's handlers.Result: every tab has its own
-        # A new number with each Result the views should show (not while the pen is down): its change brings them.
-        new_result = gr.Number(0, visible="hidden", elem_id="new-result")
-        pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")  # set by PEN_DOWN
+        result, new_result = gr.State(None), gr.Number(0, visible="hidden", elem_id="new-result")
+        pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")
         with gr.Row(equal_height=False):
             with gr.Column(scale=0, min_width=CANVAS_SIZE + 16):
                 canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(HERE / "canvas.js").read_text(),
@@ -190,16 +246,15 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             with gr.Column(scale=2, min_width=300):  # the prediction, the pictures, and #transform under them
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=300):
-                        prediction = gr.HTML(blank.prediction, js_on_load=shows_local("prediction"),
-                                             elem_id="prediction")
-                        lengths = gr.HTML(blank.lengths, js_on_load=shows_local("lengths"), elem_id="lengths")
+                        prediction = drawn_view("prediction", "prediction", blank.reading)
+                        lengths = drawn_view("lengths", "lengths", blank.reading)
                     with gr.Column(scale=1, min_width=360):
                         with gr.Row():
                             network_input = picture("input-28", "what the network sees (28x28)", blank.network_input,
                                                     js_on_load=shows_local("input-28"))
                             reconstruction = picture("reconstruction", "decoded from the selected capsule",
                                                      blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
-                            overlay = overlay_picture(cfg)
+                            overlay = overlay_picture(readers[ONE])
                         digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                          elem_id="digit")
                 turn = transform_controls()
@@ -207,6 +262,8 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
+        page = Page(canvas, mode, prediction, lengths, network_input, reconstruction, overlay, digit, sliders, reset,
+                    result, new_result, pen_down)
         upload, examples, shipped = input_choices()
         pair_examples, shipped_pairs = pair_choices() if pair_model else (None, [])
         with gr.Tabs(elem_id="deeper"):  # the first tab is shown: the page's tests and bench read its views
@@ -214,93 +271,85 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                 explained = explainer_views(cfg)
             with gr.Tab("Turn and stretch", id="turn", elem_id="turn-tab") as turn_tab:
                 sweep_view = turn_and_stretch(pose_labels)
-        predicted = [prediction, lengths, network_input, reconstruction, digit, *sliders, result, new_result, overlay]
-
-        def model_of(state) -> CapsNet:
-            """The model that made the tab's Result: the pair model made the PairResults."""
-            return pair_model if isinstance(state, pairs.PairResult) else model
-
-        def names_of(state) -> list[list[str]]:
-            return names[TWO if isinstance(state, pairs.PairResult) else ONE]
-
-        def two(chosen_mode) -> bool:
-            return chosen_mode == TWO and pair_model is not None
-
-        def overlay_of(view: handlers.View):
-            return view.overlay if isinstance(view, pairs.PairView) else gr.skip()
-
-        def shown(view: handlers.View) -> tuple:
-            """A prediction's outputs, with a new number for #new-result (the views follow) and its #overlay."""
-            return *view.outputs(), next(RESULT_NUMBERS), overlay_of(view)
-
-        def on_draw(url, pen_is_down, chosen_mode):
-            view = pairs.predict_drawing(pair_model, url) if two(chosen_mode) else handlers.predict_drawing(model, url)
-            return (*view.outputs(), gr.skip(), overlay_of(view)) if pen_is_down is True else shown(view)
-
-        def on_pose(chosen, *pose_and_state):
-            *pose, state = pose_and_state
-            if isinstance(state, pairs.PairResult):
-                image, drawings = pairs.reconstruct(pair_model, chosen, pose, state)
-            else:
-                image, drawings = handlers.reconstruct(model, chosen, pose), None
-            return tuple(gr.skip() if value is None else value for value in (image, drawings))
-
-        def on_select(chosen, state):
-            if isinstance(state, pairs.PairResult):
-                return pairs.select_capsule(pair_model, chosen, state)
-            return *handlers.select_capsule(model, chosen, state), gr.skip()
-
-        def on_mode(chosen_mode, state):
-            """The tab's input read again by the chosen mode's model."""
-            framed = None if state is None else transform.untransformed(state)  # a new mode starts unturned
-            if two(chosen_mode):
-                return shown(pairs.blank_view(cfg) if state is None else pairs.predict_input(pair_model, framed))
-            return shown(handlers.blank_view(cfg) if state is None else handlers.predict_input(model, framed))
-
-        def predict_file(path, chosen_mode) -> handlers.View:
-            return pairs.predict_file(pair_model, path) if two(chosen_mode) else explainer.predict_file(model, path)
-
-        def on_upload(path, chosen_mode):
-            return None, *shown(predict_file(path, chosen_mode))  # None: the box is ready for the next file
-
-        def on_example(chosen_mode, event: gr.SelectData):
-            return shown(predict_file(str(shipped[event.index].path), chosen_mode))
-
-        def on_pair_example(event: gr.SelectData):
-            return *shown(pairs.predict_file(pair_model, str(shipped_pairs[event.index].path))), TWO
-
-        canvas.input(on_draw, inputs=[canvas, pen_down, mode], js=PEN_DOWN, api_name="draw", outputs=predicted,
-                     **INTERNAL, **LIVE)
-        mode.input(on_mode, inputs=[mode, result], outputs=predicted, api_name="mode", **INTERNAL, **LIVE)
-        # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
-        # The picture's input event is the server path: decoder.js fires it for a slider move while it has no
-        # weights of its own.
-        reconstruction.input(on_pose, inputs=[digit, *sliders, result], outputs=[reconstruction, overlay],
-                             api_name="pose", **INTERNAL, **LIVE)
-        selected = digit.input(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders, overlay],
-                               api_name="select", **INTERNAL, **LIVE)
-        reset.click(on_select, inputs=[digit, result], outputs=[reconstruction, *sliders, overlay], api_name="reset",
-                    **INTERNAL, **LIVE)
-        # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
-        # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
-        upload.upload(on_upload, inputs=[upload, mode], outputs=[upload, *predicted], api_name="upload",
-                      **{**INTERNAL, **LIVE, "preprocess": True})
-        examples.select(on_example, inputs=mode, outputs=predicted, api_name="example", **INTERNAL, **LIVE)
-        if pair_examples is not None:
-            pair_examples.select(on_pair_example, inputs=None, outputs=[*predicted, mode], api_name="pair_example",
-                                 **INTERNAL, **LIVE)
-        sweep = wire_transform(model, names[ONE], turn, turn_tab, sweep_view, result, predicted, digit,
+        selected = wire_answers(page, readers)
+        wire_inputs(page, readers, upload, examples, shipped, pair_examples, shipped_pairs)
+        sweep = wire_transform(readers, turn, turn_tab, sweep_view, page,
                                [canvas.input, upload.upload, examples.select, mode.input])
-        wire_explainer(model_of, names_of, result, new_result, selected, digit, explained, sweep)
-        classify_endpoint(model)
+        wire_explainer(readers, page, selected, explained, sweep)
+        classify_endpoint(readers[ONE])
     # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
     # #mode's value), exported in the background now, so that the first visitor does not wait for it.
-    page.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
-    page.decoder_routes += onnx_routes({ONE: model, **({TWO: pair_model} if pair_model else {})}, warm=True)
-    return page
+    blocks.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
+    blocks.decoder_routes += onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
+                                         reads={name: r.page() for name, r in readers.items()})
+    return blocks
 
 
-def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
+def reader_of(readers: dict[str, Reader], state: Result | None) -> Reader:
+    """The reader that made the tab's Result (before any, one-digit mode's)."""
+    return readers[state.mode] if state is not None else readers[ONE]
+
+
+def wire_answers(page: Page, readers: dict[str, Reader]):
+    """The drawing, the mode, the pose sliders, the capsule choice and Reset; returns the capsule choice's event,
+    which the views follow."""
+
+    def on_draw(url, pen_is_down, chosen_mode):
+        return page.shown(readers.get(chosen_mode, readers[ONE]).drawing(url), views=pen_is_down is not True)
+
+    def on_mode(chosen_mode, state):
+        """The tab's input read again by the chosen mode's reader, unturned."""
+        reader = readers.get(chosen_mode, readers[ONE])
+        return page.shown(reader.blank() if state is None else reader.read(state.framed))
+
+    def on_pose(chosen, *pose_and_state):
+        *pose, state = pose_and_state
+        return page.posed_as(reader_of(readers, state).pose(chosen, pose, state))
+
+    def on_select(chosen, state):
+        return page.posed_as(reader_of(readers, state).select(chosen, state))
+
+    page.canvas.input(on_draw, inputs=[page.canvas, page.pen_down, page.mode], js=PEN_DOWN, api_name="draw",
+                      outputs=page.answered(), **INTERNAL, **LIVE)
+    page.mode.input(on_mode, inputs=[page.mode, page.result], outputs=page.answered(), api_name="mode",
+                    **INTERNAL, **LIVE)
+    # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
+    # The picture's input event is the server path: decoder.js fires it for a slider move while it has no
+    # weights of its own.
+    page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, page.result],
+                              outputs=[page.reconstruction, page.overlay], api_name="pose", **INTERNAL, **LIVE)
+    selected = page.digit.input(on_select, inputs=[page.digit, page.result], outputs=page.posed(),
+                                api_name="select", **INTERNAL, **LIVE)
+    page.reset.click(on_select, inputs=[page.digit, page.result], outputs=page.posed(), api_name="reset",
+                     **INTERNAL, **LIVE)
+    return selected
+
+
+def wire_inputs(page: Page, readers: dict[str, Reader], upload: gr.File, examples: gr.Gallery,
+                shipped: list[Example], pair_examples: gr.Gallery | None, shipped_pairs: list[Example]) -> None:
+    """An uploaded image, a shipped example (read in the chosen mode) and a shipped pair (read in two-digit mode)."""
+
+    def on_upload(path, chosen_mode):
+        answer = readers.get(chosen_mode, readers[ONE]).file(path)
+        return {upload: None, **page.shown(answer)}  # None: the box is ready for the next file
+
+    def on_example(chosen_mode, event: gr.SelectData):
+        return page.shown(readers.get(chosen_mode, readers[ONE]).file(str(shipped[event.index].path)))
+
+    def on_pair_example(event: gr.SelectData):
+        return {page.mode: TWO, **page.shown(readers[TWO].file(str(shipped_pairs[event.index].path)))}
+
+    # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
+    # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
+    upload.upload(on_upload, inputs=[upload, page.mode], outputs=[upload, *page.answered()], api_name="upload",
+                  **{**INTERNAL, **LIVE, "preprocess": True})
+    examples.select(on_example, inputs=page.mode, outputs=page.answered(), api_name="example", **INTERNAL, **LIVE)
+    if pair_examples is not None:
+        pair_examples.select(on_pair_example, inputs=None, outputs=[*page.answered(), page.mode],
+                             api_name="pair_example", **INTERNAL, **LIVE)
+
+
+def input_choices() -> tuple[gr.File, gr.Gallery, list[Example]]:
     """#upload, a file drop (or paste) area, and #examples, MNIST test digits that load with one click."""
     with gr.Row(equal_height=False, elem_id="inputs"):
         with gr.Column(scale=1, min_width=280):
@@ -314,18 +363,18 @@ def input_choices() -> tuple[gr.File, gr.Gallery, list[explainer.Example]]:
             gr.Markdown("### Examples\nDigits from the MNIST test set: click one to load it. Each is labelled with "
                         "its digit; \"true 5\" marks a 5 that the shipped model gets wrong.",
                         elem_classes="section-caption")
-            shipped = explainer.load_examples(EXAMPLES)
+            shipped = load_examples(EXAMPLES / "index.json")
             examples = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False,
                                   buttons=[], interactive=False, show_label=False, elem_id="examples", height="auto")
     return upload, examples, shipped
 
 
-def pair_choices() -> tuple[gr.Gallery, list[pairs.Example]]:
+def pair_choices() -> tuple[gr.Gallery, list[Example]]:
     """#pair-examples, under the caption of two-digit mode: pairs of MNIST test digits over each other, as the pair
     model was trained on; one click reads them in two-digit mode."""
     with gr.Column(elem_id="pair-inputs"):
         gr.Markdown(PAIR_CAPTION, elem_classes="section-caption")
-        shipped = pairs.load_examples(PAIR_EXAMPLES)
+        shipped = load_examples(PAIR_EXAMPLES)
         gallery = gr.Gallery([(str(e.path), e.caption) for e in shipped], columns=8, allow_preview=False, buttons=[],
                              interactive=False, show_label=False, elem_id="pair-examples", height="auto")
     return gallery, shipped
@@ -376,18 +425,17 @@ class Sweep:
     make: Callable  # (state, chosen capsule, shown) -> #sweep's HTML, or gr.skip() while it is not seen
 
 
-def wire_explainer(model_of, names_of, result: gr.State, new_result: gr.Number, selected, digit: gr.Radio,
-                   page: ExplainerViews, sweep: Sweep) -> None:
+def wire_explainer(readers: dict[str, Reader], page: Page, selected, explained: ExplainerViews, sweep: Sweep) -> None:
     """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
     event, which the views follow) or a number of iterations; #sweep comes with them (not for iterations). Figure
-    4's PNG is made from it too, each with model_of(the Result): the model that made it, whose capsules' dimensions
-    names_of(the Result) names."""
+    4's PNG is made from it too, each by the reader that made the Result (its model, its capsules' names)."""
     # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
-    outputs, iterations = [*page.views, page.figure4_file], page.iterations
+    outputs, iterations = [*explained.views, explained.figure4_file], explained.iterations
 
     def views(state, chosen, rounds) -> tuple:
+        reader = reader_of(readers, state)
         with CORE_TURNS.take(view=True):
-            made = explainer.explain(model_of(state), state, chosen, rounds, names_of(state))
+            made = explainer.explain(reader.model, state, chosen, rounds, reader.names)
         return *made.outputs(), gr.DownloadButton(visible=False)
 
     def views_and_sweep(state, chosen, rounds, seen) -> tuple:
@@ -397,17 +445,19 @@ def wire_explainer(model_of, names_of, result: gr.State, new_result: gr.Number, 
         return views_and_sweep(state, None, rounds, seen)  # the longest capsule, as the prediction chose it
 
     def on_figure4(state, chosen):
-        path = explainer.figure4_png(model_of(state), state, chosen, Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
+        path = explainer.figure4_png(reader_of(readers, state).model, state, chosen,
+                                     Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
         return gr.DownloadButton(value=path, visible=path is not None)
 
     followers = [*outputs, sweep.view]
-    new_result.change(new_views, inputs=[result, iterations, sweep.shown], js=SWEEP_SHOWN, outputs=followers,
-                      api_name="explain", **VIEWS)
-    selected.then(views_and_sweep, inputs=[result, digit, iterations, sweep.shown], js=SWEEP_SHOWN,
+    page.new_result.change(new_views, inputs=[page.result, iterations, sweep.shown], js=SWEEP_SHOWN,
+                           outputs=followers, api_name="explain", **VIEWS)
+    selected.then(views_and_sweep, inputs=[page.result, page.digit, iterations, sweep.shown], js=SWEEP_SHOWN,
                   outputs=followers, api_name="explain_selected", **VIEWS)
-    iterations.input(views, inputs=[result, digit, iterations], outputs=outputs, api_name="iterations", **VIEWS)
-    page.figure4_button.click(on_figure4, inputs=[result, digit], outputs=page.figure4_file, api_name="figure4_png",
-                              **{**INTERNAL, "postprocess": True})  # Gradio makes the file a download
+    iterations.input(views, inputs=[page.result, page.digit, iterations], outputs=outputs, api_name="iterations",
+                     **VIEWS)
+    explained.figure4_button.click(on_figure4, inputs=[page.result, page.digit], outputs=explained.figure4_file,
+                                   api_name="figure4_png", **{**INTERNAL, "postprocess": True})  # a download
 
 
 # Runs in the browser as a #transform slider sends its value: is the pointer still pressing it? Then the
@@ -460,62 +510,60 @@ def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
     return view
 
 
-def wire_transform(model: CapsNet, names: list[list[str]], controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
-                   result: gr.State, predicted: list, digit: gr.Radio, new_inputs: list) -> Sweep:
+def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
+                   page: Page, new_inputs: list) -> Sweep:
     """A #transform slider re-runs the network on the tab's input as framed, turned and stretched (no drawing
     is sent); Reset and every new input (new_inputs: their triggers) put the sliders back to no change. #sweep
     follows its tab's opening here, and the tab's Result and capsule choice with the views (the Sweep returned),
-    drawn only while it can be seen."""
+    drawn only while it can be seen. Only a reader that turns (one-digit mode) does either."""
     baseline = transform.load_baseline()
     sliders = controls.sliders
     shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN
 
-    def outputs(view: handlers.View, number) -> tuple:
-        """view on the page, with number for #new-result; what else a prediction shows (#overlay) stays."""
-        values = (*view.outputs(), number)
-        return values + (gr.skip(),) * (len(predicted) - len(values))
+    def turned(state, values, views: bool) -> dict:
+        """The page for the tab's input changed by values; nothing (the page as it is) before an input, or in a mode
+        that reads the input as drawn."""
+        if state is None or not reader_of(readers, state).turns:
+            return {}
+        return page.shown(reader_of(readers, state).turned(state, transform.change(values)), views)
 
     def on_transform(state, *values_and_dragging):
         *values, dragging = values_and_dragging
-        view = None if isinstance(state, pairs.PairResult) else transform.turned(model, state, values)
-        if view is None:  # nothing to turn yet, or two digits (the pair model reads them as drawn)
-            return (gr.skip(),) * len(predicted)
-        return outputs(view, gr.skip() if dragging is True else next(RESULT_NUMBERS))
+        return turned(state, values, views=dragging is not True)
 
     def on_reset(state):
-        view = None if isinstance(state, pairs.PairResult) else transform.turned(model, state, [])
-        page = (gr.skip(),) * len(predicted) if view is None else outputs(view, next(RESULT_NUMBERS))
-        return *page, *transform.NO_CHANGE_VALUES
+        return {**turned(state, [], views=True), **dict(zip(sliders, transform.NO_CHANGE_VALUES))}
 
     def on_sweep(state, chosen, seen):
         if seen is not True:
             return gr.skip()
-        if isinstance(state, pairs.PairResult):
+        reader = reader_of(readers, state)
+        if not reader.turns:
             return transform.ONE_DIGIT_ONLY
         with CORE_TURNS.take(view=True):
-            return transform.sweep_html(model, baseline, state, chosen, names)
+            return transform.sweep_html(reader.model, baseline, state, chosen, reader.names)
 
-    gr.on([controls.moved.input], on_transform, inputs=[result, *sliders, controls.dragging], js=DRAGGING,
-          outputs=predicted, api_name="transform", **INTERNAL, **LIVE)
-    gr.on([s.release for s in sliders], on_transform, inputs=[result, *sliders, controls.dragging],
-          outputs=predicted, api_name="transform_released", **INTERNAL, **LIVE)
-    controls.reset.click(on_reset, inputs=result, outputs=[*predicted, *sliders], api_name="transform_reset",
-                         **INTERNAL, **LIVE)
+    gr.on([controls.moved.input], on_transform, inputs=[page.result, *sliders, controls.dragging], js=DRAGGING,
+          outputs=page.answered(), api_name="transform", **INTERNAL, **LIVE)
+    gr.on([s.release for s in sliders], on_transform, inputs=[page.result, *sliders, controls.dragging],
+          outputs=page.answered(), api_name="transform_released", **INTERNAL, **LIVE)
+    controls.reset.click(on_reset, inputs=page.result, outputs=[*page.answered(), *sliders],
+                         api_name="transform_reset", **INTERNAL, **LIVE)
     for trigger in new_inputs:  # in the browser only: a new input starts with no change
         trigger(None, js=f"() => {list(transform.NO_CHANGE_VALUES)}", outputs=sliders, queue=False,
                 show_progress="hidden", api_visibility="private")
-    tab.select(on_sweep, inputs=[result, digit, shown], js="(state, chosen) => [state, chosen, true]",
+    tab.select(on_sweep, inputs=[page.result, page.digit, shown], js="(state, chosen) => [state, chosen, true]",
                outputs=sweep_view, api_name="sweep_shown", **VIEWS)
     return Sweep(sweep_view, shown, on_sweep)
 
 
-def classify_endpoint(model: CapsNet) -> None:
+def classify_endpoint(reader: Reader) -> None:
     """The one public endpoint, /classify: an image file in, {"digit": int, "lengths": [10 floats]} out."""
 
     def classify(image: gr.FileData) -> dict:
         """Classify one image of a handwritten digit: the digit and the ten capsule lengths (0-1, independent)."""
         try:
-            return explainer.classify(model, image["path"] if isinstance(image, dict) else image.path)
+            return explainer.classify(reader, image["path"] if isinstance(image, dict) else image.path)
         except ImageError as error:
             raise gr.Error(str(error)) from None
 

@@ -1,6 +1,6 @@
 """The explainer views: what happens inside the capsules for the tab's current input. Plain functions, no Gradio.
 
-They follow from the prediction's handlers.Result, never from the image again: routing is re-run from its
+They follow from the prediction's Result (readers.py), never from the image again: routing is re-run from its
 primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded. The
 numbers come from `capsnet.figures`; this module only turns them into HTML, every size read from the
 model's config. Colour maps are applied with numpy (no matplotlib figure) so that every view appears
@@ -9,7 +9,6 @@ within half a second of the prediction; Figure 4's download, with axes and label
 """
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,15 +18,15 @@ from matplotlib.colors import Colormap, TwoSlopeNorm
 
 from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 
-from . import handlers
 from .cores import CORE_TURNS
-from .handlers import Result, gray, png_url
+from .inputs import whole_number
 from .memory import preprocess, read_image
+from .pictures import gray, png_url
+from .readers import Reader, Result
 
 TILE_COLUMNS = 8  # the primary capsule types' grids shown 8 to a row (the paper's 32: 4 rows)
 GAP_GREY = 205  # between the grid tiles: a little darker than the scale's white centre
 AGREEMENT_QUANTILE = 0.99  # the agreement colour scale ends at this quantile of |agreement|
-NO_DIGIT = "No digit found in this image: send one dark digit on a light background (or light on dark)"
 ITERATIONS = range(1, 6)  # the page's choice of routing iterations to re-run (the model is trained with 3)
 WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
 
@@ -56,52 +55,15 @@ def waiting(what: str) -> str:
     return f'<p class="waiting">{WAITING.format(what)}</p>'
 
 
-# ---- inputs: uploads, examples, the API -------------------------------------------------------------------------
+# ---- the API ----------------------------------------------------------------------------------------------------
 
-def read_upload(path: str | None) -> tuple[object | None, str | None]:
-    """An uploaded file as (PIL image, None), or (None, a one-line message saying what is wrong)."""
-    if path is None:
-        return None, "Choose an image file"
-    try:
-        return read_image(path), None
-    except ImageError as error:
-        return None, f"Cannot use this file: {error}"
-
-
-@dataclass
-class Example:
-    """A shipped MNIST test digit."""
-
-    path: Path
-    label: int  # the true digit
-    predicted: int  # what the shipped model says
-
-    @property
-    def caption(self) -> str:
-        return str(self.label) if self.predicted == self.label else f"true {self.label}"
-
-
-def load_examples(folder: Path) -> list[Example]:
-    """The examples listed in folder/index.json; none when the folder is missing."""
-    index = folder / "index.json"
-    if not index.exists():
-        return []
-    return [Example(folder / e["file"], int(e["label"]), int(e["prediction"])) for e in json.loads(index.read_text())]
-
-
-def predict_file(model: CapsNet, path: str | None) -> handlers.View:
-    """The page for an uploaded image file or an example: like a drawing, or blank with a message."""
-    image, message = read_upload(path)
-    return handlers.blank_view(model.config, message) if message else handlers.predict(model, image, NO_DIGIT)
-
-
-def classify(model: CapsNet, path: str) -> dict:
+def classify(reader: Reader, path: str) -> dict:
     """The /classify endpoint: {"digit": int, "lengths": [10 floats]}; ImageError when there is no digit to see."""
     x = preprocess(read_image(path))
     if x is None:
-        raise ImageError(NO_DIGIT)
+        raise ImageError(reader.no_digit_message)
     with CORE_TURNS.take(), torch.inference_mode():
-        lengths = model(x).lengths[0]
+        lengths = reader.model(x).lengths[0]
     return {"digit": int(lengths.argmax()), "lengths": lengths.tolist()}
 
 
@@ -117,7 +79,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, 
     """
     if result is None:
         return waiting_views(model.config)
-    digit, iterations = result.capsule(digit), handlers.whole_number(iterations, ITERATIONS)
+    digit, iterations = result.capsule(digit), whole_number(iterations, ITERATIONS)
     with torch.inference_mode():
         trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),

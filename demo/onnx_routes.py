@@ -8,7 +8,7 @@ Read-only routes under LIVE_PATH, built from the page's models in memory (nothin
   other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
-- network.js, network_worker.js, frame.js, live.js: the page's code for it, asked again each time (they change with
+- network.js, network_worker.js, frame.js, live.js, views.js: the page's code for it, asked again each time (they change with
   the code).
 What a first visit downloads: docs/in-page-network.md.
 """
@@ -34,7 +34,7 @@ RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
 RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
 VENDOR = HERE / "vendor" / "onnxruntime-web"
-PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js")
+PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js", "views.js")
 JAVASCRIPT = "text/javascript"
 ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"
@@ -59,9 +59,11 @@ class LiveModel:
         return hashlib.sha256(self.onnx()).hexdigest()[:16]
 
 
-def model_entry(live: LiveModel) -> dict:
+def model_entry(live: LiveModel, reads: dict | None = None) -> dict:
+    """reads: how the page shows this model's predictions (readers.Reader.page), for views.js."""
     cfg = live.model.config
     return {
+        "reads": reads,
         "file": f"model-{live.digest()}.onnx",  # URLs relative to the manifest's
         "image_size": cfg.image_size,
         "num_digits": cfg.num_classes,
@@ -72,20 +74,20 @@ def model_entry(live: LiveModel) -> dict:
     }
 
 
-def manifest(models: dict[str, LiveModel]) -> dict:
+def manifest(models: dict[str, LiveModel], reads: dict[str, dict] | None = None) -> dict:
     return {
         "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
         "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
         "input": INPUT,
         "outputs": list(OUTPUTS),
-        "models": {name: model_entry(live) for name, live in models.items()},  # the first: predict's default
+        "models": {name: model_entry(live, (reads or {}).get(name)) for name, live in models.items()},  # the first: predict's default
     }
 
 
-def onnx_routes(models: dict[str, CapsNet], warm: bool = False) -> list[Route]:
+def onnx_routes(models: dict[str, CapsNet], warm: bool = False, reads: dict[str, dict] | None = None) -> list[Route]:
     """GET routes for the live paths of the page's models (by name, the first predict's default), the runtime and
     the page's scripts, for the app serving the page. warm: export the models now, in a background thread, so that
-    the first visitor does not wait for it."""
+    the first visitor does not wait for it. reads: by model name, how the page shows its predictions."""
     if not models:
         raise ValueError("onnx_routes needs at least one model")
     live = {name: LiveModel(model) for name, model in models.items()}
@@ -96,7 +98,7 @@ def onnx_routes(models: dict[str, CapsNet], warm: bool = False) -> list[Route]:
     wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
 
     def serve_manifest(request: Request) -> Response:
-        return Response(json.dumps(manifest(live)), media_type="application/json", headers={"Cache-Control": NO_CACHE})
+        return Response(json.dumps(manifest(live, reads)), media_type="application/json", headers={"Cache-Control": NO_CACHE})
 
     def serve_model(request: Request) -> Response:
         for model in live.values():

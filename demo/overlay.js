@@ -1,6 +1,6 @@
 // #overlay (gr.HTML's js_on_load: Gradio passes element, props and watch), shown in two-digit mode: the
 // network's input, and over it the two digit capsules' drawings in one PNG, props.value.drawings: the
-// selected capsule's in the red channel, the other digit's in the green one (demo/pairs.py, the paper's Figure 5).
+// selected capsule's in the red channel, the other digit's in the green one (readers.Reader.overlay, the paper's Figure 5).
 //
 // A slider move is decoded in the browser by decoder.js, which hands the image over in a "capsule-decoded"
 // event: its red channel is replaced here, and the green one, the other digit, stays as the server drew it.

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import torch
 
-from capsnet import CheckpointError, load_model, warp
+from capsnet import CheckpointError, load_model
 from capsnet.checkpoints import CNN_CHECKPOINT, POSE_LABELS
 from capsnet.cnn import class_scores
-from capsnet.transforms import NO_CHANGE, RANGES, SWEEPS, clamp_change, sweep
+from capsnet.transforms import NO_CHANGE, RANGES, clamp_change, sweep
 
-from . import handlers
-from .handlers import Result, View
+from .readers import Result
 
 BASELINE = CNN_CHECKPOINT  # train.py --model cnn
 
@@ -50,40 +49,12 @@ CONTROLS = [
 NO_CHANGE_VALUES = tuple(control.none for control in CONTROLS)
 
 
-@dataclass
-class Turned(Result):
-    """A Result whose network input x is the input as preprocess framed it, turned and stretched by change."""
-
-    untransformed: torch.Tensor | None = None  # (1, 1, 28, 28) the input as framed, before the change
-    change: dict | None = None  # warp's arguments, clamped (capsnet.clamp_change)
-
-
 def change(values) -> dict:
     """The sliders' five values (from the page or the API) as warp's arguments: clamped to RANGES, and anything
     that is not a finite number (NaN, None, text) left at no change; missing values count as no change."""
     values = list(values)[: len(CONTROLS)] if isinstance(values, (list, tuple)) else []
     rotate, scale, shear, shift_x, shift_y = values + list(NO_CHANGE_VALUES[len(values):])
     return clamp_change(rotate, scale, shear, (shift_x, shift_y))
-
-
-def untransformed(result: Result) -> torch.Tensor:
-    """The tab's input as preprocess framed it, before any turn or stretch: (1, 1, 28, 28)."""
-    return result.untransformed if isinstance(result, Turned) else result.x
-
-
-def change_of(result: Result) -> dict:
-    return result.change if isinstance(result, Turned) else dict(NO_CHANGE)
-
-
-def turned(model, result: Result | None, values) -> View | None:
-    """The page for the tab's input turned and stretched by the sliders' values: one pass of the network on
-    warp(input as framed). None (leave the page as it is) when there is no input yet."""
-    if result is None:
-        return None
-    framed, wanted = untransformed(result), change(values)
-    view = handlers.predict_input(model, warp(framed, **wanted))
-    view.result = Turned(**vars(view.result), untransformed=framed, change=wanted)
-    return view
 
 
 # ---- the CNN baseline and the pose dimensions' labels -----------------------------------------------------------
@@ -165,7 +136,7 @@ class Sweep:
     """One axis of the sweep for the tab's input, every other change held at the sliders' values."""
 
     axis: str  # "rotate" or "scale"
-    amounts: torch.Tensor  # (K,) SWEEPS[axis]
+    amounts: torch.Tensor  # (K,) capsnet.transforms.SWEEPS[axis]
     lengths: torch.Tensor  # (K, 10) every capsule's length
     pose: torch.Tensor  # (K, 16) the selected capsule's pose
     cnn: torch.Tensor | None  # (K,) the CNN's probability of the selected digit; None without the baseline
@@ -189,7 +160,7 @@ class Sweep:
 
 def sweeps(model, baseline, result: Result, digit: int) -> list[Sweep]:
     """Both axes for the tab's Result and capsule digit: one batch each through the CapsNet and the CNN."""
-    framed, held = untransformed(result), change_of(result)
+    framed, held = result.framed, result.change
     found = []
     for axis in AXES:
         others = {name: value for name, value in held.items() if name != axis}
