@@ -7,7 +7,7 @@ model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
 all four together as one view event makes them (explain), and the labelled
 Figure 4 rendered to PNG (its download). Prints the median and 95th percentile
 of wall time, in ms. The demo's budget is 500 ms median from stroke end to every
-view on the page. Last, the views' PNGs written by handlers.png_bytes against
+view on the page. Last, the views' PNGs written by pictures.png_bytes against
 PIL's encoder at the same level, side by side, with the ratio.
 """
 
@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from capsnet import figures, load_model, read_image  # noqa: E402
-from demo import explainer, handlers  # noqa: E402
+from demo import explainer, pictures  # noqa: E402
+from demo.readers import one_digit  # noqa: E402
 
 EXAMPLES = REPO / "demo" / "examples"
 
@@ -49,7 +50,7 @@ def main() -> None:
     model = load_model()
     inputs = []
     for path in sorted(EXAMPLES.glob("*.png")):
-        result = handlers.predict(model, read_image(path)).result  # what the page keeps in the tab's state
+        result = one_digit("one", model, []).image(read_image(path)).result  # what the page keeps in the tab's state
         with torch.inference_mode():
             trace = model.trace(result.x)
         inputs.append((result, trace, result.longest))
@@ -84,21 +85,21 @@ def main() -> None:
 
 
 def pil_png(pixels: np.ndarray) -> bytes:
-    """PIL's PNG at the demo's level: the plain version of handlers.png_bytes."""
+    """PIL's PNG at the demo's level: the plain version of pictures.png_bytes."""
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=handlers.PNG_COMPRESSION)
+    Image.fromarray(pixels).save(buffer, format="PNG", compress_level=pictures.PNG_COMPRESSION)
     return buffer.getvalue()
 
 
 def explain_pictures(model, result) -> list[np.ndarray]:
     """The pixels of every PNG one explain event writes, recorded as explainer.explain hands them to png_bytes."""
-    written, write = [], handlers.png_bytes
+    written, write = [], pictures.png_bytes
 
     def record(pixels: np.ndarray) -> bytes:
         written.append(pixels)
         return write(pixels)
 
-    with mock.patch.object(handlers, "png_bytes", record):
+    with mock.patch.object(pictures, "png_bytes", record):
         explainer.explain(model, result)
     return written
 
@@ -108,11 +109,11 @@ def compare_png_writers(inputs: list, model, repeats: int) -> None:
     pictures = explain_pictures(model, inputs[0][0])
     print(f"{len(pictures)} PNGs of one explain event, {repeats} times each way:")
     medians = {}
-    for name, write in (("PIL", pil_png), ("handlers.png_bytes", handlers.png_bytes)):
+    for name, write in (("PIL", pil_png), ("pictures.png_bytes", pictures.png_bytes)):
         times = sorted(timings(lambda _: [write(p) for p in pictures], [None], repeats))
         medians[name] = statistics.median(times)
         print(f"  {name:34s} median {medians[name]:7.2f} ms")
-    print(f"  png_bytes takes {medians['handlers.png_bytes'] / medians['PIL']:.2f}x PIL's time")
+    print(f"  png_bytes takes {medians['pictures.png_bytes'] / medians['PIL']:.2f}x PIL's time")
 
 
 if __name__ == "__main__":

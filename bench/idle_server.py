@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model  # noqa: E402
 from demo.app import ONE, QUEUE_POLL_S, TWO, build, launch, quiet_queue  # noqa: E402
-from demo.pairs import load_pair_model  # noqa: E402
+from demo.readers import load_pair_model  # noqa: E402
 
 GRADIO_POLL_S = (0.001, 0.01)  # gradio/queueing.py on Linux: sleep_when_free, progress_update_sleep_when_free
 

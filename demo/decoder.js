@@ -102,7 +102,7 @@ function decode(digit, pose) {
   return h.map((value) => 1 / (1 + Math.exp(-value))); // (784,) pixels in [0, 1]
 }
 
-// Pixels in [0, 1] (or null: black, as handlers.image_url(None)) as a grey PNG data URL.
+// Pixels in [0, 1] (or null: black, as pictures.black) as a grey PNG data URL.
 function pngUrl(image) {
   const size = decoder.imageSize;
   picture.width = picture.height = size;

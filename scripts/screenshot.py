@@ -32,7 +32,7 @@ from tests.support.page_driver import (  # noqa: E402
     wait_for_views,
 )
 
-from demo import explainer  # noqa: E402
+from demo.readers import load_examples  # noqa: E402
 from demo.app import EXAMPLES  # noqa: E402
 
 TURN = 30  # degrees: the 3 is still read, and its capsule's length and pose have moved
@@ -64,14 +64,14 @@ def main() -> None:
                 page.locator(f"#{view}-section").screenshot(path=str(args.out / name))
         print(f"drew a {args.digit}, the demo predicted {shown}; saved demo.png and the views in {args.out}")
 
-        examples = explainer.load_examples(EXAMPLES)
-        wrong = next(n for n, e in enumerate(examples) if e.predicted != e.label)
+        examples = load_examples(EXAMPLES / "index.json")
+        wrong = next(n for n, e in enumerate(examples) if e.predicted != e.labels[0])
         page.locator("#examples .thumbnail-item").nth(wrong).click()
         wait_for_prediction(page, str(examples[wrong].predicted))
         wait_for_views(page, drawn)
         page.locator("#all-capsules-section").screenshot(path=str(args.out / VIEWS["all-capsules"]))
         page.locator("#inputs").screenshot(path=str(args.out / "upload-examples.png"))
-        print(f"clicked example {examples[wrong].path.name} (a {examples[wrong].label}), the demo predicted "
+        print(f"clicked example {examples[wrong].path.name} (a {examples[wrong].labels[0]}), the demo predicted "
               f"{examples[wrong].predicted}; saved all-capsules.png and upload-examples.png")
 
         picture, turned = turn_and_sweep(page, args.digit)

@@ -19,11 +19,29 @@ def model():
 @pytest.fixture(scope="session")
 def pair_model(model):
     from capsnet import PAIR_CHECKPOINT
-    from demo.pairs import load_pair_model
+    from demo.readers import load_pair_model
 
     pair_model, why_not = load_pair_model(PAIR_CHECKPOINT, model)
     assert pair_model is not None, why_not
     return pair_model
+
+
+@pytest.fixture(scope="session")
+def reader(model):
+    """One-digit mode's reader, as the page's: what the page should show."""
+    from demo.app import ONE
+    from demo.readers import one_digit
+
+    return one_digit(ONE, model, [])
+
+
+@pytest.fixture(scope="session")
+def pair_reader(pair_model):
+    """Two-digit mode's reader, as the page's."""
+    from demo.app import TWO
+    from demo.readers import two_digits
+
+    return two_digits(TWO, pair_model, [])
 
 
 @pytest.fixture(scope="session")

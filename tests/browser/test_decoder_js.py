@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from demo import handlers
+from demo.inputs import POSE_RANGE
 from tests.support.page_driver import (
     NetworkMessages,
     decoder_place,
@@ -56,12 +56,12 @@ def choose_digit(page, digit: int) -> None:
                            ".every(box => Number(box.value) === 0)", arg=digit)
 
 
-def finished_drawing(page, model, digit: int) -> None:
+def finished_drawing(page, reader, digit: int) -> None:
     """Draws digit and waits for the answer to the stroke's end (the sliders hold that drawing's pose)."""
     draw(page, digit)
     wait_for_prediction(page, str(digit))
     url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
-    expected = handlers.predict_drawing(model, url)
+    expected = reader.drawing(url)
     page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
                            arg=expected.network_input)
 
@@ -72,7 +72,7 @@ def test_page_decodes_in_the_browser_when_the_weights_are_served(page):
 
 def test_js_decoder_draws_what_model_decode_draws(page, model):
     rng = np.random.default_rng(0)
-    low, high = handlers.POSE_RANGE
+    low, high = POSE_RANGE
     worst = 0.0
     dims, digits = model.config.digit_dim, model.config.num_classes
     page.evaluate(SET_POSE, [0.5] * dims)  # choose_digit waits for the zero pose
@@ -90,8 +90,8 @@ def test_js_decoder_draws_what_model_decode_draws(page, model):
     assert worst <= JS_TOLERANCE
 
 
-def test_slider_moves_send_nothing_to_the_server(page, model):
-    finished_drawing(page, model, 3)
+def test_slider_moves_send_nothing_to_the_server(page, reader):
+    finished_drawing(page, reader, 3)
     wait_for_views(page)  # the explainer views follow the prediction: their answer is the drawing's, not the sliders'
     network = NetworkMessages(page)
     page.wait_for_timeout(300)  # let anything still on its way arrive
@@ -104,12 +104,12 @@ def test_slider_moves_send_nothing_to_the_server(page, model):
     assert network.messages == []
 
 
-def test_the_last_image_of_a_drag_is_the_decoders_for_the_sliders_left(page, model):
-    finished_drawing(page, model, 2)
+def test_the_last_image_of_a_drag_is_the_decoders_for_the_sliders_left(page, reader):
+    finished_drawing(page, reader, 2)
     before = image_src(page, "reconstruction")
     drag_slider(page, 7, 0.85, steps=20)
     shown = pixels(wait_for_new_src(page, "reconstruction", before))
-    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    expected = pixels(reader.pose(selected_digit(page), pose_on_page(page), None).reconstruction)
     assert np.abs(shown - expected).max() <= JS_TOLERANCE
 
 
@@ -137,17 +137,17 @@ def demo_without_weights(model):
     page.close()
 
 
-def test_without_the_weights_slider_moves_are_drawn_by_the_server(browser, demo_without_weights, model):
+def test_without_the_weights_slider_moves_are_drawn_by_the_server(browser, demo_without_weights, reader):
     tab = open_demo(browser, demo_without_weights)
     try:
         assert decoder_place(tab) == "server"
         assert tab.locator("#play button").is_disabled()
-        finished_drawing(tab, model, 0)
+        finished_drawing(tab, reader, 0)
         network = NetworkMessages(tab)
         before = image_src(tab, "reconstruction")
         drag_slider(tab, 4, 0.95)
         wait_for_new_src(tab, "reconstruction", before)
-        expected = pixels(handlers.reconstruct(model, selected_digit(tab), pose_on_page(tab)))
+        expected = pixels(reader.pose(selected_digit(tab), pose_on_page(tab), None).reconstruction)
         shown = wait_for_pixels(tab, "reconstruction", expected, 3 / 255)
         assert np.abs(shown - expected).max() <= 3 / 255
         assert any("/gradio_api/" in message for message in network.messages)  # the "pose" event
@@ -165,8 +165,8 @@ def played_values(page, count: int) -> list[float]:
     return values
 
 
-def test_play_sweeps_a_dimension_around_its_drawing_value(page, model):
-    finished_drawing(page, model, 5)
+def test_play_sweeps_a_dimension_around_its_drawing_value(page, reader):
+    finished_drawing(page, reader, 5)
     centre = pose_on_page(page)[6]
     drag_slider(page, 6, 0.95)  # the sweep is around the drawing's value, not the slider's
     page.locator("#play select").select_option("6")
@@ -179,8 +179,8 @@ def test_play_sweeps_a_dimension_around_its_drawing_value(page, model):
     assert max(values) - min(values) > SWEEP  # it moves both ways
 
 
-def test_dragging_a_slider_stops_play(page, model):
-    finished_drawing(page, model, 5)
+def test_dragging_a_slider_stops_play(page, reader):
+    finished_drawing(page, reader, 5)
     page.locator("#play button").click()
     wait_for_new_src(page, "reconstruction", image_src(page, "reconstruction"))
     assert page.locator("#play button").inner_text() == "■ stop"
@@ -189,5 +189,5 @@ def test_dragging_a_slider_stops_play(page, model):
     shown = image_src(page, "reconstruction")
     page.wait_for_timeout(300)
     assert image_src(page, "reconstruction") == shown  # no more frames
-    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    expected = pixels(reader.pose(selected_digit(page), pose_on_page(page), None).reconstruction)
     assert np.abs(pixels(shown) - expected).max() <= JS_TOLERANCE

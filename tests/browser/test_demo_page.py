@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo import handlers
+from demo.inputs import slider_values
+from demo.readers import Answer
 from tests.support.page_driver import (
     draw,
     draw_by_touch,
@@ -70,23 +71,23 @@ def canvas_url(page) -> str:
     return page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
 
 
-def wait_for_finished_drawing(page, model) -> handlers.View:
+def wait_for_finished_drawing(page, reader) -> Answer:
     """What the page shows once the answer to the stroke's end is in (answers sent while drawing come first)."""
-    expected = handlers.predict_drawing(model, canvas_url(page))
+    expected = reader.drawing(canvas_url(page))
     page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
                            arg=expected.network_input)
     return expected
 
 
-def test_sliders_take_the_longest_capsules_pose(page, model):
+def test_sliders_take_the_longest_capsules_pose(page, reader):
     draw(page, 0)
     wait_for_prediction(page, "0")
-    expected = wait_for_finished_drawing(page, model)
+    expected = wait_for_finished_drawing(page, reader)
     assert pose_on_page(page) == pytest.approx(expected.pose, abs=2e-4)
     assert selected_digit(page) == expected.digit == 0
 
 
-def test_slider_moves_do_not_run_the_servers_decoder(page, model, monkeypatch):
+def test_slider_moves_do_not_run_the_servers_decoder(page, model, reader, monkeypatch):
     # decoder.js draws them in the browser; a new prediction sets the sliders without firing their events either.
     decoded = []
     decode = model.decode
@@ -99,42 +100,42 @@ def test_slider_moves_do_not_run_the_servers_decoder(page, model, monkeypatch):
     monkeypatch.setattr(model, "decode", counting_decode)
     draw(page, 0)
     wait_for_prediction(page, "0")
-    wait_for_finished_drawing(page, model)
+    wait_for_finished_drawing(page, reader)
     before = image_src(page, "reconstruction")
     drag_slider(page, 1, 0.9, steps=1)
     wait_for_new_src(page, "reconstruction", before)
     assert decoded == []
 
 
-def test_dragging_a_slider_redraws_from_the_final_pose(page, model):
+def test_dragging_a_slider_redraws_from_the_final_pose(page, reader):
     draw(page, 0)
     wait_for_prediction(page, "0")
-    wait_for_finished_drawing(page, model)
+    wait_for_finished_drawing(page, reader)
     before = image_src(page, "reconstruction")
     drag_slider(page, 4, 0.95)
     wait_for_new_src(page, "reconstruction", before)
     # The last image shown is the decoder's output for the sliders as they were left.
-    expected = pixels(handlers.reconstruct(model, selected_digit(page), pose_on_page(page)))
+    expected = pixels(reader.pose(selected_digit(page), pose_on_page(page), None).reconstruction)
     shown = wait_for_pixels(page, "reconstruction", expected, PIXEL_TOLERANCE)
     assert np.abs(shown - expected).max() <= PIXEL_TOLERANCE
 
 
-def test_choosing_another_capsule_decodes_that_capsule(page, model):
+def test_choosing_another_capsule_decodes_that_capsule(page, reader):
     draw(page, 1)
     wait_for_prediction(page, "1")
-    drawing = wait_for_finished_drawing(page, model)
+    drawing = wait_for_finished_drawing(page, reader)
     pose_of_one, before = pose_on_page(page), image_src(page, "reconstruction")
     page.locator("#digit label", has_text="7").click()
     wait_for_new_src(page, "reconstruction", before)
     pose_of_seven = wait_for_pose(page, pose_of_one)
     assert selected_digit(page) == 7
-    assert pose_of_seven == pytest.approx(handlers.slider_values(drawing.result.poses[7]), abs=1e-3)
+    assert pose_of_seven == pytest.approx(slider_values(drawing.result.poses[7]), abs=1e-3)
 
 
-def test_reset_puts_the_drawings_pose_back(page, model):
+def test_reset_puts_the_drawings_pose_back(page, reader):
     draw(page, 0)
     wait_for_prediction(page, "0")
-    wait_for_finished_drawing(page, model)
+    wait_for_finished_drawing(page, reader)
     drawing_pose, drawing_image = pose_on_page(page), image_src(page, "reconstruction")
     drag_slider(page, 2, 0.02)
     moved_image = wait_for_new_src(page, "reconstruction", drawing_image)
@@ -185,15 +186,15 @@ def test_a_drawn_digit_shows_on_screen_and_its_screenshot_is_saved(page):
     page.screenshot(path=str(ARTIFACTS / "demo-page.png"))  # for a person to look at after a run
 
 
-def test_two_tabs_keep_their_own_capsules(page, browser, demo_url, model):
+def test_two_tabs_keep_their_own_capsules(page, browser, demo_url, reader):
     other = open_demo(browser, demo_url)
     try:
         draw(page, 1)
         wait_for_prediction(page, "1")
-        own = wait_for_finished_drawing(page, model)
+        own = wait_for_finished_drawing(page, reader)
         draw(other, 0)
         wait_for_prediction(other, "0")
-        wait_for_finished_drawing(other, model)
+        wait_for_finished_drawing(other, reader)
         drag_slider(page, 2, 0.02)
         page.locator("#reset").click()  # the pose comes back from this tab's state, not the other's
         page.wait_for_function("(want) => Number(document.querySelector('#dim-2 input[type=number]').value) === want",

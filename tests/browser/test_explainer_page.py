@@ -2,7 +2,7 @@
 
 import pytest
 
-from demo import explainer
+from demo.readers import load_examples
 from demo.app import EXAMPLES
 from tests.support.digit_strokes import render
 from tests.support.page_driver import (
@@ -68,12 +68,12 @@ def test_uploading_a_file_that_is_no_image_shows_a_message(page, tmp_path):
 
 
 def test_clicking_an_example_loads_it(page):
-    examples = explainer.load_examples(EXAMPLES)
-    wrong = next(n for n, e in enumerate(examples) if e.predicted != e.label)
+    examples = load_examples(EXAMPLES / "index.json")
+    wrong = next(n for n, e in enumerate(examples) if e.predicted != e.labels[0])
     for index in (0, wrong):
         page.locator("#examples .thumbnail-item").nth(index).click()
         assert wait_for_prediction(page, str(examples[index].predicted)) == str(examples[index].predicted)
-    assert f"true {examples[wrong].label}" in page.locator("#examples").inner_text()
+    assert f"true {examples[wrong].labels[0]}" in page.locator("#examples").inner_text()
 
 
 def test_views_change_between_two_drawn_digits(page):

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from capsnet import preprocess, warp
-from demo import handlers, pairs
 from tests.support.digit_strokes import PAIR_BOXES, render, strokes
 from tests.support.page_driver import (
     NetworkMessages,
@@ -117,21 +116,20 @@ def test_lifting_the_pen_sends_the_drawing_once(page):
     assert drawing_sends_after_lifting(page) == 1
 
 
-def test_the_page_draws_its_prediction_as_the_server_does(page):
+def test_the_page_reads_its_predictions_as_the_servers_readers_do(page, reader, pair_reader):
+    # views.js draws both from one reading; the page's says what the mode's reader says (from the manifest).
     in_page(page)
-    rng = np.random.default_rng(22)
-    cases = [rng.random(10).astype(np.float32) for _ in range(3)]
-    cases += [np.float32([0.95, 0.2, 0.1, 0.3, 0.05, 0.0, 0.01, 0.4, 0.2, 0.1]), np.zeros(10, np.float32)]
-    for lengths in cases:
-        page_html = page.evaluate("""async (lengths) => {
+    load_model_in_page(page, "two")
+    lengths = [0.95, 0.2, 0.1, 0.3, 0.05, 0.0, 0.01, 0.4, 0.2, 0.1]
+    for mode, server in (("one", reader), ("two", pair_reader)):
+        blank, read = page.evaluate("""async ([lengths, mode]) => {
           const live = await import(new URL('live/live.js', document.baseURI).href);
-          const l = Float32Array.from(lengths);
-          return [live.lengthsHtml(l, 1), live.lengthsHtml(l, 2), live.predictionHtml(l), live.pairPredictionHtml(l)];
-        }""", lengths.tolist())
-        lengths = torch.from_numpy(lengths)
-        assert page_html[:2] == [handlers.lengths_html(lengths, 1), handlers.lengths_html(lengths, 2)]
-        if lengths.any():
-            assert page_html[2:] == [handlers.prediction_html(lengths), pairs.prediction_html(lengths)]
+          const result = {input28: new Float32Array(784), lengths: Float32Array.from(lengths),
+                          poses: new Float32Array(160)};
+          return [live.view({input28: null}, mode).reading, live.view(result, mode).reading];
+        }""", [lengths, mode])
+        assert blank == server.blank().reading
+        assert read == pytest.approx(server.reading(torch.tensor(lengths)), abs=1e-4)
 
 
 class Blocking:
