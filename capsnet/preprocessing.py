@@ -160,6 +160,14 @@ def preprocess(image) -> torch.Tensor | None:
     return _centre_by_mass(digit).view(1, 1, MNIST_SIZE, MNIST_SIZE)
 
 
+def framing_constants() -> dict:
+    """The constants preprocess frames a drawing with, by name, as JSON: the page's port of the framing
+    (demo/frame.js) gets them from the manifest (demo/onnx_routes.py) instead of copies of its own."""
+    return {"MNIST_SIZE": MNIST_SIZE, "DIGIT_BOX": DIGIT_BOX, "MNIST_CENTRE": MNIST_CENTRE, "MAX_SIDE": MAX_SIDE,
+            "MIN_CONTRAST": MIN_CONTRAST, "NOISE_FLOOR": NOISE_FLOOR, "WORK_SIZE": WORK_SIZE,
+            "STROKE_RANGE": list(STROKE_RANGE), "MIN_ELONGATION": MIN_ELONGATION}
+
+
 def _image_shape(image) -> tuple[int, int]:
     """Height and width of an accepted input, checked against the pixel limit; ImageError for anything else."""
     if isinstance(image, np.ndarray):

@@ -1,20 +1,13 @@
 // The page's framing of a drawing: capsnet.preprocess (capsnet/preprocessing.py) for a canvas's pixels, step by
 // step with the same names, so that the network in the page (network.js) sees the 28x28 image the server's model
-// would see. preprocess stays the reference; tests/browser/test_network_js.py checks this port against it
-// (within 2/255 a pixel).
+// would see. preprocess stays the reference, and the constants are Python's, by the same names: framing_constants()
+// in capsnet/preprocessing.py, handed over by the manifest (demo/onnx_routes.py). tests/js/frame.test.mjs
+// (`node --test`) checks this port against preprocess on fixtures Python writes (tests/js/frame_fixtures.py), within
+// 2/255 a pixel.
 //
 // An image here is {data: Float32Array, height, width}, row-major. A Float32Array rounds what it stores to float32,
 // and Math.fround rounds in between, as PyTorch's and NumPy's float32 operations do: where a value's being exactly
 // zero matters (crop_to_ink), the pixels come out as in Python, not one pixel wider.
-export const MNIST_SIZE = 28;
-const DIGIT_BOX = 20; // MNIST fits the digit's longer side into 20 px
-const MNIST_CENTRE = 14.0;
-const MAX_SIDE = 2048; // preprocess shrinks larger images first: not ported, a canvas is smaller
-const MIN_CONTRAST = 0.08;
-const NOISE_FLOOR = Math.fround(0.15); // NumPy compares a float32 array with a Python float in float32
-const WORK_SIZE = 160;
-const STROKE_RANGE = [0.089, 0.154];
-const MIN_ELONGATION = 2.5;
 const f32 = Math.fround;
 
 // Python's round(): halves go to the even neighbour (round(2.5) is 2), where Math.round takes them up.
@@ -29,16 +22,19 @@ function image(height, width, data = new Float32Array(height * width)) {
 
 // A canvas's RGBA pixels (ImageData.data) of width x height as the network's input: a Float32Array of 28 x 28
 // values in [0, 1], or null when there is no digit to see (blank, uniform or near-blank, a lone dot): preprocess.
-export function frame(rgba, width, height) {
+// constants: the manifest's "framing" (capsnet.preprocessing.framing_constants()).
+export function frame(rgba, width, height, constants) {
+  const {MAX_SIDE, MIN_ELONGATION} = constants;
   if (height === 0 || width === 0) return null;
+  // preprocess shrinks larger images first: not ported, a canvas is smaller
   if (Math.max(height, width) > MAX_SIDE) throw new Error(`frame.js takes images of at most ${MAX_SIDE} px a side`);
-  let ink = inkOf(toGray(rgba, width, height));
+  let ink = inkOf(toGray(rgba, width, height), constants);
   if (ink === null) return null;
-  ink = toWorkSize(cropToInk(ink));
+  ink = toWorkSize(cropToInk(ink), constants);
   const stroke = strokeWidth(ink);
   if (Math.max(ink.height, ink.width) < MIN_ELONGATION * stroke) return null;
-  ink = normaliseStroke(ink, stroke);
-  return centreByMass(fitBox(cropToInk(ink))).data;
+  ink = normaliseStroke(ink, stroke, constants);
+  return centreByMass(fitBox(cropToInk(ink), constants), constants).data;
 }
 
 const GREY_LEVELS = Float32Array.from({length: 256}, (_, level) => level / 255); // NumPy's uint8 / 255, float32
@@ -75,8 +71,9 @@ function median(values) {
 }
 
 // _ink: how much each pixel differs from the paper (the border's median), on the side that holds more.
-function inkOf(gray) {
+function inkOf(gray, {MIN_CONTRAST, NOISE_FLOOR}) {
   const {data, height, width} = gray;
+  const noiseFloor = f32(NOISE_FLOOR); // NumPy compares a float32 array with a Python float in float32
   const border = [];
   for (let c = 0; c < width; c++) border.push(data[c]);
   for (let c = 0; c < width; c++) border.push(data[(height - 1) * width + c]);
@@ -100,7 +97,7 @@ function inkOf(gray) {
   const ink = image(height, width);
   for (let p = 0; p < data.length; p++) {
     const value = f32(Math.max(side * f32(data[p] - paper), 0) / contrast);
-    ink.data[p] = value < NOISE_FLOOR ? 0 : value;
+    ink.data[p] = value < noiseFloor ? 0 : value;
   }
   return ink;
 }
@@ -130,7 +127,7 @@ function scaledSize({height, width}, longer) {
 }
 
 // to_work_size: shrinking takes the max of each block (adaptive_max_pool2d), growing is bilinear.
-function toWorkSize(ink) {
+function toWorkSize(ink, {WORK_SIZE}) {
   const [scale, height, width] = scaledSize(ink, WORK_SIZE);
   return scale < 1 ? adaptiveMaxPool(ink, height, width) : bilinear(ink, height, width);
 }
@@ -199,7 +196,7 @@ function strokeWidth({data, height, width}) {
 }
 
 // _normalise_stroke: grow every edge of a thin stroke, or shrink a fat one, to MNIST's width for its length.
-function normaliseStroke(ink, width) {
+function normaliseStroke(ink, width, {STROKE_RANGE}) {
   const length = Math.max(ink.height, ink.width);
   const target = Math.min(Math.max(width / length, STROKE_RANGE[0]), STROKE_RANGE[1]);
   const radius = ((target - width / length) * length) / (2 * (1 - target));
@@ -311,7 +308,7 @@ function resampleAxis(source, outputs, horizontal) {
 }
 
 // _fit_box: the longer side to 20 px, anti-aliased (width first, then height, as PyTorch), the strongest ink 1.
-function fitBox(ink) {
+function fitBox(ink, {DIGIT_BOX}) {
   const [, height, width] = scaledSize(ink, DIGIT_BOX);
   const small = resampleAxis(resampleAxis(ink, width, true), height, false);
   const clamped = map(small, (value) => Math.min(Math.max(value, 0), 1));
@@ -320,7 +317,7 @@ function fitBox(ink) {
 }
 
 // _centre_by_mass: pasted into 28x28 with the centre of mass on MNIST_CENTRE, moved by whole pixels.
-function centreByMass(digit) {
+function centreByMass(digit, {MNIST_CENTRE, MNIST_SIZE}) {
   const {data, height, width} = digit;
   let mass = 0;
   let rowMoment = 0;

@@ -1,9 +1,10 @@
 // The network's live path in a Web Worker (started by network.js), so that the page stays smooth while it runs.
 // On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the default (first) model, all
 // from the demo's own server, and answers "ready" or "failed"; another model is fetched when first asked for. On
-// "predict" it frames a canvas's pixels as preprocess does (frame.js) and runs the model: "prediction" with the
-// 28x28 input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules, or an
-// input of null when there is no digit to see. "prepare" fetches a model before its first prediction.
+// "predict" it frames a canvas's pixels as preprocess does (frame.js, with the manifest's constants) and runs the
+// model: "prediction" with the 28x28 input, the lengths, poses, each routing iteration's lengths and couplings and
+// the primary capsules, or an input of null when there is no digit to see. "prepare" fetches a model before its
+// first prediction.
 import {frame} from "./frame.js";
 
 let manifestUrl = null;
@@ -52,7 +53,7 @@ async function run(model, input28) {
 // input28: a network input given as is (no framing), else the canvas's rgba pixels.
 async function predict({rgba, width, height, input28: given, model}) {
   const start = performance.now();
-  const input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height);
+  const input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height, manifest.framing);
   const framed = performance.now();
   if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
   const outputs = await run(await session(model), input28);

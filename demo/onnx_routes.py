@@ -2,7 +2,7 @@
 
 Read-only routes under LIVE_PATH, built from the page's models in memory (nothing is written to disk):
 - manifest.json: the runtime and each model (by the name network.js's predict takes), where they are relative
-  to it, and the models' shapes; asked again each time;
+  to it, the models' shapes, and the constants frame.js frames a drawing with (preprocess's); asked again each time;
 - model-<hash>.onnx: a model's live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The
   URL holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
   other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from capsnet import CapsNet
 from capsnet.export import INPUT, OUTPUTS, onnx_bytes
+from capsnet.preprocessing import framing_constants
 
 HERE = Path(__file__).parent
 LIVE_PATH = "/live"
@@ -81,6 +82,7 @@ def manifest(models: dict[str, LiveModel], reads: dict[str, dict] | None = None)
         "input": INPUT,
         "outputs": list(OUTPUTS),
         "models": {name: model_entry(live, (reads or {}).get(name)) for name, live in models.items()},  # the first: predict's default
+        "framing": framing_constants(),  # for frame.js, the page's port of preprocess
     }
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI): installs what the tests need on a
-# fresh machine (packages, Chromium, MNIST), then runs the whole suite, browser tests included.
+# fresh machine (packages, Chromium, MNIST), checks the page's framing (demo/frame.js) against
+# Python with node --test, then runs the whole suite, browser tests included.
 # Uses .venv/bin/python when the project has a .venv, else python3 (or $PYTHON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,15 @@ fi
 # MNIST from $CAPSNET_DATA, ../shared/mnist or data/; downloaded into data/ only when none has it.
 "$PYTHON" -m capsnet.data
 
-exec "$PYTHON" -m pytest "$@"
+# frame.js, the page's port of capsnet.preprocess, against fixtures Python writes (tests/js/frame_fixtures.py).
+if ! command -v node >/dev/null; then
+  echo "tests/run.sh: node is missing; install Node.js 18 or later (Debian: sudo apt-get install nodejs)" >&2
+  exit 1
+fi
+FRAME_FIXTURES="$(mktemp -d)"
+trap 'rm -rf "$FRAME_FIXTURES"' EXIT
+"$PYTHON" -m tests.js.frame_fixtures "$FRAME_FIXTURES"
+# The files, not the folder: Node 22 and later take globs, not folders (Node 20 takes either).
+FRAME_FIXTURES="$FRAME_FIXTURES" node --test tests/js/*.test.mjs
+
+"$PYTHON" -m pytest "$@"

@@ -48,11 +48,16 @@ function drawStrokes(paths, width) {{
   return pen.getImageData(0, 0, canvas.width, canvas.height);
 }}
 
+// frame.js with the constants the worker frames with (the manifest's); null before the network is ready here.
+function framed(rgba, width, height) {{
+  return capsnetLocal.manifest === null ? null : frame(rgba, width, height, capsnetLocal.manifest.framing);
+}}
+
 // The drawing as the server would get it (a PNG data URL), frame.js's 28x28 and the page's prediction by the
 // model of that name (null: the default).
 window.examine = async (paths, width, model = null) => {{
   const pixels = drawStrokes(paths, width);
-  const input28 = frame(pixels.data, pixels.width, pixels.height);
+  const input28 = framed(pixels.data, pixels.width, pixels.height);
   const prediction = await capsnetLocal.predict(pixels, model);
   const list = (array) => array === null ? null : Array.from(array);
   return {{png: canvas.toDataURL("image/png"), input28: list(input28),
@@ -64,8 +69,8 @@ window.examine = async (paths, width, model = null) => {{
 
 // Any RGBA pixels (e.g. an image drawn with PIL, sent as base64), framed by frame.js.
 window.frameRgba = (base64, width, height) => {{
-  const framed = frame(Uint8ClampedArray.from(atob(base64), (c) => c.charCodeAt(0)), width, height);
-  return framed === null ? null : Array.from(framed);
+  const input28 = framed(Uint8ClampedArray.from(atob(base64), (c) => c.charCodeAt(0)), width, height);
+  return input28 === null ? null : Array.from(input28);
 }};
 
 // count predictions of the drawing, one after another, as the pen would ask: the milliseconds each takes in the
