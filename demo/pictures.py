@@ -5,6 +5,7 @@ import struct
 import zlib
 
 import numpy as np
+from matplotlib.colors import Colormap
 
 from capsnet import CapsNetConfig
 
@@ -13,6 +14,7 @@ from capsnet import CapsNetConfig
 PNG_COMPRESSION = 1
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_GREY, PNG_RGB = 0, 2  # the PNG colour types of 8-bit grey and RGB pixels
+COLOUR_STEPS = 256  # the colours of a matplotlib colour map (its N)
 
 
 def gray(image) -> np.ndarray:
@@ -48,3 +50,20 @@ def image_url(image) -> str:
 def black(cfg: CapsNetConfig) -> str:
     """The picture shown where there is no image yet."""
     return image_url(np.zeros((cfg.image_size, cfg.image_size)))
+
+
+def packed(pixels: np.ndarray) -> dict:
+    """uint8 values of any shape as the page's views take them (demo/pixels.js unpacks them): the shape, and the
+    bytes row-major, deflated (zlib level PNG_COMPRESSION, as the PNGs) and in base64."""
+    data = np.ascontiguousarray(pixels, np.uint8)
+    return {"shape": list(data.shape),
+            "deflated": base64.b64encode(zlib.compress(data.tobytes(), PNG_COMPRESSION)).decode("ascii")}
+
+
+def colour_scale(colours: Colormap, low: float, centre: float, high: float) -> dict:
+    """A two-slope colour scale for the page (pixels.js's colour): values low -> centre -> high, clipped, onto the
+    colour map's COLOUR_STEPS colours, as matplotlib's TwoSlopeNorm and Colormap draw them; NaN in its "bad" colour."""
+    lut = (np.asarray(colours(np.arange(COLOUR_STEPS)))[:, :3] * 255).round()  # (256, 3)
+    bad = (np.asarray(colours(np.nan))[:3] * 255).round()
+    return {"lut": packed(lut), "bad": [int(c) for c in bad], "low": float(low), "centre": float(centre),
+            "high": float(high)}

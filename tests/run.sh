@@ -22,15 +22,15 @@ fi
 # MNIST from $CAPSNET_DATA, ../shared/mnist or data/; downloaded into data/ only when none has it.
 "$PYTHON" -m capsnet.data
 
-# frame.js, the page's port of capsnet.preprocess, against fixtures Python writes (tests/js/frame_fixtures.py).
+# The page's ports (frame.js: the framing; pixels.js: the colour scales) against fixtures Python writes (tests/js).
 if ! command -v node >/dev/null; then
   echo "tests/run.sh: node is missing; install Node.js 18 or later (Debian: sudo apt-get install nodejs)" >&2
   exit 1
 fi
-FRAME_FIXTURES="$(mktemp -d)"
-trap 'rm -rf "$FRAME_FIXTURES"' EXIT
-"$PYTHON" -m tests.js.frame_fixtures "$FRAME_FIXTURES"
+JS_FIXTURES="$(mktemp -d)"
+trap 'rm -rf "$JS_FIXTURES"' EXIT
+"$PYTHON" -m tests.js.fixtures "$JS_FIXTURES"
 # The files, not the folder: Node 22 and later take globs, not folders (Node 20 takes either).
-FRAME_FIXTURES="$FRAME_FIXTURES" node --test tests/js/*.test.mjs
+JS_FIXTURES="$JS_FIXTURES" node --test tests/js/*.test.mjs
 
 "$PYTHON" -m pytest "$@"

@@ -1,7 +1,7 @@
 // demo/frame.js, the page's port of capsnet.preprocess, against Python without a browser: each case that
 // tests/js/frame_fixtures.py wrote (a canvas's RGBA pixels and preprocess's 28x28 for them, or null when it sees
 // no digit) framed here with the constants the fixtures carry, which are the ones the manifest hands the page.
-//   python3 -m tests.js.frame_fixtures DIR && FRAME_FIXTURES=DIR node --test tests/js/*.test.mjs
+//   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 // (tests/run.sh does both, in a temporary folder.)
 import assert from "node:assert/strict";
 import {readFileSync} from "node:fs";
@@ -13,8 +13,8 @@ import {frame} from "../../demo/frame.js";
 
 const TOLERANCE = 2 / 255; // per pixel of the 28x28 input (issue 22), as tests/browser/test_network_js.py's
 
-const folder = process.env.FRAME_FIXTURES;
-if (!folder) throw new Error("FRAME_FIXTURES is not set: write them with python3 -m tests.js.frame_fixtures DIR");
+const folder = process.env.JS_FIXTURES;
+if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");
 const {constants, cases} = JSON.parse(readFileSync(join(folder, "frame.json"), "utf8"));
 
 function pixels(deflated) {

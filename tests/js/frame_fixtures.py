@@ -1,7 +1,7 @@
 """Fixtures for tests/js/frame.test.mjs: canvases' RGBA pixels and what capsnet.preprocess makes of them, so that
 `node --test` checks demo/frame.js, the page's port of the framing, against Python without a browser.
 
-    python3 -m tests.js.frame_fixtures FOLDER     # writes FOLDER/frame.json; tests/run.sh does this
+    python3 -m tests.js.fixtures FOLDER     # writes FOLDER/frame.json, with the other fixtures; tests/run.sh does this
 
 frame.json holds the framing's constants (capsnet.preprocessing.framing_constants(), as the manifest hands them to
 the page) and the cases: pen scribbles in the paper, ink and pen widths a page meets, the demo's example digits drawn
@@ -9,9 +9,7 @@ as canvases, and edge cases. Each case's pixels are deflated (zlib) and base64: 
 Only capsnet, numpy and PIL are used here.
 """
 
-import argparse
 import base64
-import json
 import zlib
 from pathlib import Path
 
@@ -119,18 +117,3 @@ def case(name: str, rgba: np.ndarray) -> dict:
 def fixtures() -> dict:
     cases = scribbles() | examples() | edge_cases()
     return {"constants": framing_constants(), "cases": [case(name, rgba) for name, rgba in cases.items()]}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="where frame.json goes (made if missing)")
-    folder = parser.parse_args().folder
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "frame.json"
-    data = fixtures()
-    path.write_text(json.dumps(data))
-    print(f"{path}: {len(data['cases'])} cases, {path.stat().st_size / 1e6:.1f} MB")
-
-
-if __name__ == "__main__":
-    main()

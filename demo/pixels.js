@@ -1,0 +1,51 @@
+// Numbers into pixels for the page's views (views.js): what the server sends (demo/pictures.py) unpacked, values
+// coloured on a colour scale, and pixels made into pictures. The colouring is a port of matplotlib's TwoSlopeNorm
+// and Colormap lookup, its colours from Python (pictures.colour_scale); tests/js/pixels.test.mjs checks it against
+// matplotlib on fixtures Python writes.
+
+// pictures.packed: {shape, deflated: base64 of the zlib-deflated uint8 bytes} -> Uint8Array, row-major.
+export async function unpack({deflated}) {
+  const bytes = Uint8Array.from(atob(deflated), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// pictures.colour_scale, unpacked: {lut: Uint8Array (steps x 3), bad: [r, g, b], low, centre, high}.
+export async function scale({lut, ...rest}) {
+  return {lut: await unpack(lut), ...rest};
+}
+
+// values (any array) on a two-slope scale: low -> 0, centre -> 0.5, high -> 1, clipped (NumPy's interp), then
+// the colour map's step at that position (matplotlib: int(position * steps), the top end in the last step).
+// Returns RGB, 3 bytes a value; NaN gets the map's "bad" colour.
+export function colour(values, {lut, bad, low, centre, high}) {
+  const steps = lut.length / 3;
+  const rgb = new Uint8ClampedArray(values.length * 3);
+  Array.from(values).forEach((value, n) => {
+    if (Number.isNaN(value)) {
+      rgb.set(bad, 3 * n);
+      return;
+    }
+    const v = Math.min(Math.max(value, low), high);
+    const position = v < centre ? (0.5 / (centre - low)) * (v - low) : (0.5 / (high - centre)) * (v - centre) + 0.5;
+    const step = Math.min(Math.max(Math.floor(position * steps), 0), steps - 1);
+    rgb.set(lut.subarray(3 * step, 3 * step + 3), 3 * n);
+  });
+  return rgb;
+}
+
+// RGB (3 bytes a pixel) or grey (1 byte) pixels, width x height, as a PNG data URL for an <img>.
+export function pictureUrl(pixels, width, height) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const pen = canvas.getContext("2d");
+  const rgba = pen.createImageData(width, height);
+  const channels = pixels.length / (width * height);
+  for (let p = 0; p < width * height; p++) {
+    const [r, g, b] = channels === 3 ? pixels.subarray(3 * p, 3 * p + 3) : [pixels[p], pixels[p], pixels[p]];
+    rgba.data.set([r, g, b, 255], 4 * p);
+  }
+  pen.putImageData(rgba, 0, 0);
+  return canvas.toDataURL("image/png");
+}
