@@ -56,10 +56,11 @@ def margin_shown(page) -> str:
 
 
 def lengths_named(answer: Answer) -> list[str]:
-    """How the line under the digits names the capsules read and the next: "7: length 0.91", "1: 0.12"."""
+    """How the line under the digits names the longest capsule's length and the next capsule's: "length 0.91",
+    "1: 0.12" (whether it reads one digit or two)."""
     lengths = answer.reading["lengths"]
     first, second = answer.result.longest_two()
-    return [f"{first}: length {lengths[first]:.2f}", f"{second}: {lengths[second]:.2f}"]
+    return [f"length {lengths[first]:.2f}", f"{second}: {lengths[second]:.2f}"]
 
 
 def says_lengths_of(page, answer: Answer) -> bool:
