@@ -105,6 +105,7 @@ SECTIONS = {
                      "The decoder's drawing from each of the {num_classes} digit capsules' own pose, with its length. "
                      "A wrong prediction often shows here: the longest capsule draws something close to your digit."),
 }
+DRAWN = {"all-capsules"}  # the views views.js draws from numbers
 SESSIONS_KEPT = 1000
 # An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
 MAX_EVENT_BYTES = 2 * 2**20
@@ -168,9 +169,9 @@ def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider
     return sliders
 
 
-def drawn_view(name: str, elem_id: str, blank: dict) -> gr.HTML:
-    """A view that views.js draws from numbers (its function name): the server's or the page's (view.js)."""
-    return gr.HTML(blank, html_template='<div class="view"></div>',
+def drawn_view(name: str, elem_id: str, blank: dict, css_class: str | None = None) -> gr.HTML:
+    """A view that views.js draws from numbers (render's name for it): the server's or the page's (view.js)."""
+    return gr.HTML(blank, html_template='<div class="view"></div>', elem_classes=css_class,
                    js_on_load=f"const VIEW = {name!r};\n" + (HERE / "view.js").read_text(), elem_id=elem_id)
 
 
@@ -402,7 +403,8 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
                 controls["iterations"] = gr.Radio(
                     list(explainer.ITERATIONS), value=trained, elem_id="iterations",
                     label=f"routing iterations: re-run routing on the same weights (trained with {trained})")
-            views.append(gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
+            views.append(drawn_view(key, key, blank, "explainer") if key in DRAWN else
+                         gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
             if key == "figure4":
                 with gr.Row(elem_id="figure4-download"):
                     controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",

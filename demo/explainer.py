@@ -21,7 +21,7 @@ from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 from .cores import CORE_TURNS
 from .inputs import whole_number
 from .memory import preprocess, read_image
-from .pictures import gray, png_url
+from .pictures import gray, packed, png_url
 from .readers import Reader, Result
 
 TILE_COLUMNS = 8  # the primary capsule types' grids shown 8 to a row (the paper's 32: 4 rows)
@@ -38,7 +38,7 @@ class Views:
     routing: str  # HTML: #routing
     primary: str  # HTML: #primary
     figure4: str  # HTML: #figure4
-    all_capsules: str  # HTML: #all-capsules
+    all_capsules: dict  # numbers for #all-capsules (all_capsules), which views.js draws
 
     def outputs(self) -> tuple:
         return self.routing, self.primary, self.figure4, self.all_capsules
@@ -48,7 +48,7 @@ def waiting_views(cfg: CapsNetConfig) -> Views:
     return Views(waiting("routing by agreement, iteration by iteration"),
                  waiting(f"what the {cfg.primary_channels} primary capsule types say about the selected digit"),
                  waiting("Figure 4 of the paper for your digit"),
-                 waiting("what every digit capsule would draw"))
+                 {"waiting": WAITING.format("what every digit capsule would draw")})
 
 
 def waiting(what: str) -> str:
@@ -84,7 +84,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, 
         trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
                      figure4_html(model, result.poses[digit], digit, names[digit] if names else None),
-                     all_capsules_html(model, result, digit))
+                     all_capsules(model, result, digit))
 
 
 @dataclass
@@ -192,16 +192,12 @@ def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> s
     return str(path)
 
 
-def all_capsules_html(model: CapsNet, result: Result, selected: int) -> str:
-    """Each digit capsule decoded from its own pose, with its length; the longest marked."""
+def all_capsules(model: CapsNet, result: Result, selected: int) -> dict:
+    """#all-capsules' numbers: each digit capsule decoded from its own pose (10, 28, 28), its length, the longest and
+    the selected capsule."""
     images = figures.all_reconstructions(model, result.poses)  # (10, 1, 28, 28)
-    cells = "".join(
-        f'<figure class="{"longest" if d == result.longest else ""}{" selected" if d == selected else ""}">'
-        f'{img_tag(gray(images[d]), f"capsule {d} decoded")}'
-        f'<figcaption><b>{d}</b> {result.lengths[d]:.2f}</figcaption></figure>'
-        for d in range(len(images))
-    )
-    return f'<div class="capsule-row">{cells}</div>'
+    return {"images": packed(gray(images)), "lengths": [round(v, 4) for v in result.lengths.tolist()],
+            "longest": result.longest, "selected": selected}
 
 
 # ---- small charts, as HTML and SVG --------------------------------------------------------------------------------

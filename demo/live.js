@@ -33,19 +33,20 @@ export async function channelOf(url, channel) {
 }
 
 // A prediction of network.js (or null: nothing to see) as the page shows it in mode ("one" or "two", whose manifest
-// entry says how it reads: readers.Reader.page): the reading for #prediction and #lengths (readers.Reader.reading),
+// entry says how it reads: readers.Reader.page), by view: the reading of #prediction and #lengths (Reader.reading),
 // #input-28's picture, and the selected capsule (the longest) and its pose for decoder.js.
 export function view(result, mode) {
   const {num_digits: count, reads: {digits, present, blank_message: blank}} = window.capsnetLocal.manifest.models[mode];
   if (result.input28 === null) {
-    return {reading: {lengths: Array(count).fill(0), digits, present, message: blank}, "input-28": imageUrl(null),
-            digit: null, pose: null};
+    const reading = {lengths: Array(count).fill(0), digits, present, message: blank};
+    return {prediction: reading, lengths: reading, "input-28": imageUrl(null), digit: null, pose: null};
   }
   const {lengths, poses} = result;
   const digit = lengths.indexOf(Math.max(...lengths));
   const dims = poses.length / lengths.length;
-  return {reading: {lengths: Array.from(lengths), digits, present, message: null}, "input-28": imageUrl(result.input28),
-          digit, pose: poses.slice(digit * dims, (digit + 1) * dims)};
+  const reading = {lengths: Array.from(lengths), digits, present, message: null};
+  return {prediction: reading, lengths: reading, "input-28": imageUrl(result.input28), digit,
+          pose: poses.slice(digit * dims, (digit + 1) * dims)};
 }
 
 // capsnet.transforms.change_matrix: rotation @ shear @ scale in image coordinates (x right, y down), as

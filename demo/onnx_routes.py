@@ -8,7 +8,7 @@ Read-only routes under LIVE_PATH, built from the page's models in memory (nothin
   other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
-- network.js, network_worker.js, frame.js, live.js, views.js: the page's code for it, asked again each time (they change with
+- network.js, network_worker.js, frame.js, live.js, views.js, pixels.js, views/*.js: the page's code for it, asked again each time (they change with
   the code).
 What a first visit downloads: docs/in-page-network.md.
 """
@@ -35,7 +35,8 @@ RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
 RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
 VENDOR = HERE / "vendor" / "onnxruntime-web"
-PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js", "views.js")
+PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js", "views.js", "pixels.js",
+                *(f"views/{path.name}" for path in sorted((HERE / "views").glob("*.js"))))
 JAVASCRIPT = "text/javascript"
 ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"

@@ -1,15 +1,24 @@
 // The views the page draws from numbers, whoever computed them: the server's answer (a gr.HTML's props.value) or
-// the page's own prediction (network.js). One renderer per view: demo/readers.py says what the numbers are.
+// the page's own network (network.js). One renderer per view, by the view's name (render); each says where its
+// numbers are made in Python. Pictures come as packed pixels (pixels.js).
 //
 // A reading (readers.Reader.reading): {lengths: 10 numbers, digits: how many of the longest capsules are digits
 // (1 or 2), present: from which length a capsule counts as a digit, message: a line to show instead, or null}.
+import {allCapsules} from "./views/capsules.js";
+import {escaped} from "./views/text.js";
+
+// The view called name for value: its HTML (a promise: pictures are unpacked first). A value {waiting: "..."} is
+// a view with nothing to show yet (explainer.waiting).
+export async function render(name, value) {
+  if (value?.waiting !== undefined) return `<p class="waiting">${escaped(value.waiting)}</p>`;
+  return VIEWS[name](value);
+}
 
 // The indices of the k largest values, largest first (torch.topk).
 function topk(values, k) {
   return Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
 }
 
-const escaped = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fixed = (value) => value.toFixed(2);
 
 // #prediction: the digit (or two) large, with the lengths that chose it; the message when there is none.
@@ -43,3 +52,5 @@ export function lengths({lengths: values, digits}) {
   const axis = '<div class="axis"><span>1</span><span>0.5</span><span>0</span></div>';
   return `<div class="lengths-chart" aria-label="capsule lengths, 0 to 1">${axis}${bars}</div>`;
 }
+
+const VIEWS = {prediction, lengths, "all-capsules": allCapsules};

@@ -126,7 +126,7 @@ def test_the_page_reads_its_predictions_as_the_servers_readers_do(page, reader, 
           const live = await import(new URL('live/live.js', document.baseURI).href);
           const result = {input28: new Float32Array(784), lengths: Float32Array.from(lengths),
                           poses: new Float32Array(160)};
-          return [live.view({input28: null}, mode).reading, live.view(result, mode).reading];
+          return [live.view({input28: null}, mode).prediction, live.view(result, mode).lengths];
         }""", [lengths, mode])
         assert blank == server.blank().reading
         assert read == pytest.approx(server.reading(torch.tensor(lengths)), abs=1e-4)
