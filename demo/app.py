@@ -213,14 +213,14 @@ class Page:
             values[self.new_result] = next(RESULT_NUMBERS)
         return values
 
-    def posed_as(self, pose: Pose) -> dict:
+    def posed_as(self, pose: Pose):
         """pose on the page: what it leaves as it is (None) is not sent."""
         values = {} if pose.reconstruction is None else {self.reconstruction: pose.reconstruction}
         if pose.values is not None:
             values.update(zip(self.sliders, pose.values))
         if pose.overlay is not None:
             values[self.overlay] = pose.overlay
-        return values
+        return values or gr.skip()  # Gradio reads an empty dict as one value, not as "nothing changes"
 
 
 def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
@@ -531,7 +531,7 @@ def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab:
 
     def on_transform(state, *values_and_dragging):
         *values, dragging = values_and_dragging
-        return turned(state, values, views=dragging is not True)
+        return turned(state, values, views=dragging is not True) or gr.skip()
 
     def on_reset(state):
         return {**turned(state, [], views=True), **dict(zip(sliders, transform.NO_CHANGE_VALUES))}

@@ -3,6 +3,10 @@
 The page's events are called by name (api_name) on a server in this process,
 on a free loopback port: with gradio_client, as the load script does, and with
 raw JSON, which can carry what gradio_client refuses to send (NaN).
+
+An answer lists the page's outputs in app.Page.answered()'s order; #prediction and
+#lengths answer with a reading (readers.Reader.reading: the numbers views.js draws),
+not HTML, and an output the answer leaves as it is comes as an update with no value.
 """
 
 import asyncio
@@ -31,6 +35,10 @@ from tests.support.page_driver import free_port
 POSE_DIMS = 16  # the shipped model's
 SLIDERS = [0.1] * POSE_DIMS
 ONE_DIGIT = "one"  # #mode's value for one digit, the draw event's third value
+NO_TURN = [0.0, 1.0, 0.0, 0.0, 0.0]  # the #transform sliders' values: rotate, scale, shear, shift x and y
+# An answer's places (app.Page.answered): #prediction, #lengths, #input-28, #reconstruction, #overlay, #digit, the
+# pose sliders, the tab's state (gradio_client leaves it out) and #new-result.
+PREDICTION, DIGIT, FIRST_SLIDER = 0, 5, 6
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,16 @@ def data_url(digit: int) -> str:
     buffer = io.BytesIO()
     render(digit).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def longest(reading: dict) -> int:
+    """The digit a one-digit reading shows: its longest capsule."""
+    return max(range(len(reading["lengths"])), key=reading["lengths"].__getitem__)
+
+
+def unchanged(value) -> bool:
+    """Is an answer's value for an output an update that leaves it as it is?"""
+    return isinstance(value, dict) and value.get("__type__") == "update" and "value" not in value
 
 
 def post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, bytes]:
@@ -73,15 +91,15 @@ BAD_DRAWINGS = [7, 3.5, None, True, [1, 2], {"a": 1}, "", "hello", "data:image/p
 def test_a_drawing_that_is_no_image_is_answered_not_failed(server, drawing):
     status, answer = call(server, "draw", drawing, None, ONE_DIGIT)
     assert status == 200
-    prediction = answer["data"][0]
-    assert "?" in prediction and ("Cannot read this drawing" in prediction or "Draw a digit" in prediction)
+    message = answer["data"][PREDICTION]["message"]  # shown instead of a digit
+    assert message.startswith("Cannot read this drawing") or message == "Draw a digit"
 
 
 @pytest.mark.parametrize("pen_down", [True, False])
 def test_a_drawing_is_predicted_with_the_pen_down_and_its_views_asked_for_once_it_is_lifted(server, pen_down):
     status, answer = call(server, "draw", data_url(4), pen_down, ONE_DIGIT)
-    assert status == 200 and ">4<" in answer["data"][0]
-    new_result = answer["data"][-2]  # a change of it brings the explainer views (the last value: #overlay)
+    assert status == 200 and longest(answer["data"][PREDICTION]) == 4
+    new_result = answer["data"][-1]  # a change of it brings the explainer views
     assert (new_result == {"__type__": "update"}) == pen_down
     if not pen_down:
         assert isinstance(new_result, int)
@@ -95,6 +113,12 @@ BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None,
 def test_a_bad_slider_value_is_answered_not_failed(server, name):
     status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]), None)  # None: the tab's state
     assert status == 200
+
+
+@pytest.mark.parametrize("event", ["transform", "transform_released"])
+def test_a_turn_before_any_input_leaves_the_page_as_it_is(server, event):
+    status, answer = call(server, event, None, 30.0, *NO_TURN[1:], False)  # None: no input yet; turned 30 deg
+    assert status == 200 and unchanged(answer["data"][PREDICTION])
 
 
 @pytest.mark.parametrize("digit", [-1, 10, 99, 3.5, "x", None, math.nan, [3]])
@@ -124,10 +148,10 @@ def test_gradio_client_draws_by_name_and_each_session_keeps_its_own_pose(server)
     pen_down = False
     drawn = {client: client.predict(data_url(digit), pen_down, ONE_DIGIT, api_name="/draw")
              for client, digit in ((first, 2), (second, 7))}
-    assert ">2<" in drawn[first][0] and ">7<" in drawn[second][0]
+    assert longest(drawn[first][PREDICTION]) == 2 and longest(drawn[second][PREDICTION]) == 7
     for client in (first, second):
-        pose = drawn[client][5:5 + POSE_DIMS]
-        _, *reset, _overlay = client.predict(drawn[client][4], api_name="/reset")
+        pose = drawn[client][FIRST_SLIDER:FIRST_SLIDER + POSE_DIMS]
+        _, *reset, _overlay = client.predict(drawn[client][DIGIT], api_name="/reset")
         assert reset == pytest.approx(pose)
 
 
@@ -137,7 +161,8 @@ def test_the_views_come_from_the_sessions_last_prediction_without_the_drawing(se
     routing, primary, figure4, all_capsules, *_ = client.predict(5, False, api_name="/explain")  # 5 iterations
     assert routing.count('class="iteration"') == 5 and "capsule 2" in figure4
     *views, _, _ = Client(server + "/", verbose=False).predict(3, False, api_name="/explain")  # no drawing yet
-    assert all("Draw a digit, upload an image or pick an example" in view for view in views)
+    said = [view["waiting"] if isinstance(view, dict) else view for view in views]  # HTML, or numbers for views.js
+    assert all("Draw a digit, upload an image or pick an example" in text for text in said)
 
 
 def test_the_views_event_brings_the_sweep_in_the_same_answer_only_while_it_is_shown(server):

@@ -9,8 +9,9 @@ import torch
 from PIL import Image
 
 from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
-from demo import explainer, handlers
+from demo import explainer
 from demo.app import build
+from demo.readers import one_digit
 from demo.weights import pack_decoder
 from tests.support.digit_strokes import render
 
@@ -33,17 +34,21 @@ def model(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def view(model):
-    return handlers.predict(model, render(3))
+def reader(model):
+    return one_digit("one", model, [])
 
 
-def test_the_prediction_and_the_sliders_have_the_models_sizes(model, view):
+@pytest.fixture(scope="module")
+def view(reader):
+    return reader.image(render(3))
+
+
+def test_the_prediction_and_the_sliders_have_the_models_sizes(model, reader, view):
     dims = model.config.digit_dim
     assert len(view.pose) == dims and view.result.poses.shape == (10, dims)
-    image, *pose = handlers.select_capsule(model, 2, view.result)
-    assert len(pose) == dims
-    assert handlers.reconstruct(model, 2, [0.1] * dims) is not None
-    assert handlers.reconstruct(model, 2, [0.1] * (dims + 1)) is None
+    assert len(reader.select(2, view.result).values) == dims
+    assert reader.pose(2, [0.1] * dims, None).reconstruction is not None
+    assert reader.pose(2, [0.1] * (dims + 1), None).reconstruction is None
 
 
 @pytest.mark.parametrize("iterations", [1, 5])
@@ -53,7 +58,8 @@ def test_every_view_shows_the_models_capsules(model, view, iterations):
     assert views.routing.count('class="iteration"') == iterations
     assert len(re.findall(r"<figcaption>type \d+<br>", views.primary)) == cfg.primary_channels
     assert views.figure4.count("<span>dim ") == cfg.digit_dim
-    assert views.all_capsules.count("<figure") == cfg.num_classes
+    assert views.all_capsules["images"]["shape"] == [cfg.num_classes, cfg.image_size, cfg.image_size]
+    assert len(views.all_capsules["lengths"]) == cfg.num_classes
     (mosaic, *_) = re.findall(r'<img class="mosaic" src="data:image/png;base64,([^"]+)"', views.routing)
     rows, columns, tile = -(-cfg.primary_channels // 8), min(cfg.primary_channels, 8), cfg.primary_grid + 1
     assert Image.open(io.BytesIO(base64.b64decode(mosaic))).size == (columns * tile - 1, rows * tile - 1)
@@ -69,9 +75,9 @@ def test_figure4_download_has_a_row_per_pose_dimension(model, view, tmp_path, mo
     assert [grid.shape[0] for grid in grids] == [model.config.digit_dim]  # the figure drew one row per dimension
 
 
-def test_classify_answers_for_the_models_capsules(model, tmp_path):
+def test_classify_answers_for_the_models_capsules(model, reader, tmp_path):
     render(4).save(tmp_path / "four.png")
-    assert len(explainer.classify(model, str(tmp_path / "four.png"))["lengths"]) == model.config.num_classes
+    assert len(explainer.classify(reader, str(tmp_path / "four.png"))["lengths"]) == model.config.num_classes
 
 
 def test_the_page_has_a_slider_per_pose_dimension_and_serves_that_decoder(model):

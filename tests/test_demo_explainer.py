@@ -1,8 +1,10 @@
-"""The explainer views, uploads, examples and /classify, called as the page calls them, without a browser."""
+"""The explainer views, uploads (Reader.file), examples and /classify, called as the page calls them, without a
+browser."""
 
 import base64
 import io
 import re
+import zlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -11,8 +13,9 @@ import torch
 from PIL import Image
 
 from capsnet import ImageError, figures, load_model, preprocess
-from demo import explainer, handlers
+from demo import explainer, readers
 from demo.app import EXAMPLES
+from demo.readers import load_examples, one_digit
 from tests.support.digit_strokes import render
 
 PNG_TOLERANCE = 1 / 255  # pictures are 8-bit PNGs
@@ -24,9 +27,14 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def three(model):
+def one(model):
+    return one_digit("one", model, [])
+
+
+@pytest.fixture(scope="module")
+def three(one):
     """The Result of a drawn 3, as the prediction leaves it in the tab's state."""
-    return handlers.predict(model, render(3)).result
+    return one.image(render(3)).result
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +47,11 @@ def pictures(html: str, css_class: str) -> list[np.ndarray]:
     """The images of that class in a view, as uint8 arrays."""
     urls = re.findall(rf'<img class="{css_class}" src="data:image/png;base64,([^"]+)"', html)
     return [np.asarray(Image.open(io.BytesIO(base64.b64decode(url)))) for url in urls]
+
+
+def unpacked(value: dict) -> np.ndarray:
+    """A view's packed pixels (pictures.packed) as uint8, as the page unpacks them (pixels.js)."""
+    return np.frombuffer(zlib.decompress(base64.b64decode(value["deflated"])), np.uint8).reshape(value["shape"])
 
 
 def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
@@ -156,22 +169,27 @@ def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_pa
 
 def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three):
     out = model(three.x)
-    html = explainer.explain(model, three).all_capsules
-    images = pictures(html, "")
-    assert len(images) == 10
-    for digit, shown in enumerate(images):
+    shown = explainer.explain(model, three).all_capsules
+    images = unpacked(shown["images"])
+    assert images.shape == (10, 28, 28)
+    for digit, image in enumerate(images):
         expected = model.decode(out.poses[0, digit][None], torch.tensor([digit]))[0, 0].numpy()
-        assert np.abs(shown / 255 - expected).max() <= PNG_TOLERANCE
-        assert f"<b>{digit}</b> {out.lengths[0, digit]:.2f}" in html
-    assert html.count('class="longest') == 1 and 'class="longest selected"' in html
+        assert np.abs(image / 255 - expected).max() <= PNG_TOLERANCE
+    assert shown["lengths"] == pytest.approx(out.lengths[0].tolist(), abs=5e-5)
+    assert shown["longest"] == shown["selected"] == 3
 
 
 # ---- all views --------------------------------------------------------------------------------------------------
 
-def test_every_views_pictures_change_with_the_digit(model, three):
-    one = explainer.explain(model, handlers.predict(model, render(1)).result)
-    for a, b in zip(one.outputs(), explainer.explain(model, three).outputs()):
-        drawn_for_1, drawn_for_3 = pictures(a, r"[^\"]*"), pictures(b, r"[^\"]*")
+def drawn(view) -> list[np.ndarray]:
+    """A view's pictures: its <img>s (HTML), or its packed images (numbers that views.js draws)."""
+    return [unpacked(view["images"])] if isinstance(view, dict) else pictures(view, r"[^\"]*")
+
+
+def test_every_views_pictures_change_with_the_digit(model, one, three):
+    views_of_1 = explainer.explain(model, one.image(render(1)).result)
+    for a, b in zip(views_of_1.outputs(), explainer.explain(model, three).outputs()):
+        drawn_for_1, drawn_for_3 = drawn(a), drawn(b)
         assert len(drawn_for_1) == len(drawn_for_3) > 0
         assert any(not np.array_equal(p, q) for p, q in zip(drawn_for_1, drawn_for_3))
 
@@ -188,7 +206,8 @@ def test_a_digit_or_iteration_count_may_come_as_text_or_a_whole_float(model, thr
 
 def test_no_input_shows_what_each_view_will_show(model):
     views = explainer.explain(model, None)
-    assert all("Draw a digit, upload an image or pick an example" in v for v in views.outputs())
+    said = [view["waiting"] if isinstance(view, dict) else view for view in views.outputs()]  # HTML or numbers
+    assert all("Draw a digit, upload an image or pick an example" in text for text in said)
 
 
 def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsules(model, three, monkeypatch):
@@ -203,7 +222,7 @@ def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsule
 
     monkeypatch.setattr(explainer, "preprocess", no_image_work)
     monkeypatch.setattr(explainer, "read_image", no_image_work)
-    monkeypatch.setattr(handlers, "preprocess", no_image_work)
+    monkeypatch.setattr(readers, "preprocess", no_image_work)
     monkeypatch.setattr(model, "forward", no_network_pass)
     monkeypatch.setattr(model, "primary", no_network_pass)
     monkeypatch.setattr(model, "route", lambda u, rounds=None: routed.append((u, rounds)) or route(u, rounds))
@@ -223,70 +242,72 @@ def test_figure4_download_decodes_the_results_poses_without_running_the_network(
 
 # ---- #upload ----------------------------------------------------------------------------------------------------
 
-def test_uploaded_png_is_predicted(model, tmp_path):
-    assert explainer.predict_file(model, saved(tmp_path, render(7), "seven.png")).digit == 7
+def test_uploaded_png_is_predicted(one, tmp_path):
+    assert one.file(saved(tmp_path, render(7), "seven.png")).digit == 7
 
 
-def test_uploaded_photo_in_jpeg_is_predicted(model, tmp_path):
+def test_uploaded_photo_in_jpeg_is_predicted(one, tmp_path):
     photo = render(2, mode="L").convert("RGB")
-    assert explainer.predict_file(model, saved(tmp_path, photo, "two.jpg", quality=80)).digit == 2
+    assert one.file(saved(tmp_path, photo, "two.jpg", quality=80)).digit == 2
 
 
-def test_animated_gif_gives_its_first_frame(model, tmp_path):
+def test_animated_gif_gives_its_first_frame(one, tmp_path):
     path = saved(tmp_path, render(7), "anim.gif", save_all=True, append_images=[render(1), render(0)], duration=100)
-    assert explainer.predict_file(model, path).digit == 7
-    assert explainer.classify(model, path)["digit"] == 7
+    assert one.file(path).digit == 7
+    assert explainer.classify(one, path)["digit"] == 7
 
 
 @pytest.mark.parametrize("content, says", [(b"%PDF-1.4 not an image", "not a readable image"),
                                           (b"", "not a readable image")], ids=["not an image", "empty file"])
-def test_file_that_is_not_an_image_gets_a_one_line_message(model, tmp_path, content, says):
+def test_file_that_is_not_an_image_gets_a_one_line_message(one, tmp_path, content, says):
     path = tmp_path / "upload.png"
     path.write_bytes(content)
-    view = explainer.predict_file(model, str(path))
-    assert view.digit is None and says in view.prediction and "\n" not in view.prediction
+    answer = one.file(str(path))
+    message = answer.reading["message"]
+    assert answer.digit is None and message.startswith("Cannot use this file") and says in message
+    assert "\n" not in message
 
 
-def test_blank_image_says_no_digit_was_found(model, tmp_path):
-    view = explainer.predict_file(model, saved(tmp_path, Image.new("L", (300, 200), 255), "blank.png"))
-    assert view.digit is None and "No digit found" in view.prediction
+def test_blank_image_says_no_digit_was_found(one, tmp_path):
+    answer = one.file(saved(tmp_path, Image.new("L", (300, 200), 255), "blank.png"))
+    assert answer.digit is None and answer.reading["message"].startswith("No digit found")
 
 
-def test_huge_image_is_refused_with_its_size(model, tmp_path):
+def test_huge_image_is_refused_with_its_size(one, tmp_path):
     # 8000 x 8000 pixels, a few kB as PNG: refused from its header before decoding
-    view = explainer.predict_file(model, saved(tmp_path, Image.new("1", (8000, 8000), 1), "huge.png"))
-    assert view.digit is None and "8000x8000" in view.prediction
+    answer = one.file(saved(tmp_path, Image.new("1", (8000, 8000), 1), "huge.png"))
+    assert answer.digit is None and "8000x8000" in answer.reading["message"]
 
 
-def test_nothing_uploaded_asks_for_a_file(model):
-    assert "Choose an image file" in explainer.predict_file(model, None).prediction
+def test_nothing_uploaded_asks_for_a_file(one):
+    assert one.file(None).reading["message"] == "Choose an image file"
 
 
 # ---- #examples --------------------------------------------------------------------------------------------------
 
 def test_at_least_16_examples_ship_with_their_labels():
-    examples = explainer.load_examples(EXAMPLES)
+    examples = load_examples(EXAMPLES / "index.json")
     assert len(examples) >= 16 and all(e.path.is_file() for e in examples)
-    assert {e.label for e in examples} == set(range(10))
+    assert {e.labels for e in examples} == {(digit,) for digit in range(10)}
 
 
-def test_examples_are_predicted_as_their_index_says_and_some_are_wrong(model):
-    examples = explainer.load_examples(EXAMPLES)
+def test_examples_are_predicted_as_their_index_says_and_some_are_wrong(one):
+    examples = load_examples(EXAMPLES / "index.json")
     for example in examples:
-        assert explainer.predict_file(model, str(example.path)).digit == example.predicted
-    wrong = [e for e in examples if e.predicted != e.label]
-    assert wrong and all(e.caption == f"true {e.label}" for e in wrong)
+        assert one.file(str(example.path)).digit == example.predicted
+    wrong = [e for e in examples if (e.predicted,) != e.labels]
+    assert wrong and all(e.caption == f"true {e.labels[0]}" for e in wrong)
 
 
 # ---- /classify --------------------------------------------------------------------------------------------------
 
-def test_classify_returns_the_digit_and_ten_lengths(model, tmp_path):
-    result = explainer.classify(model, saved(tmp_path, render(4), "four.png"))
+def test_classify_returns_the_digit_and_ten_lengths(model, one, tmp_path):
+    result = explainer.classify(one, saved(tmp_path, render(4), "four.png"))
     lengths = model(preprocess(render(4))).lengths[0]
     assert result["digit"] == 4 and result["lengths"] == pytest.approx(lengths.tolist(), abs=1e-6)
 
 
-def test_classify_takes_a_turn_for_its_network_pass(model, tmp_path, monkeypatch):
+def test_classify_takes_a_turn_for_its_network_pass(one, tmp_path, monkeypatch):
     taken = []
 
     class Recording:
@@ -296,15 +317,11 @@ def test_classify_takes_a_turn_for_its_network_pass(model, tmp_path, monkeypatch
             yield
 
     monkeypatch.setattr(explainer, "CORE_TURNS", Recording())
-    explainer.classify(model, saved(tmp_path, render(4), "four.png"))
+    explainer.classify(one, saved(tmp_path, render(4), "four.png"))
     assert taken == [False]  # one turn, as a network pass (not a view)
 
 
-def test_classify_refuses_a_blank_image_with_a_message(model, tmp_path):
+def test_classify_refuses_a_blank_image_with_a_message(one, tmp_path):
     with pytest.raises(ImageError, match="No digit found"):
-        explainer.classify(model, saved(tmp_path, Image.new("L", (50, 50), 0), "black.png"))
+        explainer.classify(one, saved(tmp_path, Image.new("L", (50, 50), 0), "black.png"))
 
-
-def test_upload_outputs_fit_the_pages_prediction_outputs(model, tmp_path):
-    view = explainer.predict_file(model, saved(tmp_path, render(5), "five.png"))
-    assert len(view.outputs()) == len(handlers.blank_view(model.config).outputs())

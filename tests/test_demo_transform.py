@@ -1,5 +1,6 @@
-"""Turn and stretch (demo/transform.py): the #transform sliders' values, the turned prediction, the sweep and its
-caption, and the pose dimensions' labels, called as the page calls them, without a browser."""
+"""Turn and stretch (demo/transform.py, Reader.turned): the #transform sliders' values, the turned prediction, the
+sweep and its caption, and the pose dimensions' labels, called as the page calls them, without a browser. (A turn
+before any input: tests/test_demo_api.py.)"""
 
 import json
 import math
@@ -9,7 +10,10 @@ import torch
 
 from capsnet import load_model, warp
 from capsnet.transforms import NO_CHANGE, SWEEPS, sweep
-from demo import explainer, handlers, transform
+from demo import explainer, transform
+from demo.inputs import slider_values
+from demo.pictures import image_url
+from demo.readers import Answer, Reader, Result, one_digit
 from tests.support.digit_strokes import render
 
 
@@ -19,12 +23,22 @@ def model():
 
 
 @pytest.fixture(scope="module")
-def seven(model) -> handlers.View:
-    return handlers.predict(model, render(7))
+def one(model) -> Reader:
+    return one_digit("one", model, [])
+
+
+@pytest.fixture(scope="module")
+def seven(one) -> Answer:
+    return one.image(render(7))
 
 
 def values(rotate=0.0, scale=1.0, shear=0.0, shift_x=0.0, shift_y=0.0) -> list:
     return [rotate, scale, shear, shift_x, shift_y]
+
+
+def turned(one: Reader, result: Result, **change) -> Answer:
+    """The page for the tab's input with the #transform sliders at these values, as their event makes it."""
+    return one.turned(result, transform.change(values(**change)))
 
 
 # ---- the sliders' values ------------------------------------------------------------------------------------------
@@ -58,37 +72,32 @@ def test_every_control_starts_at_no_change_within_its_range():
 
 # ---- the turned prediction ----------------------------------------------------------------------------------------
 
-def test_there_is_nothing_to_turn_before_an_input(model):
-    assert transform.turned(model, None, values(30)) is None
-
-
-def test_no_change_gives_the_prediction_back(model, seven):
-    view = transform.turned(model, seven.result, values())
+def test_no_change_gives_the_prediction_back(one, seven):
+    view = turned(one, seven.result)
     torch.testing.assert_close(view.result.lengths, seven.result.lengths, rtol=0, atol=1e-5)
     assert view.digit == seven.digit
 
 
-def test_a_turn_runs_the_network_on_the_framed_input_turned(model, seven):
-    view = transform.turned(model, seven.result, values(rotate=45))
+def test_a_turn_runs_the_network_on_the_framed_input_turned(model, one, seven):
+    view = turned(one, seven.result, rotate=45)
     torch.testing.assert_close(view.result.x, warp(seven.result.x, rotate=45))
-    assert view.network_input == handlers.image_url(warp(seven.result.x, rotate=45))
+    assert view.network_input == image_url(warp(seven.result.x, rotate=45))
     with torch.inference_mode():
         torch.testing.assert_close(view.result.lengths, model(warp(seven.result.x, rotate=45)).lengths[0])
 
 
-def test_each_turn_starts_from_the_input_as_framed_not_from_the_last_turn(model, seven):
-    once = transform.turned(model, seven.result, values(rotate=30))
-    again = transform.turned(model, once.result, values(rotate=30))
+def test_each_turn_starts_from_the_input_as_framed_not_from_the_last_turn(one, seven):
+    once = turned(one, seven.result, rotate=30)
+    again = turned(one, once.result, rotate=30)
     torch.testing.assert_close(again.result.x, once.result.x)
-    assert transform.untransformed(again.result) is seven.result.x
-    back = transform.turned(model, again.result, values())
+    assert again.result.framed is seven.result.framed is seven.result.x
+    back = turned(one, again.result)
     torch.testing.assert_close(back.result.lengths, seven.result.lengths, rtol=0, atol=1e-5)
 
 
-def test_the_turned_input_is_what_the_capsule_choice_and_the_views_read(model, seven):
-    view = transform.turned(model, seven.result, values(rotate=-20, scale=0.9))
-    reconstruction, *pose = handlers.select_capsule(model, 7, view.result)
-    assert pose == handlers.slider_values(view.result.poses[7])
+def test_the_turned_input_is_what_the_capsule_choice_and_the_views_read(model, one, seven):
+    view = turned(one, seven.result, rotate=-20, scale=0.9)
+    assert one.select(7, view.result).values == slider_values(view.result.poses[7])
     assert "capsule 7" in explainer.explain(model, view.result, 7).figure4
 
 
@@ -103,12 +112,12 @@ def test_a_sweep_with_other_changes_held_equals_single_warps(model, seven):
             torch.testing.assert_close(out.lengths[k], single, rtol=0, atol=1e-4)
 
 
-def test_the_sweep_holds_the_sliders_other_changes(model, seven):
-    turned = transform.turned(model, seven.result, values(rotate=20, scale=0.8)).result
-    by_turn, by_scale = transform.sweeps(model, None, turned, 7)
+def test_the_sweep_holds_the_sliders_other_changes(model, one, seven):
+    result = turned(one, seven.result, rotate=20, scale=0.8).result
+    by_turn, by_scale = transform.sweeps(model, None, result, 7)
     assert by_turn.current == 20 and by_scale.current == pytest.approx(0.8)
     at_20 = int((SWEEPS["rotate"] - 20).abs().argmin())
-    torch.testing.assert_close(by_turn.lengths[at_20], turned.lengths, rtol=0, atol=1e-4)
+    torch.testing.assert_close(by_turn.lengths[at_20], result.lengths, rtol=0, atol=1e-4)
 
 
 def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, current: float = 0.0) -> transform.Sweep:

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from capsnet import load_model
 from demo.onnx_routes import LIVE_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
+from demo.readers import one_digit, two_digits
 
 FOR_GOOD = "public, max-age=31536000, immutable"
 # The wasm's sha256 in the npm package onnxruntime-web 1.30.0 (demo/vendor/onnxruntime-web/README.md).
@@ -38,8 +39,14 @@ def models(shipped):
 
 
 @pytest.fixture(scope="module")
-def client(models):
-    return TestClient(Starlette(routes=onnx_routes(models)))
+def reads(models):
+    """How the page shows each model's predictions, as app.build gives them (Reader.page)."""
+    return {"one": one_digit("one", models["one"], []).page(), "two": two_digits("two", models["two"], []).page()}
+
+
+@pytest.fixture(scope="module")
+def client(models, reads):
+    return TestClient(Starlette(routes=onnx_routes(models, reads=reads)))
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +62,11 @@ def test_manifest_names_the_runtime_and_each_model_with_its_shapes(client, manif
         assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
             10, 16, 1152, 3)
     assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary"]
+
+
+def test_each_model_says_how_the_page_shows_its_predictions(manifest, reads):
+    assert {name: entry["reads"] for name, entry in manifest["models"].items()} == reads
+    assert [manifest["models"][name]["reads"]["digits"] for name in ("one", "two")] == [1, 2]
 
 
 def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):
