@@ -117,7 +117,7 @@ def test_another_model_is_fetched_when_prepared_and_reads_as_in_python(tab, smal
         page = tab.evaluate("([paths, pen]) => examine(paths, pen, 'small')", [*random_drawing(rng, n)])
         expected = python_input(page["png"])
         with torch.inference_mode():
-            output, trace = small(expected), small.trace(expected)
+            output = small(expected)
         predicted = page["predicted"]
         np.testing.assert_allclose(predicted["lengths"], output.lengths[0].numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
