@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import load_model, preprocess
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo import handlers
 from demo.__main__ import main
-from tests.support.digit_strokes import render
 from tests.test_preprocessing import png_header
 
 BLANK_IMAGES = {

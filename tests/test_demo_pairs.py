@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render, render_pair
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model
 from capsnet.data import load_mnist
 from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
 from demo import pairs
 from demo.app import EXAMPLES, PAIR_EXAMPLES, build
-from tests.support.digit_strokes import render, render_pair
 
 PIXEL_TOLERANCE = 1 / 255  # PNG is 8 bit
 

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo import handlers
-from tests.support.page_driver import (
+from bench.pagedriver.page import (
     draw,
     draw_by_touch,
     drag_slider,
@@ -22,6 +21,7 @@ from tests.support.page_driver import (
     wait_for_pose,
     wait_for_prediction,
 )
+from demo import handlers
 
 
 pytestmark = pytest.mark.browser

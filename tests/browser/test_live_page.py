@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from capsnet import preprocess, warp
-from demo import handlers, pairs
-from tests.support.digit_strokes import PAIR_BOXES, render, strokes
-from tests.support.page_driver import (
+from bench.pagedriver.digit_strokes import PAIR_BOXES, render, strokes
+from bench.pagedriver.page import (
     NetworkMessages,
     canvas_box,
     choose_mode,
@@ -23,6 +21,8 @@ from tests.support.page_driver import (
     wait_for_prediction,
     wait_for_views,
 )
+from capsnet import preprocess, warp
+from demo import handlers, pairs
 
 pytestmark = pytest.mark.browser
 

@@ -7,10 +7,10 @@ import base64
 import numpy as np
 import pytest
 import torch
-from tests.support.digit_strokes import render
-from tests.support.network_page import open_network_page, random_drawing, served
-from tests.support.page_driver import pixels
 
+from bench.pagedriver.digit_strokes import render
+from bench.pagedriver.network_page import open_network_page, random_drawing, served
+from bench.pagedriver.page import pixels
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
 from demo.onnx_routes import onnx_routes
 

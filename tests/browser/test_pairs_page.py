@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from demo import pairs
-from demo.app import PAIR_EXAMPLES
-from tests.support.page_driver import (
+from bench.pagedriver.page import (
     VIEWPORT,
     NetworkMessages,
     choose_mode,
@@ -23,6 +21,8 @@ from tests.support.page_driver import (
     wait_for_pixels,
     wait_for_prediction,
 )
+from demo import pairs
+from demo.app import PAIR_EXAMPLES
 
 pytestmark = pytest.mark.browser
 
