@@ -1,6 +1,6 @@
 """How fast the demo feels, measured in headless Chromium against `python -m demo` started as a user would.
 
-    python bench/bench_demo.py [--events 40] [--slider-events 100] [--checkpoint PATH]
+    python -m bench.bench_demo [--events 40] [--slider-events 100] [--checkpoint PATH]
 
 Prints, with the issue's targets, each figure for #mode's one digit and, next to it, for two digits
 (the pair model, each in a tab of its own):
@@ -37,12 +37,8 @@ Times are taken in the page with performance.now(). Run it on an otherwise idle 
 import argparse
 import math
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.page_driver import (  # noqa: E402
+from bench.pagedriver.page import (
     EXPLAINER_VIEWS,
     NetworkMessages,
     choose_mode,

@@ -1,6 +1,6 @@
 """How long the explainer's numbers and views take for one input, on this CPU.
 
-    python bench/bench_figures.py [--repeats 20]
+    python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
 model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
@@ -14,7 +14,6 @@ PIL's encoder at the same level, side by side, with the ratio.
 import argparse
 import io
 import statistics
-import sys
 import time
 from pathlib import Path
 from unittest import mock
@@ -23,12 +22,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from capsnet import figures, load_model, read_image
+from demo import explainer, pictures
+from demo.readers import one_digit
 
-from capsnet import figures, load_model, read_image  # noqa: E402
-from demo import explainer, pictures  # noqa: E402
-from demo.readers import one_digit  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 EXAMPLES = REPO / "demo" / "examples"
 

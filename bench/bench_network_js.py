@@ -1,9 +1,9 @@
 """How fast the page predicts by itself (demo/network.js: frame.js and ONNX Runtime Web in a Web Worker), in headless
 Chromium on this machine's CPU.
 
-    python bench/bench_network_js.py [--calls 50] [--checkpoint PATH]
+    python -m bench.bench_network_js [--calls 50] [--checkpoint PATH]
 
-Serves the live routes (demo/onnx_routes.py) with a bare canvas page (tests/support/network_page.py), draws a few
+Serves the live routes (demo/onnx_routes.py) with a bare canvas page (bench/pagedriver/network_page.py), draws a few
 digits on it and times --calls predictions of them one after another, as the pen asks while it moves: from
 capsnetLocal.predict(imageData) to its answer (the worker frames the drawing and runs the model). Prints the
 seconds until the network runs in the page (the model fetched and set up), the median and p95 of a prediction
@@ -26,13 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.common import model_from  # noqa: E402
-from demo.onnx_routes import LIVE_PATH, onnx_routes  # noqa: E402
-from tests.support.network_page import open_network_page, random_drawing, served  # noqa: E402
-from tests.support.digit_strokes import strokes  # noqa: E402
-from tests.support.page_driver import (  # noqa: E402
+from bench.common import model_from
+from bench.pagedriver.digit_strokes import strokes
+from bench.pagedriver.network_page import open_network_page, random_drawing, served
+from bench.pagedriver.page import (
     NetworkMessages,
     canvas_box,
     demo_process,
@@ -42,6 +39,7 @@ from tests.support.page_driver import (  # noqa: E402
     open_demo,
     wait_for_prediction,
 )
+from demo.onnx_routes import LIVE_PATH, onnx_routes
 
 TARGET_MEDIAN_MS = 33
 WARM_UP_CALLS = 5

@@ -1,6 +1,6 @@
 """Training and inference speed of capsnet against the straightforward broadcast implementation.
 
-    python bench/bench_train.py            # all figures, about 2 minutes on 2 cores
+    python -m bench.bench_train            # all figures, about 2 minutes on 2 cores
 
 Prints the machine's measured GEMM peak (fp32, and bf16 where the CPU has bf16
 arithmetic) and the FLOPs of a training step, hence the ceiling in images/s;
@@ -28,13 +28,13 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from capsnet import CapsNet, capsule_loss  # noqa: E402
-from capsnet.fast_conv import Conv2dAsMatmul  # noqa: E402
-from capsnet.routing import squash  # noqa: E402
-from capsnet.device import native_bf16  # noqa: E402
-from capsnet.memory import keep_freed_memory  # noqa: E402
+from capsnet import CapsNet, capsule_loss
+from capsnet.fast_conv import Conv2dAsMatmul
+from capsnet.routing import squash
+from capsnet.device import native_bf16
+from capsnet.memory import keep_freed_memory
 
+REPO = Path(__file__).resolve().parent.parent
 BATCH = 128
 GEMM_SIZE = 2048  # square matrices: large enough for the peak, 17 GFLOP (a fraction of a second) per product
 # Without bf16 in hardware autocast emulates it, 14x slower than fp32 on an AVX2 CPU: nothing to measure.
@@ -217,7 +217,8 @@ def peak_rss_child(which: str) -> None:
 def peak_rss() -> None:
     print(f"peak RSS of a fresh process doing batch-{BATCH} training steps (target <= 1200 MB for capsnet)")
     for which in ("bf16", "fp32", "reference") if BF16 else ("fp32", "reference"):
-        out = subprocess.run([sys.executable, __file__, "--peak-rss-child", which], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-m", "bench.bench_train", "--peak-rss-child", which], cwd=REPO,
+                             capture_output=True, text=True, check=True)
         print(f"  {which:10s} {float(out.stdout):7.0f} MB")
 
 

@@ -1,6 +1,6 @@
 """A classroom at once: N people drawing at a class's pace against `python -m demo`, with the network in the page.
 
-    python bench/classroom.py [--people 10 25 50] [--seconds 40] [--mode one|two] [--server-args "--torch-threads 1"]
+    python -m bench.classroom [--people 10 25 50] [--seconds 40] [--mode one|two] [--server-args "--torch-threads 1"]
 
 While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
@@ -23,18 +23,14 @@ import argparse
 import random
 import shlex
 import statistics
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.bench_network_js import print_while_drawing, while_drawing  # noqa: E402
-from bench.load_demo import ONE, PEN_UP, SETTLE_S, TWO, Server, Session, drawings, percentile  # noqa: E402
-from demo.onnx_routes import MANIFEST_PATH  # noqa: E402
-from tests.support.page_driver import launch_chromium  # noqa: E402
+from bench.bench_network_js import print_while_drawing, while_drawing
+from bench.load_demo import ONE, PEN_UP, SETTLE_S, TWO, Server, Session, drawings, percentile
+from bench.pagedriver.page import launch_chromium
+from demo.onnx_routes import MANIFEST_PATH
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often

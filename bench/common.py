@@ -6,10 +6,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from capsnet import CapsNet, CheckpointError, load_model  # noqa: E402
-from capsnet.data import DataError, find_mnist, load_mnist  # noqa: E402
+from capsnet import CapsNet, CheckpointError, load_model
+from capsnet.data import DataError, find_mnist, load_mnist
 
 
 def add_model_and_data_flags(p: argparse.ArgumentParser, model: bool = True) -> None:

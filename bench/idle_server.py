@@ -1,7 +1,7 @@
 """What the demo's server costs while nobody uses it: CPU milliseconds per second, Gradio's queue as Gradio sets
 it beside demo.app.quiet_queue's, in one run.
 
-    python bench/idle_server.py [--seconds 20]
+    python -m bench.idle_server [--seconds 20]
 
 The page is built as `python -m demo` builds it (both shipped models) and served in this process on a loopback
 port; once its warm-up (the ONNX export) is done, the process's CPU time is read over --seconds with no request
@@ -13,13 +13,10 @@ import argparse
 import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model  # noqa: E402
-from demo.app import ONE, QUEUE_POLL_S, TWO, build, launch, quiet_queue  # noqa: E402
-from demo.readers import load_pair_model  # noqa: E402
+from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model
+from demo.app import ONE, QUEUE_POLL_S, TWO, build, launch, quiet_queue
+from demo.readers import load_pair_model
 
 GRADIO_POLL_S = (0.001, 0.01)  # gradio/queueing.py on Linux: sleep_when_free, progress_update_sleep_when_free
 

@@ -1,12 +1,12 @@
 """The demo under a crowd and under bad input: `python -m demo` started as a user would, driven over HTTP.
 
-    python bench/load_demo.py [--sessions 20] [--seconds 60] [--server-args "--torch-threads 1"]
+    python -m bench.load_demo [--sessions 20] [--seconds 60] [--server-args "--torch-threads 1"]
 
 1. Input limits: a 13000x13000 PNG bomb (about 0.2 MB) sent as a drawing, 8 drawings of
    7000x7000 pixels (49 MP, just under the limit) at once, and a 100 MB upload; prints
    each answer and the server's peak RSS above its idle RSS.
 2. Load: N sessions (threads, each its own Gradio session) for a fixed time. Each draws
-   a digit (tests/support/digit_strokes.py, its own pen and placement), moves sliders, picks another
+   a digit (bench/pagedriver/digit_strokes.py, its own pen and placement), moves sliders, picks another
    capsule and resets, calling the page's events by name (draw, pose, select, reset), at
    a person's pace (--flat-out: no pauses, a stress test). Every other session first switches
    #mode to two digits (the mode event) and draws two digits over each other instead; its
@@ -34,14 +34,11 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from PIL import Image, ImageChops
 
-from PIL import Image, ImageChops  # noqa: E402
-
-from tests.support.digit_strokes import PAIR_BOXES, render  # noqa: E402
-from tests.support.page_driver import REPO, free_port, page_answers  # noqa: E402
+from bench.pagedriver.digit_strokes import PAIR_BOXES, render
+from bench.pagedriver.page import REPO, free_port, page_answers
 
 POSE_DIMS = 16
 # A person's pace, as the page sends it: while the pen moves the canvas sends at most every

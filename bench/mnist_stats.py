@@ -1,6 +1,6 @@
 """Measures the MNIST constants that capsnet.preprocess aims for, on the test set.
 
-    python bench/mnist_stats.py [--data-dir DIR]
+    python -m bench.mnist_stats [--data-dir DIR]
 
 Prints the mean centre of mass (row, column) of the digits and the percentiles
 of their stroke width over their longer side, measured the way preprocess
@@ -8,15 +8,11 @@ measures a drawing. preprocessing.py's MNIST_CENTRE and STROKE_RANGE come from h
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
-from common import add_model_and_data_flags, test_set
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from capsnet.preprocessing import crop_to_ink, stroke_width, to_work_size  # noqa: E402
+from bench.common import add_model_and_data_flags, test_set
+from capsnet.preprocessing import crop_to_ink, stroke_width, to_work_size
 
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
 

@@ -1,7 +1,7 @@
 """What each of the 16 pose dimensions of the true digit's capsule tracks, measured on MNIST test digits.
 
-    python bench/pose_dimensions.py             # 1,000 test digits, about 20,000 forward passes
-    python bench/pose_dimensions.py --limit 100 # a quick look
+    python -m bench.pose_dimensions             # 1,000 test digits, about 20,000 forward passes
+    python -m bench.pose_dimensions --limit 100 # a quick look
 
 Each digit is turned, scaled, sheared and thinned or thickened by small known amounts
 (capsnet/pose_study.py: CHANGES); Pearson's r between each amount and each pose value, within
@@ -19,12 +19,11 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from common import add_model_and_data_flags, model_from, test_set  # noqa: E402
-
-from capsnet.atomic import atomic_write  # noqa: E402
-from capsnet.figures import save_figure  # noqa: E402
-from capsnet.checkpoints import POSE_LABELS, model_folder  # noqa: E402
-from capsnet.pose_study import CHANGES, STRONG, changed_poses, dimension_labels, pose_correlations  # noqa: E402
+from bench.common import add_model_and_data_flags, model_from, test_set
+from capsnet.atomic import atomic_write
+from capsnet.figures import save_figure
+from capsnet.checkpoints import POSE_LABELS, model_folder
+from capsnet.pose_study import CHANGES, STRONG, changed_poses, dimension_labels, pose_correlations
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -90,7 +89,8 @@ def main() -> int:
     figure = args.figure or (DOCS / "pose-dimensions.png" if args.checkpoint is None else folder / "pose-dimensions.png")
     plot(correlations, figure)
     out = args.labels or folder / POSE_LABELS
-    record = {"command": " ".join(["python", *sys.argv]), "test_digits": len(images), "strong": STRONG,
+    command = " ".join(["python -m bench.pose_dimensions", *sys.argv[1:]])  # how to measure it again
+    record = {"command": command, "test_digits": len(images), "strong": STRONG,
               "changes": {k: list(v) for k, v in CHANGES.items()},
               "dimensions": dims, "by_digit": by_digit,
               "correlations": {k: [round(float(r), 3) for r in v] for k, v in correlations.items()}}

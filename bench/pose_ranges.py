@@ -1,6 +1,6 @@
 """Where the 16 pose values of the winning digit capsule lie on the MNIST test set: the sliders' range.
 
-    python bench/pose_ranges.py [--limit 2000] [--checkpoint PATH] [--data-dir DIR]
+    python -m bench.pose_ranges [--limit 2000] [--checkpoint PATH] [--data-dir DIR]
 
 Prints percentiles of each dimension of the longest capsule's pose, and the
 symmetric range that covers the 0.1st to 99.9th percentiles of every dimension
@@ -12,7 +12,8 @@ import argparse
 import math
 
 import torch
-from common import add_model_and_data_flags, model_from, test_set
+
+from bench.common import add_model_and_data_flags, model_from, test_set
 
 PERCENTILES = (0.1, 1, 50, 99, 99.9)
 PAPER_PERTURBATION = 0.25  # Sabour et al. 2017, Fig. 4: each dimension moved by -0.25..0.25

@@ -1,27 +1,21 @@
 """How well the model reads images through capsnet.preprocess: MNIST itself, and digits drawn with many pens.
 
-    python bench/preprocess_accuracy.py [--mnist 1000] [--checkpoint PATH]
+    python -m bench.preprocess_accuracy [--mnist 1000] [--checkpoint PATH]
 
 MNIST digits should lose nothing by the round trip. The drawn digits are
-tests/support/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
+bench/pagedriver/digit_strokes.py's paths on canvases from 64 to 1000 px, with pens from
 1 px to a fat marker, placed large, small or off-centre, dark on light, light
 on dark and on a transparent background: the framings people's drawings come in.
 """
 
 import argparse
-import sys
 from itertools import product
-from pathlib import Path
 
 import torch
-from common import add_model_and_data_flags, model_from, test_set
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support.digit_strokes import DIGITS, render  # noqa: E402
-
-from capsnet import preprocess  # noqa: E402
+from bench.common import add_model_and_data_flags, model_from, test_set
+from bench.pagedriver.digit_strokes import DIGITS, render
+from capsnet import preprocess
 
 PENS = {"1 px on 1000": (1000, 1), "4 px on 1000": (1000, 4), "3 px on 280": (280, 3), "18 px on 280": (280, 18),
         "45 px on 280": (280, 45), "4 px on 64": (64, 4)}

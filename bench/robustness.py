@@ -1,8 +1,8 @@
 """Robustness to affine change, measured: the CapsNet's and the CNN baseline's accuracy on MNIST's 10,000 test
 digits turned, scaled, sheared, and warped at random as in affNIST.
 
-    python bench/robustness.py              # every test digit, 12 settings: ~30 min on one shared CPU core
-    python bench/robustness.py --limit 500  # a quick look
+    python -m bench.robustness              # every test digit, 12 settings: ~30 min on one shared CPU core
+    python -m bench.robustness --limit 500  # a quick look
 
 The paper's claim (Sabour et al. 2017, Section 5.2): trained on translated MNIST only, a CapsNet reached
 79% on affNIST's test set where a CNN of similar MNIST accuracy (and more parameters) reached 66%.
@@ -27,12 +27,11 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from common import add_model_and_data_flags, test_set  # noqa: E402
-
-from capsnet import CNN_CHECKPOINT, CheckpointError, load_model  # noqa: E402
-from capsnet.figures import save_figure  # noqa: E402
-from capsnet.cnn import class_scores  # noqa: E402
-from capsnet.transforms import affine, change_matrix, warp  # noqa: E402
+from bench.common import add_model_and_data_flags, test_set
+from capsnet import CNN_CHECKPOINT, CheckpointError, load_model
+from capsnet.figures import save_figure
+from capsnet.cnn import class_scores
+from capsnet.transforms import affine, change_matrix, warp
 
 REPO = Path(__file__).resolve().parent.parent
 # (change, amount): the first is the unchanged test set, every curve's starting point

@@ -105,7 +105,7 @@ def capsule_names(folder: Path | None, digit_dim: int, num_classes: int) -> list
 def dimensions_html(labels: list[dict] | None) -> str:
     """The per-dimension correlations as a small heat-map table (r in red for +, blue for -), or how to make them."""
     if not labels:
-        return ('<p class="waiting">Not measured for this checkpoint: <code>python bench/pose_dimensions.py '
+        return ('<p class="waiting">Not measured for this checkpoint: <code>python -m bench.pose_dimensions '
                 '--checkpoint PATH</code> writes them beside it.</p>')
     changes = list(labels[0]["correlations"])
     head = "".join(f"<th>{html.escape(c)}</th>" for c in changes)

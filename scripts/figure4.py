@@ -1,7 +1,7 @@
 """The paper's Figure 4 for real MNIST test digits: what each of the 16 pose dimensions draws.
 
-    python scripts/figure4.py --digits 3 5 --out docs/figure4.png
-    python scripts/figure4.py --digits 7 --nth 2 --checkpoint PATH --data-dir ../shared/mnist
+    python -m scripts.figure4 --digits 3 5 --out docs/figure4.png
+    python -m scripts.figure4 --digits 7 --nth 2 --checkpoint PATH --data-dir ../shared/mnist
 
 For each digit takes its nth test image (counting from 0), runs the model and
 moves every dimension of that digit's capsule by -0.25 to +0.25 in steps of
@@ -16,11 +16,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import add_model_and_data_flags, model_from, test_set  # noqa: E402
-from capsnet.figures import figure4, figure_png  # noqa: E402
+from bench.common import add_model_and_data_flags, model_from, test_set
+from capsnet.figures import figure4, figure_png
 
 
 def test_image(images: torch.Tensor, labels: torch.Tensor, digit: int, nth: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """The demo's example digits: MNIST test images as small PNGs, a few of them ones the shipped model gets wrong.
 
-    python scripts/make_examples.py [--per-digit 2] [--wrong 4] [--pairs 8] [--out demo/examples] [--data-dir ../shared/mnist]
+    python -m scripts.make_examples [--per-digit 2] [--wrong 4] [--pairs 8] [--out demo/examples] [--data-dir ../shared/mnist]
 
 Classifies the 10,000 test images with the shipped checkpoint, then writes,
 in test-set order, the first --per-digit images of each digit that it gets
@@ -17,19 +17,16 @@ with TEST_PAIR_SEED, the pairs every pair model is tested on) as pair-NN-AandB.p
 import argparse
 import io
 import json
-import sys
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from bench.common import add_model_and_data_flags, model_from, test_set
+from capsnet import preprocess, read_image
+from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import add_model_and_data_flags, model_from, test_set  # noqa: E402
-from capsnet import preprocess, read_image  # noqa: E402
-from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs  # noqa: E402
-
 BATCH = 500
 
 README = """# Example digits
@@ -38,7 +35,7 @@ README = """# Example digits
 Christopher J.C. Burges, http://yann.lecun.com/exdb/mnist/), as 28x28 gray PNGs,
 so that the demo has examples where MNIST itself is absent. {wrong} of them are
 digits the shipped model (`checkpoints/capsnet-mnist`) gets wrong; the file
-name gives the true digit. Made by `python scripts/make_examples.py`; `index.json`
+name gives the true digit. Made by `python -m scripts.make_examples`; `index.json`
 lists the same.
 
 | file | MNIST test index | true digit | model's prediction |

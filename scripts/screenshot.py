@@ -1,6 +1,6 @@
 """Makes the README's screenshots: the real demo in headless Chromium, a digit drawn by the mouse.
 
-    python scripts/screenshot.py [--digit 3] [--out docs] [--checkpoint PATH]
+    python -m scripts.screenshot [--digit 3] [--out docs] [--checkpoint PATH]
 
 Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
 explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
@@ -11,14 +11,11 @@ and demo-pairs.png: the first screen in two-digit mode, PAIR's two digits drawn 
 
 import argparse
 import io
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.page_driver import (  # noqa: E402
+from bench.pagedriver.page import (
     REPO,
     choose_mode,
     demo_process,
@@ -32,8 +29,8 @@ from tests.support.page_driver import (  # noqa: E402
     wait_for_views,
 )
 
-from demo.readers import load_examples  # noqa: E402
-from demo.app import EXAMPLES  # noqa: E402
+from demo.readers import load_examples
+from demo.app import EXAMPLES
 
 TURN = 30  # degrees: the 3 is still read, and its capsule's length and pose have moved
 PAIR = (3, 7)  # drawn over each other in two-digit mode

@@ -23,14 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
+from bench.pagedriver.digit_strokes import render
+from bench.pagedriver.page import free_port
 from capsnet import CapsNet
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo import explainer
 from demo.app import MAX_EVENT_BYTES, build, launch
 from demo.body_limit import BodyLimit
 from demo.cores import CORES
-from tests.support.digit_strokes import render
-from tests.support.page_driver import free_port
 
 POSE_DIMS = 16  # the shipped model's
 SLIDERS = [0.1] * POSE_DIMS

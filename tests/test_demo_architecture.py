@@ -8,12 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
 from demo import explainer
 from demo.app import build
 from demo.readers import one_digit
 from demo.weights import pack_decoder
-from tests.support.digit_strokes import render
 
 ARCHITECTURES = {
     "16 types, 8-D capsules": CapsNetConfig(primary_channels=16, digit_dim=8),

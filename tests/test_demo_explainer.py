@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, figures, load_model, preprocess
 from demo import explainer, readers
 from demo.app import EXAMPLES
 from demo.readers import load_examples, one_digit
-from tests.support.digit_strokes import render
 
 PNG_TOLERANCE = 1 / 255  # pictures are 8-bit PNGs
 

@@ -8,13 +8,13 @@ import math
 import pytest
 import torch
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import load_model, warp
 from capsnet.transforms import NO_CHANGE, SWEEPS, sweep
 from demo import explainer, transform
 from demo.inputs import slider_values
 from demo.pictures import image_url
 from demo.readers import Answer, Reader, Result, one_digit
-from tests.support.digit_strokes import render
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path,
     (tmp_path / "pose-dimensions.json").write_text(contents)
     assert transform.dimension_labels(tmp_path, 16) is None
     assert transform.capsule_names(tmp_path, 16, 10)[4] == [f"dim {j}" for j in range(16)]
-    assert "bench/pose_dimensions.py" in transform.dimensions_html(None)
+    assert "python -m bench.pose_dimensions --checkpoint PATH" in transform.dimensions_html(None)
 
 
 def test_the_sweep_names_the_selected_capsules_pose_lines(model, seven):

@@ -5,8 +5,8 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-from tests.support.digit_strokes import render
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
 from capsnet.data import load_mnist
 from capsnet.export import INPUT, OUTPUTS, export_onnx, onnx_bytes

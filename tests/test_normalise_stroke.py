@@ -4,8 +4,7 @@ A rounding error in the radius used to pad such a drawing with a 1 px fringe of 
 changed the framed digit by up to 0.15 and made the page's port of preprocess (demo/frame.js) differ from it.
 """
 
-from tests.support.digit_strokes import render
-
+from bench.pagedriver.digit_strokes import render
 from capsnet.preprocessing import (STROKE_RANGE, _ink, _normalise_stroke, _to_gray, crop_to_ink, stroke_width,
                                   to_work_size)
 

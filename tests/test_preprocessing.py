@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, preprocess, read_image
 from capsnet.preprocessing import (DIGIT_BOX, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_SIDE, MNIST_CENTRE, STROKE_RANGE,
                                    crop_to_ink, stroke_width, to_work_size)
-from tests.support.digit_strokes import render
 
 # (canvas size, pen width): a 1 px pen on a large canvas up to a fat marker
 PENS = [(1000, 1), (1000, 6), (280, 3), (280, 18), (280, 45), (64, 4)]

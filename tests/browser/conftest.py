@@ -6,7 +6,7 @@ and fail in CI (CI set), where a skip would hide that they never ran.
 
 import pytest
 
-from tests.support.page_driver import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo
+from bench.pagedriver.page import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from demo.inputs import POSE_RANGE
-from tests.support.page_driver import (
+from bench.pagedriver.page import (
     NetworkMessages,
     decoder_place,
     draw,
@@ -24,6 +23,7 @@ from tests.support.page_driver import (
     wait_for_prediction,
     wait_for_views,
 )
+from demo.inputs import POSE_RANGE
 
 
 pytestmark = pytest.mark.browser

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.inputs import slider_values
-from demo.readers import Answer
-from tests.support.page_driver import (
+from bench.pagedriver.page import (
     draw,
     draw_by_touch,
     drag_slider,
@@ -23,6 +21,8 @@ from tests.support.page_driver import (
     wait_for_pose,
     wait_for_prediction,
 )
+from demo.inputs import slider_values
+from demo.readers import Answer
 
 
 pytestmark = pytest.mark.browser

@@ -2,10 +2,8 @@
 
 import pytest
 
-from demo.readers import load_examples
-from demo.app import EXAMPLES
-from tests.support.digit_strokes import render
-from tests.support.page_driver import (
+from bench.pagedriver.digit_strokes import render
+from bench.pagedriver.page import (
     EXPLAINER_VIEWS,
     draw,
     drawing_sends_after_lifting,
@@ -13,6 +11,8 @@ from tests.support.page_driver import (
     wait_for_prediction,
     wait_for_views,
 )
+from demo.app import EXAMPLES
+from demo.readers import load_examples
 
 pytestmark = pytest.mark.browser
 

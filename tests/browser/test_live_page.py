@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from capsnet import preprocess, warp
-from tests.support.digit_strokes import PAIR_BOXES, render, strokes
-from tests.support.page_driver import (
+from bench.pagedriver.digit_strokes import PAIR_BOXES, render, strokes
+from bench.pagedriver.page import (
     NetworkMessages,
     canvas_box,
     choose_mode,
@@ -22,6 +21,7 @@ from tests.support.page_driver import (
     wait_for_prediction,
     wait_for_views,
 )
+from capsnet import preprocess, warp
 
 pytestmark = pytest.mark.browser
 

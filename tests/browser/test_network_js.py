@@ -7,10 +7,10 @@ import base64
 import numpy as np
 import pytest
 import torch
-from tests.support.digit_strokes import render
-from tests.support.network_page import open_network_page, random_drawing, served
-from tests.support.page_driver import pixels
 
+from bench.pagedriver.digit_strokes import render
+from bench.pagedriver.network_page import open_network_page, random_drawing, served
+from bench.pagedriver.page import pixels
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
 from demo.onnx_routes import onnx_routes
 
@@ -117,7 +117,7 @@ def test_another_model_is_fetched_when_prepared_and_reads_as_in_python(tab, smal
         page = tab.evaluate("([paths, pen]) => examine(paths, pen, 'small')", [*random_drawing(rng, n)])
         expected = python_input(page["png"])
         with torch.inference_mode():
-            output, trace = small(expected), small.trace(expected)
+            output = small(expected)
         predicted = page["predicted"]
         np.testing.assert_allclose(predicted["lengths"], output.lengths[0].numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)

@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from demo.app import PAIR_EXAMPLES
-from demo.readers import Answer, load_examples
-from tests.support.page_driver import (
+from bench.pagedriver.page import (
     VIEWPORT,
     NetworkMessages,
     choose_mode,
@@ -20,6 +18,8 @@ from tests.support.page_driver import (
     wait_for_pixels,
     wait_for_prediction,
 )
+from demo.app import PAIR_EXAMPLES
+from demo.readers import Answer, load_examples
 
 pytestmark = pytest.mark.browser
 

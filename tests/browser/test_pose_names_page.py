@@ -2,9 +2,9 @@
 
 import pytest
 
+from bench.pagedriver.page import choose_mode, draw, draw_pair, wait_for_prediction
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT
 from demo.transform import capsule_names
-from tests.support.page_driver import choose_mode, draw, draw_pair, wait_for_prediction
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.support.digit_strokes import render
-from tests.support.page_driver import draw, drag_to, image_src, wait_for_new_src, wait_for_prediction
+from bench.pagedriver.digit_strokes import render
+from bench.pagedriver.page import draw, drag_to, image_src, wait_for_new_src, wait_for_prediction
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,5 @@
-"""Driving the demo page in Debian's Chromium with Playwright: shared by the browser tests and the bench scripts."""
+"""The demo page in Debian's Chromium, driven with Playwright: start the demo, open its page, draw, drag sliders,
+read the answers; shared by the browser tests, the benchmarks and scripts/screenshot.py."""
 
 import base64
 import io

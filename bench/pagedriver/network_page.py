@@ -16,7 +16,7 @@ from starlette.routing import Route
 from demo.isolation import CrossOriginIsolation
 
 from .digit_strokes import strokes
-from .page_driver import TIMEOUT_MS, VIEWPORT, free_port
+from .page import TIMEOUT_MS, VIEWPORT, free_port
 
 CANVAS_SIZE = 280  # as the demo's (demo/app.py)
 
