@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from bench.pagedriver.digit_strokes import render, render_pair
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model, preprocess
 from capsnet.data import load_mnist
 from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
@@ -21,7 +22,6 @@ from demo.__main__ import main
 from demo.app import EXAMPLES, ONE, PAIR_EXAMPLES, TWO, Page, build
 from demo.inputs import POSE_RANGE, slider_values
 from demo.readers import PRESENT, Answer, Pose, load_examples, load_pair_model, one_digit, two_digits
-from tests.support.digit_strokes import render, render_pair
 from tests.test_preprocessing import png_header
 
 POSE_DIMS = 16  # the shipped models'
