@@ -41,6 +41,9 @@ from bench.pagedriver.digit_strokes import PAIR_BOXES, render
 from bench.pagedriver.page import REPO, free_port, page_answers
 
 POSE_DIMS = 16
+# Where the draw event's answer holds the selected capsule and its pose (demo.app.Page.answered's order: the
+# reading twice, the input, the reconstruction, the overlay, then these).
+DIGIT, POSE = 5, slice(6, 6 + POSE_DIMS)
 # A person's pace, as the page sends it: while the pen moves the canvas sends at most every
 # 100 ms; a dragged slider sends as fast as answers come, at most 20 a second here; then a pause.
 DRAW_SENDS, DRAW_INTERVAL_S = 3, 0.1
@@ -127,7 +130,7 @@ class Session:
 
 
 def predicted(answer: list) -> int | None:
-    return answer[4] if isinstance(answer[4], int) else None
+    return answer[DIGIT] if isinstance(answer[DIGIT], int) else None
 
 
 class Tally:
@@ -190,12 +193,12 @@ def run_session(port: int, number: int, deadline: float, tally: Tally, flat_out:
         for send in range(DRAW_SENDS):
             status, answer, seconds = session.call("draw", urls[digit], PEN_DOWN if send < DRAW_SENDS - 1 else PEN_UP,
                                                    mode)
-            ok = status == 200 and answer is not None and len(answer) >= 5 + POSE_DIMS
+            ok = status == 200 and answer is not None and len(answer) >= POSE.stop
             tally.add("draw", seconds, ok, f"HTTP {status}")
             paced(DRAW_INTERVAL_S, seconds, flat_out)
         if not ok:
             continue
-        shown, pose = predicted(answer), answer[5:5 + POSE_DIMS]
+        shown, pose = predicted(answer), answer[POSE]
         if shown not in ((digit,) if mode == ONE else (digit, partner(digit))):
             with tally.lock:
                 tally.wrong += 1
@@ -270,7 +273,7 @@ def input_limits(server: Server) -> None:
     Session(server.port).call("draw", png_data_url(render(3)), PEN_UP, ONE)  # Gradio's first request sets things up
     idle = server.reset_peak()
     _, answer, seconds = Session(server.port).call("draw", bomb_url, PEN_UP, ONE)
-    message = answer[0].split('class="margin">')[-1].split("<")[0] if answer else "no answer"
+    message = answer[0]["message"] if answer else "no answer"
     print(f"bomb (13000x13000 PNG, {len(bomb_url) / 2**10:.0f} KB as a data URL): {seconds:.2f} s, "
           f"'{message}'; server peak +{server.peak_mb - idle:.0f} MB")
 
