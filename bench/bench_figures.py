@@ -66,9 +66,8 @@ def main() -> None:
     rows = {
         "model(x)": inference(lambda result, trace, digit: model(result.x)),
         "model.trace(x)": inference(lambda result, trace, digit: model.trace(result.x)),
-        "#routing (routing_html)": inference(
-            lambda result, trace, digit: explainer.routing_html(trace, result.x, digit)),
-        "#primary (primary_html)": inference(lambda result, trace, digit: explainer.primary_html(trace, digit)),
+        "#routing (routing)": inference(lambda result, trace, digit: explainer.routing(trace, result.x, digit)),
+        "#primary (primary)": inference(lambda result, trace, digit: explainer.primary(trace, digit)),
         "#figure4 (figure4_html)": inference(
             lambda result, trace, digit: explainer.figure4_html(model, result.poses[digit], digit)),
         "#all-capsules (all_capsules)": inference(
