@@ -3,16 +3,20 @@
     python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
-all four together as one view event makes them (explain), and the labelled
-Figure 4 rendered to PNG (its download). Prints the median and 95th percentile
-of wall time, in ms. The demo's budget is 500 ms median from stroke end to every
-view on the page. Last, the views' PNGs written by pictures.png_bytes against
-PIL's encoder at the same level, side by side, with the ratio.
+model.trace(x), then each view as the server makes it (demo/explainer.py: HTML,
+or the numbers the page draws), all four together as one view event makes them
+(explain), and the labelled Figure 4 rendered to PNG (its download). Prints the
+median and 95th percentile of wall time, in ms. The demo's budget is 500 ms
+median from stroke end to every view on the page. Then the size of each view in
+the explain event's answer (its JSON), and last the views' PNGs written by
+pictures.png_bytes against PIL's encoder at the same level, side by side, with
+the ratio.
 """
 
 import argparse
+import dataclasses
 import io
+import json
 import statistics
 import time
 from pathlib import Path
@@ -62,13 +66,12 @@ def main() -> None:
     rows = {
         "model(x)": inference(lambda result, trace, digit: model(result.x)),
         "model.trace(x)": inference(lambda result, trace, digit: model.trace(result.x)),
-        "#routing (routing_html)": inference(
-            lambda result, trace, digit: explainer.routing_html(trace, result.x, digit)),
-        "#primary (primary_html)": inference(lambda result, trace, digit: explainer.primary_html(trace, digit)),
+        "#routing (routing)": inference(lambda result, trace, digit: explainer.routing(trace, result.x, digit)),
+        "#primary (primary)": inference(lambda result, trace, digit: explainer.primary(trace, digit)),
         "#figure4 (figure4_html)": inference(
             lambda result, trace, digit: explainer.figure4_html(model, result.poses[digit], digit)),
-        "#all-capsules (all_capsules_html)": inference(
-            lambda result, trace, digit: explainer.all_capsules_html(model, result, digit)),
+        "#all-capsules (all_capsules)": inference(
+            lambda result, trace, digit: explainer.all_capsules(model, result, digit)),
         "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
         "figure4 -> PNG (the download)": inference(
             lambda result, trace, digit: figures.figure_png(figures.figure4(model, result.poses[digit], digit))),
@@ -79,7 +82,17 @@ def main() -> None:
         times = sorted(timings(fn, inputs, args.repeats))
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         print(f"  {name:34s} median {statistics.median(times):7.1f} ms   p95 {p95:7.1f} ms")
+    answer_sizes(model, inputs[0][0])
     compare_png_writers(inputs, model, args.repeats)
+
+
+def answer_sizes(model, result) -> None:
+    """Each view's value in one explain event's answer, as JSON (what Gradio sends, before compression)."""
+    with torch.inference_mode():
+        views = explainer.explain(model, result)
+    print("the explain event's answer, as JSON:")
+    for field in dataclasses.fields(views):
+        print(f"  #{field.name:33s} {len(json.dumps(getattr(views, field.name))) / 1e3:7.1f} kB")
 
 
 def pil_png(pixels: np.ndarray) -> bytes:
@@ -104,11 +117,11 @@ def explain_pictures(model, result) -> list[np.ndarray]:
 
 def compare_png_writers(inputs: list, model, repeats: int) -> None:
     """The pictures of one explain event, written by PIL and by png_bytes, in turn."""
-    pictures = explain_pictures(model, inputs[0][0])
-    print(f"{len(pictures)} PNGs of one explain event, {repeats} times each way:")
+    written = explain_pictures(model, inputs[0][0])
+    print(f"{len(written)} PNGs of one explain event, {repeats} times each way:")
     medians = {}
     for name, write in (("PIL", pil_png), ("pictures.png_bytes", pictures.png_bytes)):
-        times = sorted(timings(lambda _: [write(p) for p in pictures], [None], repeats))
+        times = sorted(timings(lambda _: [write(p) for p in written], [None], repeats))
         medians[name] = statistics.median(times)
         print(f"  {name:34s} median {medians[name]:7.2f} ms")
     print(f"  png_bytes takes {medians['pictures.png_bytes'] / medians['PIL']:.2f}x PIL's time")

@@ -66,6 +66,11 @@ def stroke_events(drawing: str, mode: str) -> tuple[tuple[str, tuple], tuple[str
     return ("draw", (drawing, PEN_UP, mode)), ("explain", (None, ITERATIONS, SWEEP_SHOWN))
 
 
+def shown(view) -> bool:
+    """Does an explainer view show the input: HTML with a picture, or numbers that the page draws (not {waiting})?"""
+    return "<img" in view if isinstance(view, str) else isinstance(view, dict) and "waiting" not in view
+
+
 def finished_stroke(session: Session, drawing: str, mode: str) -> tuple[int, float | None, str]:
     """What the page sends as a stroke ends: (requests, seconds to the views or None, an error or "")."""
     draw, explain = stroke_events(drawing, mode)
@@ -75,7 +80,7 @@ def finished_stroke(session: Session, drawing: str, mode: str) -> tuple[int, flo
         return 1, None, f"draw: HTTP {status}"
     status, views, _ = session.call(explain[0], *explain[1])
     seconds = time.perf_counter() - started
-    if status != 200 or not views or not all(isinstance(view, str) and "<img" in view for view in views[:VIEWS]):
+    if status != 200 or not views or not all(map(shown, views[:VIEWS])):
         return 2, None, f"explain: HTTP {status}"
     return 2, seconds, ""
 

@@ -105,7 +105,7 @@ SECTIONS = {
                      "The decoder's drawing from each of the {num_classes} digit capsules' own pose, with its length. "
                      "A wrong prediction often shows here: the longest capsule draws something close to your digit."),
 }
-DRAWN = {"all-capsules"}  # the views views.js draws from numbers
+DRAWN = {"routing", "primary", "all-capsules"}  # the views views.js draws from numbers
 SESSIONS_KEPT = 1000
 # An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
 MAX_EVENT_BYTES = 2 * 2**20

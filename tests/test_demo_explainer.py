@@ -15,6 +15,7 @@ from PIL import Image
 from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, figures, load_model, preprocess
 from demo import explainer, readers
+from demo.pictures import gray
 from demo.app import EXAMPLES
 from demo.readers import load_examples, one_digit
 
@@ -62,80 +63,69 @@ def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
 
 # ---- #routing ---------------------------------------------------------------------------------------------------
 
-def mosaic_of(coupling: torch.Tensor) -> np.ndarray:
-    """The mosaic as the page should draw it: primary capsule i = type * 36 + row * 6 + col at tile (type // 8,
-    type % 8), one grey pixel between tiles."""
-    grid = 6
-    pixels = np.full((4 * (grid + 1) - 1, 8 * (grid + 1) - 1, 3), explainer.GAP_GREY, np.uint8)
-    colours = explainer.colour(coupling.numpy(), figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
-    for i, rgb in enumerate(colours):
-        kind, place = divmod(i, grid * grid)
-        row, col = divmod(place, grid)
-        pixels[(kind // 8) * (grid + 1) + row, (kind % 8) * (grid + 1) + col] = rgb
-    return pixels
-
-
-def test_routing_mosaic_is_uniform_at_iteration_one_and_follows_the_trace(model, three):
-    html = explainer.explain(model, three).routing
+def test_routing_coupling_is_exactly_one_tenth_at_iteration_one_then_follows_the_trace(model, three):
+    routing = explainer.explain(model, three).routing
     trace = model.trace(three.x)
-    mosaics = pictures(html, "mosaic")
-    assert len(mosaics) == trace.coupling.shape[0] == 3
-    uniform = explainer.colour(0.1, figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
-    inside = np.any(mosaics[0] != explainer.GAP_GREY, axis=-1)
-    assert inside.sum() == 1152 and (mosaics[0][inside] == uniform).all()
-    for r, shown in enumerate(mosaics):
-        assert np.array_equal(shown, mosaic_of(trace.coupling[r, 0, :, 3]))
+    coupling = np.array(routing["coupling"])  # (iterations, types, grid, grid)
+    assert coupling.shape == (3, 32, 6, 6)
+    assert (coupling[0] == 0.1).all() and not (coupling[-1] == 0.1).all()
+    assert coupling == pytest.approx(figures.coupling_mosaic(trace, 3).numpy(), abs=5e-5)
+    assert routing["coupling_scale"]["low"] == 0.05 and routing["coupling_scale"]["high"] == 0.2
 
 
-def test_routing_numbers_are_exactly_one_tenth_at_iteration_one(model, three):
-    routing = explainer.routing_numbers(model.trace(three.x), 3)
-    assert torch.equal(routing.coupling[0], torch.full((32, 6, 6), 0.1))
-    assert not torch.equal(routing.coupling[-1], routing.coupling[0])
+def test_vote_maps_sum_to_the_vote_shares(model, three):
+    routing = explainer.explain(model, three).routing
+    votes, shares = np.array(routing["votes"]), routing["shares"]
+    assert votes.shape == (3, 28, 28)
+    assert shares == pytest.approx(figures.vote_shares(model.trace(three.x), 3).tolist(), abs=5e-5)
+    assert votes.sum((1, 2)) == pytest.approx(shares, abs=1e-4)
+    assert routing["vote_scale"]["high"] == pytest.approx(votes.max(), abs=1e-7)  # one scale for every iteration
 
 
-def test_vote_maps_sum_to_the_vote_share_shown(model, three):
-    trace = model.trace(three.x)
-    routing = explainer.routing_numbers(trace, 3)
-    html = explainer.routing_html(trace, three.x, 3)
-    shown = [float(share) / 100 for share in re.findall(r"votes for 3: <b>([\d.]+)%</b>", html)]
-    assert len(shown) == len(routing.votes) == 3
-    for votes, share, printed in zip(routing.votes, routing.shares, shown):
-        assert float(votes.sum()) == pytest.approx(share, rel=1e-5)
-        assert printed == pytest.approx(share, abs=0.0005)
-    assert len(pictures(html, "votes")) == 3
+def test_routing_sends_the_input_for_the_votes_to_be_seen_over_it(model, three):
+    assert np.array_equal(unpacked(explainer.explain(model, three).routing["input"]), gray(three.x))
 
 
 @pytest.mark.parametrize("iterations", [1, 2, 5])
 def test_routing_reruns_with_the_chosen_iterations(model, three, iterations):
-    views = explainer.explain(model, three, iterations=iterations)
-    assert views.routing.count('class="iteration"') == iterations
-    said = "there is no routing" if iterations == 1 else "routing moved capsule 3"
-    assert said in views.routing
+    routing = explainer.explain(model, three, iterations=iterations).routing
+    lengths = model.route(three.primary, iterations).lengths[:, 0]
+    assert len(routing["coupling"]) == len(routing["votes"]) == len(routing["shares"]) == iterations
+    assert np.array(routing["lengths"]) == pytest.approx(lengths.numpy(), abs=5e-5)
 
 
 def test_other_views_keep_the_models_own_three_iterations(model, three):
     assert explainer.explain(model, three, iterations=5).all_capsules == explainer.explain(model, three).all_capsules
 
 
-def test_routing_caption_says_how_much_routing_changed_the_lengths(model, three):
+def test_routing_sends_what_its_caption_says_routing_did(model, three):
     trace = model.trace(three.x)
-    first, last = trace.lengths[0, 0, 3].item(), trace.lengths[-1, 0, 3].item()
-    caption = explainer.routing_caption(trace, 3, explainer.routing_numbers(trace, 3).shares)
-    assert f"from {first:.2f}" in caption and f"to {last:.2f}" in caption
-    assert "before routing too" in caption  # a clear 3 is the longest capsule at iteration 1 already
+    routing = explainer.explain(model, three).routing
+    last = trace.coupling[-1, 0, :, 3]  # every primary capsule's coupling to 3 in the last iteration
+    assert routing["last_coupling"] == pytest.approx(
+        {"min": last.min().item(), "max": last.max().item(), "mean": last.mean().item()}, abs=5e-5)
+    assert routing["longest"] == {"first": 3, "last": 3}  # a clear 3 is the longest capsule at iteration 1 already
 
 
 # ---- #primary ---------------------------------------------------------------------------------------------------
 
-def test_primary_view_shows_32_types_most_agreeing_first(model, three):
+def test_primary_sends_the_32_types_agreement_most_agreeing_first(model, three):
     trace = model.trace(three.x)
-    html = explainer.primary_html(trace, 3)
-    types = [int(t) for t in re.findall(r"<figcaption>type (\d+)<br>", html)]
-    assert sorted(types) == list(range(32))
-    assert types == figures.types_by_agreement(trace, 3).tolist()
-    means = [float(m) for m in re.findall(r"<br>([+-][\d.]+)</figcaption>", html)]
-    assert means[0] > means[-1]
-    assert all(p.shape == (6, 6, 3) for p in pictures(html, ""))
+    primary = explainer.explain(model, three).primary
+    maps = figures.agreement_maps(trace, 3).numpy()
+    assert np.array(primary["maps"]) == pytest.approx(maps, abs=5e-5)
+    order = primary["order"]
+    assert order == figures.types_by_agreement(trace, 3).tolist() and sorted(order) == list(range(32))
+    means = np.array(primary["means"])[order]
+    assert means == pytest.approx(maps.mean((1, 2))[order], abs=5e-5) and means[0] > means[-1]
+
+
+def test_primary_scale_ends_at_the_99_percent_quantile_of_the_agreement(model, three):
+    primary = explainer.explain(model, three).primary
+    limit = np.quantile(np.abs(figures.agreement_maps(model.trace(three.x), 3).numpy()), 0.99)
+    scale = primary["scale"]
+    assert (scale["low"], scale["centre"], scale["high"]) == pytest.approx((-limit, 0.0, limit))
+    assert primary["quantile"] == 0.99
 
 
 # ---- #figure4 ---------------------------------------------------------------------------------------------------
@@ -181,9 +171,14 @@ def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three)
 
 # ---- all views --------------------------------------------------------------------------------------------------
 
+PICTURED = ("images", "coupling", "votes", "maps")  # the numbers that views.js draws as pictures
+
+
 def drawn(view) -> list[np.ndarray]:
-    """A view's pictures: its <img>s (HTML), or its packed images (numbers that views.js draws)."""
-    return [unpacked(view["images"])] if isinstance(view, dict) else pictures(view, r"[^\"]*")
+    """A view's pictures: its <img>s (HTML), or the numbers that views.js draws as pictures."""
+    if isinstance(view, dict):
+        return [unpacked(view[key]) if key == "images" else np.array(view[key]) for key in PICTURED if key in view]
+    return pictures(view, r"[^\"]*")
 
 
 def test_every_views_pictures_change_with_the_digit(model, one, three):

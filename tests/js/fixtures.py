@@ -7,9 +7,10 @@ import argparse
 import json
 from pathlib import Path
 
-from . import colour_fixtures, frame_fixtures
+from . import colour_fixtures, explainer_fixtures, frame_fixtures
 
-FILES = {"frame.json": frame_fixtures.fixtures, "colour.json": colour_fixtures.fixtures}
+FILES = {"frame.json": frame_fixtures.fixtures, "colour.json": colour_fixtures.fixtures,
+         "explainer.json": explainer_fixtures.fixtures}
 
 
 def main() -> None:
