@@ -37,7 +37,7 @@ class Views:
 
     routing: str  # HTML: #routing
     primary: str  # HTML: #primary
-    figure4: str  # HTML: #figure4
+    figure4: dict  # numbers for #figure4 (figure4), which views.js draws
     all_capsules: dict  # numbers for #all-capsules (all_capsules), which views.js draws
 
     def outputs(self) -> tuple:
@@ -47,7 +47,7 @@ class Views:
 def waiting_views(cfg: CapsNetConfig) -> Views:
     return Views(waiting("routing by agreement, iteration by iteration"),
                  waiting(f"what the {cfg.primary_channels} primary capsule types say about the selected digit"),
-                 waiting("Figure 4 of the paper for your digit"),
+                 {"waiting": WAITING.format("Figure 4 of the paper for your digit")},
                  {"waiting": WAITING.format("what every digit capsule would draw")})
 
 
@@ -83,7 +83,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, 
     with torch.inference_mode():
         trace = model.route(result.primary, iterations)
         return Views(routing_html(trace, result.x, digit), primary_html(trace, digit),
-                     figure4_html(model, result.poses[digit], digit, names[digit] if names else None),
+                     figure4(model, result.poses[digit], digit, names[digit] if names else None),
                      all_capsules(model, result, digit))
 
 
@@ -164,20 +164,17 @@ def primary_html(trace, digit: int) -> str:
     return f'<div class="type-maps">{tiles}</div>{legend}'
 
 
-def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int, names: list[str] | None = None) -> str:
-    """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML
-    with names[j] (what dimension j does) or "dim j".
+def figure4(model: CapsNet, pose: torch.Tensor, digit: int, names: list[str] | None = None) -> dict:
+    """#figure4's numbers, the paper's Figure 4 for this capsule: its pose (16,) with each dimension j moved by each
+    of figures.PERTURBATIONS, decoded as grey pixels (16, 11, 28, 28) (the middle column is the pose itself), the
+    rows' names (names[j]: what dimension j does, else "dim j") and the tiles' gap (figures.tile's).
 
-    Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
-    about a second and is made only when asked for (figure4_png).
+    capsnet.figures.figure4 draws the same grid as a matplotlib figure, with axes, in about a second: the
+    download (figure4_png), made only when asked for.
     """
-    grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
-    picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
-    nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
-    dims = "".join(f"<span>{html.escape(names[k]) if names else f'dim {k}'}</span>" for k in range(len(grid)))
-    alt = f"Figure 4 for capsule {digit}: {len(grid)} dimensions x {len(figures.PERTURBATIONS)} nudges"
-    return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
-            f'<div class="dims">{dims}</div>{img_tag(picture, alt, "grid")}</div>')
+    grid = figures.perturbation_grid(model, pose, digit)  # (16, 11, 28, 28)
+    return {"images": packed(gray(grid)), "perturbations": list(figures.PERTURBATIONS),
+            "names": names or [f"dim {j}" for j in range(len(grid))], "digit": digit, "gap": figures.GAP}
 
 
 def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> str | None:

@@ -57,7 +57,8 @@ def test_every_view_shows_the_models_capsules(model, view, iterations):
     views = explainer.explain(model, view.result, 2, iterations)
     assert views.routing.count('class="iteration"') == iterations
     assert len(re.findall(r"<figcaption>type \d+<br>", views.primary)) == cfg.primary_channels
-    assert views.figure4.count("<span>dim ") == cfg.digit_dim
+    assert views.figure4["images"]["shape"] == [cfg.digit_dim, len(figures.PERTURBATIONS), cfg.image_size, cfg.image_size]
+    assert len(views.figure4["names"]) == cfg.digit_dim
     assert views.all_capsules["images"]["shape"] == [cfg.num_classes, cfg.image_size, cfg.image_size]
     assert len(views.all_capsules["lengths"]) == cfg.num_classes
     (mosaic, *_) = re.findall(r'<img class="mosaic" src="data:image/png;base64,([^"]+)"', views.routing)

@@ -7,3 +7,9 @@ export const escaped = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.
 export function imgTag(url, alt, cssClass = "") {
   return `<img class="${cssClass}" src="${url}" alt="${escaped(alt)}" title="${escaped(alt)}">`;
 }
+
+// A number with its sign and digits decimals, as Python's f"{value:+.2f}" writes it: "+0.25", "-0.05".
+export const signed = (value, digits = 2) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+// A number in at most 6 significant digits, no trailing zeros, as Python's f"{value:g}" writes the views' numbers.
+export const general = (value) => String(Number(value.toPrecision(6)));
