@@ -3,8 +3,9 @@
     python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each view as the page draws it (demo/explainer.py's HTML),
-all four together as one view event makes them (explain), and the labelled
+model.trace(x), then each view as the server makes it (demo/explainer.py's HTML,
+or the numbers the page draws), all four together as one view event makes them
+(explain), #sweep's numbers (demo/transform.py, with the CNN baseline), and the labelled
 Figure 4 rendered to PNG (its download). Prints the median and 95th percentile
 of wall time, in ms. The demo's budget is 500 ms median from stroke end to every
 view on the page. Last, the views' PNGs written by pictures.png_bytes against
@@ -23,7 +24,7 @@ import torch
 from PIL import Image
 
 from capsnet import figures, load_model, read_image
-from demo import explainer, pictures
+from demo import explainer, pictures, transform
 from demo.readers import one_digit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=20, help="timed calls per row (default: 20)")
     args = p.parse_args()
-    model = load_model()
+    model, baseline = load_model(), transform.load_baseline()
     inputs = []
     for path in sorted(EXAMPLES.glob("*.png")):
         result = one_digit("one", model, []).image(read_image(path)).result  # what the page keeps in the tab's state
@@ -65,11 +66,13 @@ def main() -> None:
         "#routing (routing_html)": inference(
             lambda result, trace, digit: explainer.routing_html(trace, result.x, digit)),
         "#primary (primary_html)": inference(lambda result, trace, digit: explainer.primary_html(trace, digit)),
-        "#figure4 (figure4_html)": inference(
-            lambda result, trace, digit: explainer.figure4_html(model, result.poses[digit], digit)),
-        "#all-capsules (all_capsules_html)": inference(
-            lambda result, trace, digit: explainer.all_capsules_html(model, result, digit)),
+        "#figure4 (figure4)": inference(
+            lambda result, trace, digit: explainer.figure4(model, result.poses[digit], digit)),
+        "#all-capsules (all_capsules)": inference(
+            lambda result, trace, digit: explainer.all_capsules(model, result, digit)),
         "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
+        "#sweep (sweep_view)": inference(
+            lambda result, trace, digit: transform.sweep_view(model, baseline, result, digit)),
         "figure4 -> PNG (the download)": inference(
             lambda result, trace, digit: figures.figure_png(figures.figure4(model, result.poses[digit], digit))),
     }
@@ -104,11 +107,11 @@ def explain_pictures(model, result) -> list[np.ndarray]:
 
 def compare_png_writers(inputs: list, model, repeats: int) -> None:
     """The pictures of one explain event, written by PIL and by png_bytes, in turn."""
-    pictures = explain_pictures(model, inputs[0][0])
-    print(f"{len(pictures)} PNGs of one explain event, {repeats} times each way:")
+    written = explain_pictures(model, inputs[0][0])
+    print(f"{len(written)} PNGs of one explain event, {repeats} times each way:")
     medians = {}
     for name, write in (("PIL", pil_png), ("pictures.png_bytes", pictures.png_bytes)):
-        times = sorted(timings(lambda _: [write(p) for p in pictures], [None], repeats))
+        times = sorted(timings(lambda _: [write(p) for p in written], [None], repeats))
         medians[name] = statistics.median(times)
         print(f"  {name:34s} median {medians[name]:7.2f} ms")
     print(f"  png_bytes takes {medians['pictures.png_bytes'] / medians['PIL']:.2f}x PIL's time")
