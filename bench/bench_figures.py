@@ -3,14 +3,14 @@
     python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each view as the server makes it (demo/explainer.py: HTML,
-or the numbers the page draws), all four together as one view event makes them
-(explain), and the labelled Figure 4 rendered to PNG (its download). Prints the
-median and 95th percentile of wall time, in ms. The demo's budget is 500 ms
-median from stroke end to every view on the page. Then the size of each view in
-the explain event's answer (its JSON), and last the views' PNGs written by
-pictures.png_bytes against PIL's encoder at the same level, side by side, with
-the ratio.
+model.trace(x), then each view as the server makes it (demo/explainer.py: the
+numbers the page draws), all four together as one view event makes them
+(explain), #sweep's numbers (demo/transform.py, with the CNN baseline), and the
+labelled Figure 4 rendered to PNG (its download). Prints the median and 95th
+percentile of wall time, in ms. The demo's budget is 500 ms median from stroke
+end to every view on the page. Then the size of each view in the explain event's
+answer (its JSON), and last the views' PNGs written by pictures.png_bytes
+against PIL's encoder at the same level, side by side, with the ratio.
 """
 
 import argparse
@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from capsnet import figures, load_model, read_image
-from demo import explainer, pictures
+from demo import explainer, pictures, transform
 from demo.readers import one_digit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=20, help="timed calls per row (default: 20)")
     args = p.parse_args()
-    model = load_model()
+    model, baseline = load_model(), transform.load_baseline()
     inputs = []
     for path in sorted(EXAMPLES.glob("*.png")):
         result = one_digit("one", model, []).image(read_image(path)).result  # what the page keeps in the tab's state
@@ -68,11 +68,13 @@ def main() -> None:
         "model.trace(x)": inference(lambda result, trace, digit: model.trace(result.x)),
         "#routing (routing)": inference(lambda result, trace, digit: explainer.routing(trace, result.x, digit)),
         "#primary (primary)": inference(lambda result, trace, digit: explainer.primary(trace, digit)),
-        "#figure4 (figure4_html)": inference(
-            lambda result, trace, digit: explainer.figure4_html(model, result.poses[digit], digit)),
+        "#figure4 (figure4)": inference(
+            lambda result, trace, digit: explainer.figure4(model, result.poses[digit], digit)),
         "#all-capsules (all_capsules)": inference(
             lambda result, trace, digit: explainer.all_capsules(model, result, digit)),
         "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
+        "#sweep (sweep_view)": inference(
+            lambda result, trace, digit: transform.sweep_view(model, baseline, result, digit)),
         "figure4 -> PNG (the download)": inference(
             lambda result, trace, digit: figures.figure_png(figures.figure4(model, result.poses[digit], digit))),
     }

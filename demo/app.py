@@ -105,7 +105,6 @@ SECTIONS = {
                      "The decoder's drawing from each of the {num_classes} digit capsules' own pose, with its length. "
                      "A wrong prediction often shows here: the longest capsule draws something close to your digit."),
 }
-DRAWN = {"routing", "primary", "all-capsules"}  # the views views.js draws from numbers
 SESSIONS_KEPT = 1000
 # An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
 MAX_EVENT_BYTES = 2 * 2**20
@@ -403,8 +402,7 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
                 controls["iterations"] = gr.Radio(
                     list(explainer.ITERATIONS), value=trained, elem_id="iterations",
                     label=f"routing iterations: re-run routing on the same weights (trained with {trained})")
-            views.append(drawn_view(key, key, blank, "explainer") if key in DRAWN else
-                         gr.HTML(blank, js_on_load=None, elem_id=key, elem_classes="explainer"))
+            views.append(drawn_view(key, key, blank, "explainer"))
             if key == "figure4":
                 with gr.Row(elem_id="figure4-download"):
                     controls["figure4_button"] = gr.Button("Make this figure as a PNG with labels (takes a second)",
@@ -424,7 +422,7 @@ class Sweep:
 
     view: gr.HTML
     shown: gr.Checkbox  # is #sweep on screen? (SWEEP_SHOWN)
-    make: Callable  # (state, chosen capsule, shown) -> #sweep's HTML, or gr.skip() while it is not seen
+    make: Callable  # (state, chosen capsule, shown) -> #sweep's numbers, or gr.skip() while it is not seen
 
 
 def wire_explainer(readers: dict[str, Reader], page: Page, selected, explained: ExplainerViews, sweep: Sweep) -> None:
@@ -506,9 +504,9 @@ def transform_controls() -> TransformControls:
 def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
     """The "Turn and stretch" tab: #sweep under its caption, and the table of what each pose dimension tracks."""
     gr.Markdown(TURN_CAPTION, elem_classes="section-caption")
-    view = gr.HTML(transform.sweep_html(None, None, None), js_on_load=None, elem_id="sweep", elem_classes="explainer")
+    view = drawn_view("sweep", "sweep", transform.sweep_view(None, None, None), "explainer")
     gr.Markdown(DIMENSIONS_CAPTION, elem_classes="section-caption")
-    gr.HTML(transform.dimensions_html(labels), elem_id="pose-dimensions")
+    drawn_view("pose-dimensions", "pose-dimensions", transform.dimensions(labels))
     return view
 
 
@@ -543,7 +541,7 @@ def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab:
         if not reader.turns:
             return transform.ONE_DIGIT_ONLY
         with CORE_TURNS.take(view=True):
-            return transform.sweep_html(reader.model, baseline, state, chosen, reader.names)
+            return transform.sweep_view(reader.model, baseline, state, chosen, reader.names)
 
     gr.on([controls.moved.input], on_transform, inputs=[page.result, *sliders, controls.dragging], js=DRAGGING,
           outputs=page.answered(), api_name="transform", **INTERNAL, **LIVE)

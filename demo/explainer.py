@@ -1,14 +1,12 @@
-"""The explainer views: what happens inside the capsules for the tab's current input. Plain functions, no Gradio.
+"""The explainer views' numbers: what happens inside the capsules for the tab's current input. Plain functions, no
+Gradio, no HTML: the page draws every view from these numbers (demo/views/, docs/demo-code.md).
 
 They follow from the prediction's Result (readers.py), never from the image again: routing is re-run from its
 primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded. The
-numbers come from `capsnet.figures`. #routing, #primary and #all-capsules are numbers that the page draws
-(demo/views/); #figure4 is still HTML made here, its picture with numpy (no matplotlib figure) so that every
-view appears within half a second of the prediction; Figure 4's download, with axes and labels, is drawn by
-`capsnet.figures.figure4`.
+numbers come from `capsnet.figures`; pictures travel as packed uint8 pixels, colours as colour scales the page
+applies. Figure 4's download, with axes and labels, is drawn by `capsnet.figures.figure4` (matplotlib).
 """
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 from .cores import CORE_TURNS
 from .inputs import whole_number
 from .memory import preprocess, read_image
-from .pictures import colour_scale, gray, packed, png_url
+from .pictures import colour_scale, gray, packed
 from .readers import Reader, Result
 
 AGREEMENT_QUANTILE = 0.99  # the agreement colour scale ends at this quantile of |agreement|
@@ -37,7 +35,7 @@ class Views:
 
     routing: dict  # numbers for #routing (routing), which views.js draws
     primary: dict  # numbers for #primary (primary), which views.js draws
-    figure4: str  # HTML: #figure4
+    figure4: dict  # numbers for #figure4 (figure4), which views.js draws
     all_capsules: dict  # numbers for #all-capsules (all_capsules), which views.js draws
 
     def outputs(self) -> tuple:
@@ -48,12 +46,8 @@ def waiting_views(cfg: CapsNetConfig) -> Views:
     return Views({"waiting": WAITING.format("routing by agreement, iteration by iteration")},
                  {"waiting": WAITING.format(f"what the {cfg.primary_channels} primary capsule types say about the "
                                             "selected digit")},
-                 waiting("Figure 4 of the paper for your digit"),
+                 {"waiting": WAITING.format("Figure 4 of the paper for your digit")},
                  {"waiting": WAITING.format("what every digit capsule would draw")})
-
-
-def waiting(what: str) -> str:
-    return f'<p class="waiting">{WAITING.format(what)}</p>'
 
 
 # ---- the API ----------------------------------------------------------------------------------------------------
@@ -84,7 +78,7 @@ def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, 
     with torch.inference_mode():
         trace = model.route(result.primary, iterations)
         return Views(routing(trace, result.x, digit), primary(trace, digit),
-                     figure4_html(model, result.poses[digit], digit, names[digit] if names else None),
+                     figure4(model, result.poses[digit], digit, names[digit] if names else None),
                      all_capsules(model, result, digit))
 
 
@@ -125,20 +119,17 @@ def primary(trace, digit: int) -> dict:
             "scale": colour_scale(figures.AGREEMENT_COLORS, -limit, 0.0, limit), "quantile": AGREEMENT_QUANTILE}
 
 
-def figure4_html(model: CapsNet, pose: torch.Tensor, digit: int, names: list[str] | None = None) -> str:
-    """The paper's Figure 4 for this capsule: a row per pose dimension x 11 nudges (columns), labelled in HTML
-    with names[j] (what dimension j does) or "dim j".
+def figure4(model: CapsNet, pose: torch.Tensor, digit: int, names: list[str] | None = None) -> dict:
+    """#figure4's numbers, the paper's Figure 4 for this capsule: its pose (16,) with each dimension j moved by each
+    of figures.PERTURBATIONS, decoded as grey pixels (16, 11, 28, 28) (the middle column is the pose itself), the
+    rows' names (names[j]: what dimension j does, else "dim j") and the tiles' gap (figures.tile's).
 
-    Drawn with numpy: capsnet.figures.figure4, the same grid as a matplotlib figure, takes
-    about a second and is made only when asked for (figure4_png).
+    capsnet.figures.figure4 draws the same grid as a matplotlib figure, with axes, in about a second: the
+    download (figure4_png), made only when asked for.
     """
-    grid = figures.perturbation_grid(model, pose, digit).numpy()  # (16, 11, 28, 28)
-    picture = gray(figures.tile(grid, fill=1.0))  # white lines between the reconstructions
-    nudges = "".join(f'<span class="{"own" if abs(d) < 1e-9 else ""}">{d:+.2f}</span>' for d in figures.PERTURBATIONS)
-    dims = "".join(f"<span>{html.escape(names[k]) if names else f'dim {k}'}</span>" for k in range(len(grid)))
-    alt = f"Figure 4 for capsule {digit}: {len(grid)} dimensions x {len(figures.PERTURBATIONS)} nudges"
-    return (f'<div class="figure4-grid"><div class="corner">capsule {digit}</div><div class="nudges">{nudges}</div>'
-            f'<div class="dims">{dims}</div>{img_tag(picture, alt, "grid")}</div>')
+    grid = figures.perturbation_grid(model, pose, digit)  # (16, 11, 28, 28)
+    return {"images": packed(gray(grid)), "perturbations": list(figures.PERTURBATIONS),
+            "names": names or [f"dim {j}" for j in range(len(grid))], "digit": digit, "gap": figures.GAP}
 
 
 def figure4_png(model: CapsNet, result: Result | None, digit, folder: Path) -> str | None:
@@ -168,6 +159,3 @@ def rounded(values, decimals: int = 4) -> list:
 
 
 # ---- pictures as data URLs ----------------------------------------------------------------------------------------
-
-def img_tag(pixels: np.ndarray, alt: str, css_class: str = "") -> str:
-    return f'<img class="{css_class}" src="{png_url(pixels)}" alt="{html.escape(alt)}" title="{html.escape(alt)}">'

@@ -49,3 +49,19 @@ export function pictureUrl(pixels, width, height) {
   pen.putImageData(rgba, 0, 0);
   return canvas.toDataURL("image/png");
 }
+
+// capsnet.figures.tile: pixels of shape (rows, cols, h, w), row-major, as one picture of the tiles, gap pixels of
+// fill between them -> {pixels, width: cols * (w + gap) - gap, height: rows * (h + gap) - gap}.
+export function tile(pixels, [rows, cols, h, w], gap, fill) {
+  const [width, height] = [cols * (w + gap) - gap, rows * (h + gap) - gap];
+  const picture = new Uint8Array(width * height).fill(fill);
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++) {
+      for (let y = 0; y < h; y++) {
+        const from = ((row * cols + col) * h + y) * w;
+        picture.set(pixels.subarray(from, from + w), (row * (h + gap) + y) * width + col * (w + gap));
+      }
+    }
+  }
+  return {pixels: picture, width, height};
+}

@@ -5,8 +5,11 @@
 // A reading (readers.Reader.reading): {lengths: 10 numbers, digits: how many of the longest capsules are digits
 // (1 or 2), present: from which length a capsule counts as a digit, message: a line to show instead, or null}.
 import {allCapsules} from "./views/capsules.js";
+import {poseDimensions} from "./views/dimensions.js";
+import {figure4} from "./views/figure4.js";
 import {primary} from "./views/primary.js";
 import {routing} from "./views/routing.js";
+import {sweep} from "./views/sweep.js";
 import {escaped} from "./views/text.js";
 
 // The view called name for value: its HTML (a promise: pictures are unpacked first). A value {waiting: "..."} is
@@ -55,4 +58,5 @@ export function lengths({lengths: values, digits}) {
   return `<div class="lengths-chart" aria-label="capsule lengths, 0 to 1">${axis}${bars}</div>`;
 }
 
-const VIEWS = {prediction, lengths, routing, primary, "all-capsules": allCapsules};
+const VIEWS = {prediction, lengths, routing, primary, figure4, "all-capsules": allCapsules, sweep,
+               "pose-dimensions": poseDimensions};

@@ -22,7 +22,8 @@ fi
 # MNIST from $CAPSNET_DATA, ../shared/mnist or data/; downloaded into data/ only when none has it.
 "$PYTHON" -m capsnet.data
 
-# The page's ports (frame.js: the framing; pixels.js: the colour scales) against fixtures Python writes (tests/js).
+# The page's ports (frame.js: the framing; pixels.js: the colour scales) and views (views.js, views/*.js) against
+# fixtures Python writes (tests/js).
 if ! command -v node >/dev/null; then
   echo "tests/run.sh: node is missing; install Node.js 18 or later (Debian: sudo apt-get install nodejs)" >&2
   exit 1

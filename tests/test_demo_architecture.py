@@ -58,7 +58,8 @@ def test_every_view_shows_the_models_capsules(model, view, iterations):
     assert np.shape(views.routing["lengths"]) == (iterations, cfg.num_classes)
     assert np.shape(views.primary["maps"]) == (cfg.primary_channels, grid, grid)
     assert sorted(views.primary["order"]) == list(range(cfg.primary_channels))
-    assert views.figure4.count("<span>dim ") == cfg.digit_dim
+    assert views.figure4["images"]["shape"] == [cfg.digit_dim, len(figures.PERTURBATIONS), cfg.image_size, cfg.image_size]
+    assert len(views.figure4["names"]) == cfg.digit_dim
     assert views.all_capsules["images"]["shape"] == [cfg.num_classes, cfg.image_size, cfg.image_size]
     assert len(views.all_capsules["lengths"]) == cfg.num_classes
 

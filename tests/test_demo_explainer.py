@@ -132,21 +132,26 @@ def test_primary_scale_ends_at_the_99_percent_quantile_of_the_agreement(model, t
 
 def test_figure4_view_is_16_by_11_with_the_unperturbed_reconstruction_in_the_middle(model, three):
     out = model(three.x)
-    digit = int(out.lengths.argmax())
-    html = explainer.explain(model, three).figure4
-    (grid,) = pictures(html, "grid")
-    assert grid.shape == (16 * 29 - 1, 11 * 29 - 1)
-    own = model.decode(out.poses[0, digit][None], torch.tensor([digit]))[0, 0].numpy()
+    shown = explainer.explain(model, three).figure4
+    grid = unpacked(shown["images"])
+    assert grid.shape == (16, 11, 28, 28)
+    own = model.decode(out.poses[0, 3][None], torch.tensor([3]))[0, 0].numpy()
+    assert shown["perturbations"][5] == 0 and shown["perturbations"] == list(figures.PERTURBATIONS)
     for dim in range(16):
-        middle = grid[dim * 29:dim * 29 + 28, 5 * 29:5 * 29 + 28] / 255
-        assert np.abs(middle - own).max() <= PNG_TOLERANCE
-    assert html.count("<span>dim ") == 16 and '<span class="own">+0.00</span>' in html
+        assert np.abs(grid[dim, 5] / 255 - own).max() <= PNG_TOLERANCE
+    assert shown["digit"] == 3 and shown["names"] == [f"dim {j}" for j in range(16)]
+
+
+def test_figure4_rows_are_nudges_of_each_pose_dimension(model, three):
+    grid = unpacked(explainer.explain(model, three).figure4["images"])
+    expected = figures.perturbation_grid(model, three.poses[3], 3).numpy()  # (16, 11, 28, 28)
+    assert np.abs(grid / 255 - expected).max() <= PNG_TOLERANCE
 
 
 def test_figure4_rows_are_named_for_the_capsule_shown(model, three):
     names = [[f"dim {j} of {k}" for j in range(16)] for k in range(10)]
-    html = explainer.explain(model, three, 5, names=names).figure4
-    assert "<span>dim 0 of 5</span>" in html and "of 3</span>" not in html
+    shown = explainer.explain(model, three, 5, names=names).figure4
+    assert shown["digit"] == 5 and shown["names"] == names[5]
 
 
 def test_figure4_download_is_the_labelled_matplotlib_figure(model, three, tmp_path):

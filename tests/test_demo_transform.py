@@ -98,7 +98,7 @@ def test_each_turn_starts_from_the_input_as_framed_not_from_the_last_turn(one, s
 def test_the_turned_input_is_what_the_capsule_choice_and_the_views_read(model, one, seven):
     view = turned(one, seven.result, rotate=-20, scale=0.9)
     assert one.select(7, view.result).values == slider_values(view.result.poses[7])
-    assert "capsule 7" in explainer.explain(model, view.result, 7).figure4
+    assert explainer.explain(model, view.result, 7).figure4["digit"] == 7
 
 
 # ---- the sweep ----------------------------------------------------------------------------------------------------
@@ -134,19 +134,22 @@ def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, cu
     return transform.Sweep("rotate", amounts, lengths, pose, (top == 7).float(), top, 7, current)
 
 
-def test_the_caption_says_where_the_capsule_and_the_cnn_keep_the_digit():
-    s = synthetic(5, 19, 6, 18)  # -35..+35 deg and -30..+30 deg
-    text = transform.caption(s)
-    assert "the 7 stays the longest capsule from -35 deg to +35 deg (beyond, the 1)" in text
-    assert "The CNN picks the 7 from -30 deg to +30 deg" in text
-    assert "dim 3 (r +1.00)" in text
+def test_the_caption_numbers_say_where_the_capsule_and_the_cnn_keep_the_digit():
+    said = synthetic(5, 19, 6, 18).numbers()  # -35..+35 deg and -30..+30 deg
+    assert said["kept"] == [-35.0, 35.0] and said["others"] == [1] and said["length_range"] == [0.1, 0.9]
+    assert said["cnn_kept"] == [-30.0, 30.0]
+    assert said["following"][0] == {"dim": 3, "r": 1.0} and len(said["following"]) == 2
 
 
-def test_the_caption_says_so_when_the_digit_is_not_longest_at_the_sliders_setting():
-    s = synthetic(5, 10, 5, 10, current=40)
-    text = transform.caption(s)
-    assert "at this setting the 1, not the 7, is the longest capsule" in text
-    assert "At this setting the CNN picks the 1" in text
+def test_the_caption_numbers_say_which_digit_is_longest_where_the_digit_is_not_at_the_sliders_setting():
+    said = synthetic(5, 10, 5, 10, current=40).numbers()
+    assert said["kept"] is None and said["longest_now"] == 1
+    assert said["cnn_kept"] is None and said["cnn_now"] == 1
+    assert said["following"] == []  # nothing to follow where the capsule is not the longest
+
+
+def test_no_pose_dimension_follows_a_change_over_fewer_than_three_amounts():
+    assert synthetic(11, 12, 0, 24, current=0).numbers()["following"] == []
 
 
 def test_kept_is_the_stretch_around_the_current_value():
@@ -155,22 +158,37 @@ def test_kept_is_the_stretch_around_the_current_value():
     assert s.kept(s.cnn_top) == (-60.0, 60.0)
 
 
-def test_the_sweep_view_draws_both_axes_with_the_cnn_beside(model, seven):
+def test_the_sweep_view_has_both_axes_numbers_with_the_cnn_beside(model, seven):
     baseline = transform.load_baseline()
     if baseline is None:
         pytest.skip(f"no CNN baseline at {transform.BASELINE}")
-    page = transform.sweep_html(model, baseline, seven.result)
-    assert page.count("<svg") == 4 and page.count('class="cnn"') == 2
-    assert 'data-axis="rotate"' in page and 'data-axis="scale"' in page and "the 7 stays the longest capsule" in page
+    shown = transform.sweep_view(model, baseline, seven.result)
+    found = transform.sweeps(model, baseline, seven.result, 7)
+    assert shown["digit"] == 7 and shown["baseline"] is True
+    assert [axis["axis"] for axis in shown["axes"]] == ["rotate", "scale"]
+    for axis, s in zip(shown["axes"], found):
+        for name, numbers in (("amounts", SWEEPS[s.axis]), ("lengths", s.lengths), ("pose", s.pose), ("cnn", s.cnn)):
+            torch.testing.assert_close(torch.tensor(axis[name]), numbers, rtol=0, atol=5e-5)  # 4 decimals
+        assert axis["cnn_top"] == s.cnn_top.tolist()
+        assert axis["kept"] == pytest.approx(list(s.kept(s.lengths.argmax(dim=1))))
 
 
-def test_without_the_baseline_the_sweep_says_how_to_train_it(model, seven):
-    page = transform.sweep_html(model, None, seven.result)
-    assert page.count("<svg") == 4 and 'class="cnn"' not in page and "--model cnn" in page
+def test_without_the_baseline_the_sweep_has_no_cnn_numbers(model, seven):
+    shown = transform.sweep_view(model, None, seven.result)
+    assert shown["baseline"] is False
+    assert all(axis["cnn"] is None and axis["cnn_kept"] is None and axis["cnn_now"] is None for axis in shown["axes"])
 
 
 def test_before_an_input_the_sweep_waits(model):
-    assert "Draw a digit" in transform.sweep_html(model, None, None)
+    assert "Draw a digit" in transform.sweep_view(model, None, None)["waiting"]
+
+
+def test_the_sweep_names_and_colours_the_selected_capsules_pose_lines(model, seven):
+    names = [[f"capsule {k} dim {j}" for j in range(16)] for k in range(10)]
+    shown = transform.sweep_view(model, None, seven.result, 2, names)
+    assert shown["digit"] == 2 and shown["names"] == names[2]
+    assert shown["colours"] == transform.POSE_COLOURS and len(set(shown["colours"])) == 16
+    assert transform.sweep_view(model, None, seven.result)["names"] == [f"dim {j}" for j in range(16)]
 
 
 # ---- the pose dimensions' labels ----------------------------------------------------------------------------------
@@ -187,8 +205,17 @@ def measured(dims: int, strong: dict[int, str], by_digit: dict[int, dict[int, st
 
 def test_the_dimensions_table_is_read_from_the_model_folder(tmp_path):
     (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {4: "slant"})))
-    labels = transform.dimension_labels(tmp_path, 16)
-    assert labels[4]["label"] == "slant" and "+0.60" in transform.dimensions_html(labels)
+    shown = transform.dimensions(transform.dimension_labels(tmp_path, 16))
+    assert shown["changes"] == ["rotation", "shear"] and shown["dims"] == list(range(16))
+    assert shown["r"][4] == [0.0, 0.6] and shown["r"][0] == [0.0, 0.1]
+    assert shown["labels"][4] == "slant" and shown["labels"][0] is None
+    assert shown["colours"][4] == [transform.r_colour(0.0), transform.r_colour(0.6)]
+
+
+@pytest.mark.parametrize("r, rgb", [(0.0, [255, 255, 255]), (1.0, [255, 64, 64]), (-1.0, [64, 64, 255]),
+                                    (0.5, [255, 159, 159]), (-2.0, [64, 64, 255])])
+def test_a_correlation_is_white_at_0_red_towards_plus_1_and_blue_towards_minus_1(r, rgb):
+    assert transform.r_colour(r) == rgb
 
 
 def test_each_capsules_dimensions_are_named_by_what_they_track_in_that_capsule(tmp_path):
@@ -203,10 +230,5 @@ def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path,
     (tmp_path / "pose-dimensions.json").write_text(contents)
     assert transform.dimension_labels(tmp_path, 16) is None
     assert transform.capsule_names(tmp_path, 16, 10)[4] == [f"dim {j}" for j in range(16)]
-    assert "python -m bench.pose_dimensions --checkpoint PATH" in transform.dimensions_html(None)
+    assert "python -m bench.pose_dimensions --checkpoint PATH" in transform.dimensions(None)["waiting"]
 
-
-def test_the_sweep_names_the_selected_capsules_pose_lines(model, seven):
-    names = [[f"capsule {k} dim {j}" for j in range(16)] for k in range(10)]
-    page = transform.sweep_html(model, None, seven.result, 7, names)
-    assert "capsule 7 dim 3" in page and "capsule 2 dim 3" not in page

@@ -29,3 +29,9 @@ export function legend(colours, label, number = twoDigits) {
     + `<span class="ramp" style="background:linear-gradient(to right, ${stops})"></span>`
     + `<span class="ends">${ends}</span></div>`;
 }
+
+// A number with its sign and digits decimals, as Python's f"{value:+.2f}" writes it: "+0.25", "-0.05".
+export const signed = (value, digits = 2) => `${value >= 0 ? "+" : ""}${value.toFixed(digits)}`;
+
+// A number in at most 6 significant digits, no trailing zeros, as Python's f"{value:g}" writes the views' numbers.
+export const general = (value) => String(Number(value.toPrecision(6)));
