@@ -3,9 +3,9 @@
     python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each view as the server makes it (demo/explainer.py: the
+model.trace(x), then each view as the server makes it (demo/compute/explainer.py: the
 numbers the page draws), all four together as one view event makes them
-(explain), #sweep's numbers (demo/transform.py, with the CNN baseline), and the
+(explain), #sweep's numbers (demo/compute/turn_and_stretch.py, with the CNN baseline), and the
 labelled Figure 4 rendered to PNG (its download). Prints the median and 95th
 percentile of wall time, in ms. The demo's budget is 500 ms median from stroke
 end to every view on the page. Then the size of each view in the explain event's
@@ -27,8 +27,8 @@ import torch
 from PIL import Image
 
 from capsnet import figures, load_model, read_image
-from demo import explainer, pictures, transform
-from demo.readers import one_digit
+from demo.compute import explainer, pictures, turn_and_stretch
+from demo.compute.readers import one_digit
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=20, help="timed calls per row (default: 20)")
     args = p.parse_args()
-    model, baseline = load_model(), transform.load_baseline()
+    model, baseline = load_model(), turn_and_stretch.load_baseline()
     inputs = []
     for path in sorted(EXAMPLES.glob("*.png")):
         result = one_digit("one", model, []).image(read_image(path)).result  # what the page keeps in the tab's state
@@ -74,7 +74,7 @@ def main() -> None:
             lambda result, trace, digit: explainer.all_capsules(model, result, digit)),
         "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
         "#sweep (sweep_view)": inference(
-            lambda result, trace, digit: transform.sweep_view(model, baseline, result, digit)),
+            lambda result, trace, digit: turn_and_stretch.sweep_view(model, baseline, result, digit)),
         "figure4 -> PNG (the download)": inference(
             lambda result, trace, digit: figures.figure_png(figures.figure4(model, result.poses[digit], digit))),
     }

@@ -1,9 +1,9 @@
-"""How fast the page predicts by itself (demo/network.js: frame.js and ONNX Runtime Web in a Web Worker), in headless
+"""How fast the page predicts by itself (demo/static/modules/network.js: frame.js and ONNX Runtime Web in a Web Worker), in headless
 Chromium on this machine's CPU.
 
     python -m bench.bench_network_js [--calls 50] [--checkpoint PATH]
 
-Serves the live routes (demo/onnx_routes.py) with a bare canvas page (bench/pagedriver/network_page.py), draws a few
+Serves the live routes (demo/server/assets.py) with a bare canvas page (bench/pagedriver/network_page.py), draws a few
 digits on it and times --calls predictions of them one after another, as the pen asks while it moves: from
 capsnetLocal.predict(imageData) to its answer (the worker frames the drawing and runs the model). Prints the
 seconds until the network runs in the page (the model fetched and set up), the median and p95 of a prediction
@@ -39,7 +39,7 @@ from bench.pagedriver.page import (
     open_demo,
     wait_for_prediction,
 )
-from demo.onnx_routes import LIVE_PATH, onnx_routes
+from demo.server.assets import LIVE_PATH, onnx_routes
 
 TARGET_MEDIAN_MS = 33
 WARM_UP_CALLS = 5

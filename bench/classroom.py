@@ -2,7 +2,7 @@
 
     python -m bench.classroom [--people 10 25 50] [--seconds 40] [--mode one|two] [--server-args "--torch-threads 1"]
 
-While a pen moves, the wired page predicts by itself (demo/canvas.js with network.js) and sends nothing. What it
+While a pen moves, the wired page predicts by itself (demo/static/components/canvas.js with network.js) and sends nothing. What it
 sends per finished stroke is played here over HTTP, as each person finishes a stroke every STROKE_EVERY_S: the
 drawing once (the draw event, pen up), then what the prediction's new #new-result number fires in the page: the
 explain event (the four views, and #sweep, skipped while its tab is closed). Now and then a person drags a pose
@@ -30,7 +30,7 @@ import urllib.request
 from bench.bench_network_js import print_while_drawing, while_drawing
 from bench.load_demo import ONE, PEN_UP, SETTLE_S, TWO, Server, Session, drawings, percentile
 from bench.pagedriver.page import launch_chromium
-from demo.onnx_routes import MANIFEST_PATH
+from demo.server.assets import MANIFEST_PATH
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
 SLIDER_CHANCE = 0.2  # after a stroke, a person drags a pose slider this often

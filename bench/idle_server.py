@@ -1,5 +1,5 @@
 """What the demo's server costs while nobody uses it: CPU milliseconds per second, Gradio's queue as Gradio sets
-it beside demo.app.quiet_queue's, in one run.
+it beside demo.server.launch.quiet_queue's, in one run.
 
     python -m bench.idle_server [--seconds 20]
 
@@ -15,8 +15,9 @@ import threading
 import time
 
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, load_model
-from demo.app import ONE, QUEUE_POLL_S, TWO, build, launch, quiet_queue
-from demo.readers import load_pair_model
+from demo.app import ONE, TWO, build
+from demo.server.launch import QUEUE_POLL_S, launch, quiet_queue
+from demo.compute.readers import load_pair_model
 
 GRADIO_POLL_S = (0.001, 0.01)  # gradio/queueing.py on Linux: sleep_when_free, progress_update_sleep_when_free
 

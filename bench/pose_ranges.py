@@ -4,7 +4,7 @@
 
 Prints percentiles of each dimension of the longest capsule's pose, and the
 symmetric range that covers the 0.1st to 99.9th percentiles of every dimension
-plus the paper's largest perturbation (0.25), rounded up to 0.1. demo/inputs.py's
+plus the paper's largest perturbation (0.25), rounded up to 0.1. demo/compute/inputs.py's
 POSE_RANGE comes from here.
 """
 

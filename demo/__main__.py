@@ -8,7 +8,7 @@ import torch
 
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT, CheckpointError, load_model, model_folder
 
-from .memory import return_freed_memory
+from .server.memory import return_freed_memory
 
 # One PyTorch thread per request: with more, a crowd's requests spin against each other on few cores; Gradio's
 # 40 threads keep canvas drawings going while big images wait their turn (figures: docs/limits.md, "Threads").
@@ -47,7 +47,8 @@ def main(argv=None) -> None:
     except CheckpointError as error:
         sys.exit(f"error: {error}")
     # Gradio takes seconds to import: only once the model is known to load.
-    from .app import ONE, TWO, build, launch
+    from .app import ONE, TWO, build
+    from .server.launch import launch
     from .readers import load_pair_model, warm_up
 
     pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)

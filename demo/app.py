@@ -1,6 +1,6 @@
 """The page: Gradio components, their element ids and their events. What each mode reads and shows is in
 readers.py (a Reader per mode: the one-digit model, or the pair model for two digits over each other), the
-views inside the capsules in explainer.py, turn and stretch in transform.py.
+views inside the capsules in explainer.py, turn and stretch in turn_and_stretch.py.
 
 The data flow: an input (a drawing, an upload, an example) is read once, by the chosen mode's Reader. Its
 Result goes into the tab's state, and a change of #new-result (a number, no image) asks for the four
@@ -11,7 +11,7 @@ answer with {component: value}; what an answer leaves as it is, it does not name
 (capsules, pose dimensions) is the model's config.
 
 #prediction and #lengths are numbers (a reading) that views.js draws, whether the server or the page's own
-network computed them. #transform turns and stretches the input (transform.py): a slider move runs the network
+network computed them. #transform turns and stretches the input (turn_and_stretch.py): a slider move runs the network
 once on the Result's framed 28x28, changed, without the drawing (in the page itself while it can: turn.js);
 every new input starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result with the views
 (one request), and is made only while its tab is open.
@@ -20,29 +20,34 @@ While the pen moves, the page predicts by itself (canvas.js with network.js): th
 is lifted. What runs where: docs/in-page-network.md.
 """
 
-import itertools
-import tempfile
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
-from starlette.middleware import Middleware
 
-from capsnet import CapsNet, CapsNetConfig, ImageError
-from capsnet.preprocessing import MAX_IMAGE_BYTES
+from capsnet import CapsNet, CapsNetConfig
 
-from . import explainer, transform
-from .body_limit import BodyLimit
-from .cores import CORE_TURNS
-from .inputs import POSE_RANGE
-from .idle_trim import TrimWhenIdle
-from .isolation import CrossOriginIsolation
-from .onnx_routes import onnx_routes
-from .readers import Answer, Example, Pose, Reader, Result, load_examples, one_digit, two_digits
+from .compute import explainer, turn_and_stretch
+from .compute.inputs import POSE_RANGE
+from .compute.readers import Example, Reader, load_examples, one_digit, two_digits
+from .server.assets import onnx_routes
+from .server.launch import EXAMPLES
 from .weights import weights_routes
+from .wiring import (
+    ONE,
+    TWO,
+    ExplainerViews,
+    Page,
+    TransformControls,
+    classify_endpoint,
+    wire_answers,
+    wire_explainer,
+    wire_inputs,
+    wire_transform,
+)
 
 HERE = Path(__file__).resolve().parent
+COMPONENTS = HERE / "static" / "components"  # the js_on_load scripts of the page's gr.HTML components
 CANVAS_SIZE = 280
 SLIDERS_PER_ROW = 4
 TITLE = "## Capsule Network lab: draw a digit"
@@ -57,24 +62,7 @@ CAPTION = (
 # the page. No ${value} here: sending a drawing sets props.value, and the template must then stay as it is.
 CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label="drawing area: draw a digit">'
                '</canvas><button id="clear" type="button">Clear</button><p id="live-status" role="status"></p>')
-# Events that must feel instant: no queue round trip, no progress overlay, and
-# while one runs only the newest input waits, so the last one is always shown.
-LIVE = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last"}
-# The page's own events: callable by name (the load script uses them), but not listed under "Use via API".
-# Their inputs reach the readers unconverted: Gradio's own checks (a slider's range, a radio's
-# choices) answer a bad value with HTTP 500, the readers with a message or by ignoring it. Their
-# outputs reach the page as the readers made them (numbers, data URLs, HTML): Gradio's postprocessing
-# would pass each through unchanged, one worker-thread hop per output, 24 for a drawing.
-INTERNAL = {"api_visibility": "undocumented", "preprocess": False, "postprocess": False}
-# The explainer views follow a prediction (a change of #new-result, or .then): they never hold it up, and while
-# they are being made only the newest input waits, so they never fall behind.
-VIEWS = {"queue": False, "show_progress": "hidden", "trigger_mode": "always_last", **INTERNAL}
-# Runs in the browser as a drawing is sent: is the pen still on the canvas (canvas.js)? Then the
-# prediction comes alone: the views cost several predictions' time, and lifting the pen brings them.
-PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').dataset.pen === 'down', mode]"
-EXAMPLES = HERE / "examples"
 PAIR_EXAMPLES = EXAMPLES / "pairs.json"
-ONE, TWO = "one", "two"  # #mode's values: the single model, or the pair model
 PAIR_DECODER = "/decoder-pairs"  # where the pair model's decoder weights are served (decoder.js's MANIFESTS)
 PAIR_CAPTION = (
     "### Two digits at once\nChoose *two digits* beside the canvas and draw two digits over each other, or click a "
@@ -105,13 +93,6 @@ SECTIONS = {
                      "The decoder's drawing from each of the {num_classes} digit capsules' own pose, with its length. "
                      "A wrong prediction often shows here: the longest capsule draws something close to your digit."),
 }
-SESSIONS_KEPT = 1000
-# An event's request body: a 280x280 canvas as a PNG data URL is at most about 0.4 MB.
-MAX_EVENT_BYTES = 2 * 2**20
-# Each new Result gets the next number, the value of #new-result: its change brings the explainer views.
-RESULT_NUMBERS = itertools.count(1)
-
-
 def sizes(cfg: CapsNetConfig) -> dict:
     """The architecture's sizes that the page's texts name."""
     return {**asdict(cfg), "grid": cfg.primary_grid, "num_primary_capsules": cfg.num_primary_capsules}
@@ -136,7 +117,7 @@ def overlay_picture(reader: Reader) -> gr.HTML:
     template = ('<figure><div class="stack"><img class="input" src="${value.input}" alt="">'
                 f'<img class="drawings" src="${{value.drawings}}" alt="{caption}"></div>'
                 f"<figcaption>{caption}</figcaption></figure>")
-    return gr.HTML(reader.blank_overlay(), html_template=template, js_on_load=(HERE / "overlay.js").read_text(),
+    return gr.HTML(reader.blank_overlay(), html_template=template, js_on_load=(COMPONENTS / "overlay.js").read_text(),
                    elem_id="overlay")
 
 
@@ -160,10 +141,10 @@ def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider
     sliders = []
     for first in range(0, dims, SLIDERS_PER_ROW):
         with gr.Row(elem_classes="pose-row"):
-            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=transform.pose_name(dim),
+            sliders += [gr.Slider(*POSE_RANGE, value=0.0, step=0.01, label=turn_and_stretch.pose_name(dim),
                                   elem_id=f"dim-{dim}", min_width=120, buttons=[])
                         for dim in range(first, min(first + SLIDERS_PER_ROW, dims))]
-    gr.HTML(names, js_on_load=(HERE / "pose_names.js").read_text(), visible="hidden", elem_id="pose-names")
+    gr.HTML(names, js_on_load=(COMPONENTS / "pose_names.js").read_text(), visible="hidden", elem_id="pose-names")
     gr.Markdown(NAMES_CAPTION, elem_classes="section-caption", elem_id="names-caption")
     return sliders
 
@@ -171,55 +152,7 @@ def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider
 def drawn_view(name: str, elem_id: str, blank: dict, css_class: str | None = None) -> gr.HTML:
     """A view that views.js draws from numbers (render's name for it): the server's or the page's (view.js)."""
     return gr.HTML(blank, html_template='<div class="view"></div>', elem_classes=css_class,
-                   js_on_load=f"const VIEW = {name!r};\n" + (HERE / "view.js").read_text(), elem_id=elem_id)
-
-
-@dataclass
-class Page:
-    """The components the events read and write."""
-
-    canvas: gr.HTML
-    mode: gr.Radio
-    prediction: gr.HTML  # drawn by views.js from a reading (readers.Reader.reading)
-    lengths: gr.HTML  # the same reading, as bars
-    network_input: gr.HTML
-    reconstruction: gr.HTML
-    overlay: gr.HTML
-    digit: gr.Radio
-    sliders: list[gr.Slider]
-    reset: gr.Button
-    result: gr.State  # this tab's readers.Result: every tab has its own
-    new_result: gr.Number  # a new number with each Result the views should show (not while the pen is down)
-    pen_down: gr.Checkbox  # set by PEN_DOWN
-
-    def answered(self) -> list:
-        """Every component an Answer sets."""
-        return [self.prediction, self.lengths, self.network_input, self.reconstruction, self.overlay, self.digit,
-                *self.sliders, self.result, self.new_result]
-
-    def posed(self) -> list:
-        """Every component a Pose sets."""
-        return [self.reconstruction, *self.sliders, self.overlay]
-
-    def shown(self, answer: Answer, views: bool = True) -> dict:
-        """answer on the page; views: with a new number for #new-result, so that the views follow."""
-        values = {self.prediction: answer.reading, self.lengths: answer.reading,
-                  self.network_input: answer.network_input, self.reconstruction: answer.reconstruction,
-                  self.digit: answer.digit, self.result: answer.result, **dict(zip(self.sliders, answer.pose))}
-        if answer.overlay is not None:
-            values[self.overlay] = answer.overlay
-        if views:
-            values[self.new_result] = next(RESULT_NUMBERS)
-        return values
-
-    def posed_as(self, pose: Pose):
-        """pose on the page: what it leaves as it is (None) is not sent."""
-        values = {} if pose.reconstruction is None else {self.reconstruction: pose.reconstruction}
-        if pose.values is not None:
-            values.update(zip(self.sliders, pose.values))
-        if pose.overlay is not None:
-            values[self.overlay] = pose.overlay
-        return values or gr.skip()  # Gradio reads an empty dict as one value, not as "nothing changes"
+                   js_on_load=f"const VIEW = {name!r};\n" + (COMPONENTS / "view.js").read_text(), elem_id=elem_id)
 
 
 def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
@@ -228,8 +161,8 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
     folders: each mode's model folder, whose pose-dimensions.json names the pose dimensions (else "dim j")."""
     cfg = model.config
     folders = folders or {}
-    pose_labels = transform.dimension_labels(folders[ONE], cfg.digit_dim) if ONE in folders else None
-    names = {mode: transform.capsule_names(folders.get(mode), cfg.digit_dim, cfg.num_classes) for mode in (ONE, TWO)}
+    pose_labels = turn_and_stretch.dimension_labels(folders[ONE], cfg.digit_dim) if ONE in folders else None
+    names = {mode: turn_and_stretch.capsule_names(folders.get(mode), cfg.digit_dim, cfg.num_classes) for mode in (ONE, TWO)}
     readers = {ONE: one_digit(ONE, model, names[ONE])}
     if pair_model is not None:
         readers[TWO] = two_digits(TWO, pair_model, names[TWO])
@@ -240,7 +173,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         pen_down = gr.Checkbox(False, visible="hidden", elem_id="pen-down")
         with gr.Row(equal_height=False):
             with gr.Column(scale=0, min_width=CANVAS_SIZE + 16):
-                canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(HERE / "canvas.js").read_text(),
+                canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(COMPONENTS / "canvas.js").read_text(),
                                  elem_id="canvas")
                 mode = mode_choice(None if pair_model else why_no_pairs)
             with gr.Column(scale=2, min_width=300):  # the prediction, the pictures, and #transform under them
@@ -253,7 +186,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                             network_input = picture("input-28", "what the network sees (28x28)", blank.network_input,
                                                     js_on_load=shows_local("input-28"))
                             reconstruction = picture("reconstruction", "decoded from the selected capsule",
-                                                     blank.reconstruction, js_on_load=(HERE / "decoder.js").read_text())
+                                                     blank.reconstruction, js_on_load=(COMPONENTS / "decoder.js").read_text())
                             overlay = overlay_picture(readers[ONE])
                         digit = gr.Radio(list(range(cfg.num_classes)), label="capsule to decode (default: the longest)",
                                          elem_id="digit")
@@ -270,7 +203,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             with gr.Tab("Inside the capsules", id="inside"):
                 explained = explainer_views(cfg)
             with gr.Tab("Turn and stretch", id="turn", elem_id="turn-tab") as turn_tab:
-                sweep_view = turn_and_stretch(pose_labels)
+                sweep_view = turn_and_stretch_tab(pose_labels)
         selected = wire_answers(page, readers)
         wire_inputs(page, readers, upload, examples, shipped, pair_examples, shipped_pairs)
         sweep = wire_transform(readers, turn, turn_tab, sweep_view, page,
@@ -283,70 +216,6 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
     blocks.decoder_routes += onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
                                          reads={name: r.page() for name, r in readers.items()})
     return blocks
-
-
-def reader_of(readers: dict[str, Reader], state: Result | None) -> Reader:
-    """The reader that made the tab's Result (before any, one-digit mode's)."""
-    return readers[state.mode] if state is not None else readers[ONE]
-
-
-def wire_answers(page: Page, readers: dict[str, Reader]):
-    """The drawing, the mode, the pose sliders, the capsule choice and Reset; returns the capsule choice's event,
-    which the views follow."""
-
-    def on_draw(url, pen_is_down, chosen_mode):
-        return page.shown(readers.get(chosen_mode, readers[ONE]).drawing(url), views=pen_is_down is not True)
-
-    def on_mode(chosen_mode, state):
-        """The tab's input read again by the chosen mode's reader, unturned."""
-        reader = readers.get(chosen_mode, readers[ONE])
-        return page.shown(reader.blank() if state is None else reader.read(state.framed))
-
-    def on_pose(chosen, *pose_and_state):
-        *pose, state = pose_and_state
-        return page.posed_as(reader_of(readers, state).pose(chosen, pose, state))
-
-    def on_select(chosen, state):
-        return page.posed_as(reader_of(readers, state).select(chosen, state))
-
-    page.canvas.input(on_draw, inputs=[page.canvas, page.pen_down, page.mode], js=PEN_DOWN, api_name="draw",
-                      outputs=page.answered(), **INTERNAL, **LIVE)
-    page.mode.input(on_mode, inputs=[page.mode, page.result], outputs=page.answered(), api_name="mode",
-                    **INTERNAL, **LIVE)
-    # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
-    # The picture's input event is the server path: decoder.js fires it for a slider move while it has no
-    # weights of its own.
-    page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, page.result],
-                              outputs=[page.reconstruction, page.overlay], api_name="pose", **INTERNAL, **LIVE)
-    selected = page.digit.input(on_select, inputs=[page.digit, page.result], outputs=page.posed(),
-                                api_name="select", **INTERNAL, **LIVE)
-    page.reset.click(on_select, inputs=[page.digit, page.result], outputs=page.posed(), api_name="reset",
-                     **INTERNAL, **LIVE)
-    return selected
-
-
-def wire_inputs(page: Page, readers: dict[str, Reader], upload: gr.File, examples: gr.Gallery,
-                shipped: list[Example], pair_examples: gr.Gallery | None, shipped_pairs: list[Example]) -> None:
-    """An uploaded image, a shipped example (read in the chosen mode) and a shipped pair (read in two-digit mode)."""
-
-    def on_upload(path, chosen_mode):
-        answer = readers.get(chosen_mode, readers[ONE]).file(path)
-        return {upload: None, **page.shown(answer)}  # None: the box is ready for the next file
-
-    def on_example(chosen_mode, event: gr.SelectData):
-        return page.shown(readers.get(chosen_mode, readers[ONE]).file(str(shipped[event.index].path)))
-
-    def on_pair_example(event: gr.SelectData):
-        return {page.mode: TWO, **page.shown(readers[TWO].file(str(shipped_pairs[event.index].path)))}
-
-    # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
-    # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
-    upload.upload(on_upload, inputs=[upload, page.mode], outputs=[upload, *page.answered()], api_name="upload",
-                  **{**INTERNAL, **LIVE, "preprocess": True})
-    examples.select(on_example, inputs=page.mode, outputs=page.answered(), api_name="example", **INTERNAL, **LIVE)
-    if pair_examples is not None:
-        pair_examples.select(on_pair_example, inputs=None, outputs=[*page.answered(), page.mode],
-                             api_name="pair_example", **INTERNAL, **LIVE)
 
 
 def input_choices() -> tuple[gr.File, gr.Gallery, list[Example]]:
@@ -380,16 +249,6 @@ def pair_choices() -> tuple[gr.Gallery, list[Example]]:
     return gallery, shipped
 
 
-@dataclass
-class ExplainerViews:
-    """The four views below the sliders and their controls."""
-
-    views: list[gr.HTML]  # #routing, #primary, #figure4, #all-capsules, in explainer.Views' order
-    iterations: gr.Radio  # #iterations: re-run routing with 1-5 iterations
-    figure4_button: gr.Button  # #figure4-png: make the labelled matplotlib figure
-    figure4_file: gr.DownloadButton  # #figure4-file: its download, once made
-
-
 def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     """#routing, #primary, #figure4 and #all-capsules, each under a heading and a two-sentence caption."""
     waiting = explainer.waiting_views(cfg).outputs()
@@ -412,57 +271,6 @@ def explainer_views(cfg: CapsNetConfig) -> ExplainerViews:
     return ExplainerViews(views, **controls)
 
 
-# Is #sweep on screen (its tab open)? The sweep costs about 50 predictions: it is made only where it is seen.
-SWEEP_SHOWN = "(...values) => [...values.slice(0, -1), document.querySelector('#sweep')?.checkVisibility() === true]"
-
-
-@dataclass
-class Sweep:
-    """#sweep ("Turn and stretch"), made with the views of each Result and capsule choice, in the same request."""
-
-    view: gr.HTML
-    shown: gr.Checkbox  # is #sweep on screen? (SWEEP_SHOWN)
-    make: Callable  # (state, chosen capsule, shown) -> #sweep's numbers, or gr.skip() while it is not seen
-
-
-def wire_explainer(readers: dict[str, Reader], page: Page, selected, explained: ExplainerViews, sweep: Sweep) -> None:
-    """The four views follow the tab's Result: a new one (its number changes), a capsule choice (selected: that
-    event, which the views follow) or a number of iterations; #sweep comes with them (not for iterations). Figure
-    4's PNG is made from it too, each by the reader that made the Result (its model, its capsules' names)."""
-    # A new input, or another capsule or iteration count, also takes away the last Figure 4 download.
-    outputs, iterations = [*explained.views, explained.figure4_file], explained.iterations
-
-    def views(state, chosen, rounds) -> tuple:
-        reader = reader_of(readers, state)
-        with CORE_TURNS.take(view=True):
-            made = explainer.explain(reader.model, state, chosen, rounds, reader.names)
-        return *made.outputs(), gr.DownloadButton(visible=False)
-
-    def views_and_sweep(state, chosen, rounds, seen) -> tuple:
-        return *views(state, chosen, rounds), sweep.make(state, chosen, seen)
-
-    def new_views(state, rounds, seen) -> tuple:
-        return views_and_sweep(state, None, rounds, seen)  # the longest capsule, as the prediction chose it
-
-    def on_figure4(state, chosen):
-        path = explainer.figure4_png(reader_of(readers, state).model, state, chosen,
-                                     Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
-        return gr.DownloadButton(value=path, visible=path is not None)
-
-    followers = [*outputs, sweep.view]
-    page.new_result.change(new_views, inputs=[page.result, iterations, sweep.shown], js=SWEEP_SHOWN,
-                           outputs=followers, api_name="explain", **VIEWS)
-    selected.then(views_and_sweep, inputs=[page.result, page.digit, iterations, sweep.shown], js=SWEEP_SHOWN,
-                  outputs=followers, api_name="explain_selected", **VIEWS)
-    iterations.input(views, inputs=[page.result, page.digit, iterations], outputs=outputs, api_name="iterations",
-                     **VIEWS)
-    explained.figure4_button.click(on_figure4, inputs=[page.result, page.digit], outputs=explained.figure4_file,
-                                   api_name="figure4_png", **{**INTERNAL, "postprocess": True})  # a download
-
-
-# Runs in the browser as a #transform slider sends its value: is the pointer still pressing it? Then the
-# prediction comes alone, as while the pen is down; letting go (release) brings the views and the sweep.
-DRAGGING = "(...values) => [...values.slice(0, -1), document.querySelector('#transform input:active') !== null]"
 TURN_CAPTION = (
     "### Turn and stretch\nThe sliders above turn, scale, shear and move the 28x28 input the network sees, and the "
     "prediction follows: a capsule's **length** should hold while the digit is still there, and its **pose** should "
@@ -481,127 +289,22 @@ DIMENSIONS_CAPTION = (
 )
 
 
-@dataclass
-class TransformControls:
-    """#transform: the sliders that turn and stretch the network's input, and their Reset."""
-
-    sliders: list[gr.Slider]  # #rotate, #scale, #shear, #shift-x, #shift-y: transform.CONTROLS' order
-    reset: gr.Button  # #transform-reset: back to no change
-    dragging: gr.Checkbox  # set by DRAGGING
-    moved: gr.HTML  # turn.js: predicts a slider move in the page, else fires its input event ("transform")
-
-
 def transform_controls() -> TransformControls:
     with gr.Row(elem_id="transform", elem_classes="pose-row"):
         sliders = [gr.Slider(c.low, c.high, value=c.none, step=c.step, label=c.label, elem_id=c.elem_id, min_width=120,
-                             buttons=[]) for c in transform.CONTROLS]
+                             buttons=[]) for c in turn_and_stretch.CONTROLS]
         reset = gr.Button("Reset turn & stretch", elem_id="transform-reset", size="sm", scale=0, min_width=110)
     return TransformControls(sliders, reset, gr.Checkbox(False, visible="hidden", elem_id="transform-dragging"),
-                             gr.HTML("", js_on_load=(HERE / "turn.js").read_text(), visible="hidden",
+                             gr.HTML("", js_on_load=(COMPONENTS / "turn_and_stretch.js").read_text(), visible="hidden",
                                      elem_id="transform-live"))
 
 
-def turn_and_stretch(labels: list[dict] | None) -> gr.HTML:
+def turn_and_stretch_tab(labels: list[dict] | None) -> gr.HTML:
     """The "Turn and stretch" tab: #sweep under its caption, and the table of what each pose dimension tracks."""
     gr.Markdown(TURN_CAPTION, elem_classes="section-caption")
-    view = drawn_view("sweep", "sweep", transform.sweep_view(None, None, None), "explainer")
+    view = drawn_view("sweep", "sweep", turn_and_stretch.sweep_view(None, None, None), "explainer")
     gr.Markdown(DIMENSIONS_CAPTION, elem_classes="section-caption")
-    drawn_view("pose-dimensions", "pose-dimensions", transform.dimensions(labels))
+    drawn_view("pose-dimensions", "pose-dimensions", turn_and_stretch.dimensions(labels))
     return view
 
 
-def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab: gr.Tab, sweep_view: gr.HTML,
-                   page: Page, new_inputs: list) -> Sweep:
-    """A #transform slider re-runs the network on the tab's input as framed, turned and stretched (no drawing
-    is sent); Reset and every new input (new_inputs: their triggers) put the sliders back to no change. #sweep
-    follows its tab's opening here, and the tab's Result and capsule choice with the views (the Sweep returned),
-    drawn only while it can be seen. Only a reader that turns (one-digit mode) does either."""
-    baseline = transform.load_baseline()
-    sliders = controls.sliders
-    shown = gr.Checkbox(False, visible="hidden", elem_id="sweep-shown")  # set by SWEEP_SHOWN
-
-    def turned(state, values, views: bool) -> dict:
-        """The page for the tab's input changed by values; nothing (the page as it is) before an input, or in a mode
-        that reads the input as drawn."""
-        if state is None or not reader_of(readers, state).turns:
-            return {}
-        return page.shown(reader_of(readers, state).turned(state, transform.change(values)), views)
-
-    def on_transform(state, *values_and_dragging):
-        *values, dragging = values_and_dragging
-        return turned(state, values, views=dragging is not True) or gr.skip()
-
-    def on_reset(state):
-        return {**turned(state, [], views=True), **dict(zip(sliders, transform.NO_CHANGE_VALUES))}
-
-    def on_sweep(state, chosen, seen):
-        if seen is not True:
-            return gr.skip()
-        reader = reader_of(readers, state)
-        if not reader.turns:
-            return transform.ONE_DIGIT_ONLY
-        with CORE_TURNS.take(view=True):
-            return transform.sweep_view(reader.model, baseline, state, chosen, reader.names)
-
-    gr.on([controls.moved.input], on_transform, inputs=[page.result, *sliders, controls.dragging], js=DRAGGING,
-          outputs=page.answered(), api_name="transform", **INTERNAL, **LIVE)
-    gr.on([s.release for s in sliders], on_transform, inputs=[page.result, *sliders, controls.dragging],
-          outputs=page.answered(), api_name="transform_released", **INTERNAL, **LIVE)
-    controls.reset.click(on_reset, inputs=page.result, outputs=[*page.answered(), *sliders],
-                         api_name="transform_reset", **INTERNAL, **LIVE)
-    for trigger in new_inputs:  # in the browser only: a new input starts with no change
-        trigger(None, js=f"() => {list(transform.NO_CHANGE_VALUES)}", outputs=sliders, queue=False,
-                show_progress="hidden", api_visibility="private")
-    tab.select(on_sweep, inputs=[page.result, page.digit, shown], js="(state, chosen) => [state, chosen, true]",
-               outputs=sweep_view, api_name="sweep_shown", **VIEWS)
-    return Sweep(sweep_view, shown, on_sweep)
-
-
-def classify_endpoint(reader: Reader) -> None:
-    """The one public endpoint, /classify: an image file in, {"digit": int, "lengths": [10 floats]} out."""
-
-    def classify(image: gr.FileData) -> dict:
-        """Classify one image of a handwritten digit: the digit and the ten capsule lengths (0-1, independent)."""
-        try:
-            return explainer.classify(reader, image["path"] if isinstance(image, dict) else image.path)
-        except ImageError as error:
-            raise gr.Error(str(error)) from None
-
-    gr.api(classify, api_name="classify", queue=False)
-
-
-# While it has nothing to do, Gradio's queue looks for work every 1 ms and for progress every 10 ms: about 50 ms of
-# CPU a second on a server nobody uses (bench/idle_server.py). Only the Figure 4 PNG goes through the queue here
-# (the page's events skip it), and it takes a second anyway: looking every QUEUE_POLL_S is soon enough.
-QUEUE_POLL_S = 0.25
-
-
-def quiet_queue(page: gr.Blocks, poll_s: float = QUEUE_POLL_S) -> None:
-    """Gradio's queue looks for work and progress every poll_s while free (Gradio's own loops read these each turn)."""
-    page._queue.sleep_when_free = page._queue.progress_update_sleep_when_free = poll_s
-
-
-def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
-           max_threads: int = 40):
-    """Serve the page; with block=False return at once (tests), leaving the server running until page.close().
-
-    max_threads: events served at once (the page's events skip Gradio's queue: they wait for a thread).
-    """
-    # run_history=False: Gradio would otherwise copy every event's inputs and outputs (drawings as data URLs,
-    # up to 100 runs) into localStorage, re-encoding all of it on each event: most of a slider event's time.
-    # max_file_size: Gradio's upload route refuses larger files (HTTP 413) before they reach a handler.
-    # state_session_capacity: Gradio keeps every session's state (about 0.1 MB, measured) for an hour
-    # after its tab closes, and forever for API callers; beyond this many, the oldest go first.
-    # BodyLimit: events' bodies (JSON) over MAX_EVENT_BYTES are refused with HTTP 413.
-    # TrimWhenIdle: what a burst of requests freed goes back to the OS once the server is idle.
-    # CrossOriginIsolation: the page may run the network in it on several threads.
-    # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
-    # allowed_paths: the examples are served from the package, wherever the server was started.
-    quiet_queue(page)
-    return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       css=(HERE / "style.css").read_text(), js=(HERE / "paste.js").read_text(), ssr_mode=False,
-                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)],
-                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
-                       app_kwargs={"routes": page.decoder_routes,
-                                   "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
-                                                  Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})

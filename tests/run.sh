@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI): installs what the tests need on a
-# fresh machine (packages, Chromium, MNIST), checks the page's framing (demo/frame.js) against
+# fresh machine (packages, Chromium, MNIST), checks the page's framing (demo/static/modules/frame.js) against
 # Python with node --test, then runs the whole suite, browser tests included.
 # Uses .venv/bin/python when the project has a .venv, else python3 (or $PYTHON).
 set -euo pipefail

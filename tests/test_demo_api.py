@@ -27,10 +27,11 @@ from bench.pagedriver.digit_strokes import render
 from bench.pagedriver.page import free_port
 from capsnet import CapsNet
 from capsnet.preprocessing import MAX_IMAGE_BYTES
-from demo import explainer
-from demo.app import MAX_EVENT_BYTES, build, launch
-from demo.body_limit import BodyLimit
-from demo.cores import CORES
+from demo.compute import explainer
+from demo.app import build
+from demo.server.launch import MAX_EVENT_BYTES, launch
+from demo.server.body_limit import BodyLimit
+from demo.server.cores import CORES
 
 POSE_DIMS = 16  # the shipped model's
 SLIDERS = [0.1] * POSE_DIMS

@@ -8,9 +8,9 @@ import torch
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
-from demo import explainer
+from demo.compute import explainer
 from demo.app import build
-from demo.readers import one_digit
+from demo.compute.readers import one_digit
 from demo.weights import pack_decoder
 
 ARCHITECTURES = {

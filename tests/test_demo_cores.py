@@ -1,11 +1,11 @@
-"""demo/cores.py: network passes and views take turns, as many at once as there are cores, views first."""
+"""demo/server/cores.py: network passes and views take turns, as many at once as there are cores, views first."""
 
 import threading
 import time
 
 import pytest
 
-from demo.cores import Turns
+from demo.server.cores import Turns
 
 def wait_until(condition, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds

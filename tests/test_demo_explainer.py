@@ -14,10 +14,10 @@ from PIL import Image
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, figures, load_model, preprocess
-from demo import explainer, readers
-from demo.pictures import gray
+from demo.compute import explainer, readers
+from demo.compute.pictures import gray
 from demo.app import EXAMPLES
-from demo.readers import load_examples, one_digit
+from demo.compute.readers import load_examples, one_digit
 
 PNG_TOLERANCE = 1 / 255  # pictures are 8-bit PNGs
 

@@ -6,7 +6,7 @@ import pytest
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, preprocessing
-from demo import memory
+from demo.server import memory
 from tests.test_preprocessing import png_header
 
 CANVAS, BIG = 280, 1100  # the page's canvas (0.08 MP) and a 1.2 MP drawing

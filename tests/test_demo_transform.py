@@ -1,4 +1,4 @@
-"""Turn and stretch (demo/transform.py, Reader.turned): the #transform sliders' values, the turned prediction, the
+"""Turn and stretch (demo/compute/turn_and_stretch.py, Reader.turned): the #transform sliders' values, the turned prediction, the
 sweep and its caption, and the pose dimensions' labels, called as the page calls them, without a browser. (A turn
 before any input: tests/test_demo_api.py.)"""
 
@@ -11,10 +11,10 @@ import torch
 from bench.pagedriver.digit_strokes import render
 from capsnet import load_model, warp
 from capsnet.transforms import NO_CHANGE, SWEEPS, sweep
-from demo import explainer, transform
-from demo.inputs import slider_values
-from demo.pictures import image_url
-from demo.readers import Answer, Reader, Result, one_digit
+from demo.compute import explainer, turn_and_stretch
+from demo.compute.inputs import slider_values
+from demo.compute.pictures import image_url
+from demo.compute.readers import Answer, Reader, Result, one_digit
 
 
 @pytest.fixture(scope="module")
@@ -38,35 +38,35 @@ def values(rotate=0.0, scale=1.0, shear=0.0, shift_x=0.0, shift_y=0.0) -> list:
 
 def turned(one: Reader, result: Result, **change) -> Answer:
     """The page for the tab's input with the #transform sliders at these values, as their event makes it."""
-    return one.turned(result, transform.change(values(**change)))
+    return one.turned(result, turn_and_stretch.change(values(**change)))
 
 
 # ---- the sliders' values ------------------------------------------------------------------------------------------
 
 def test_slider_values_become_warps_arguments():
-    assert transform.change(values(30, 0.8, 0.1, 2, -3)) == {"rotate": 30.0, "scale": 0.8, "shear": 0.1,
+    assert turn_and_stretch.change(values(30, 0.8, 0.1, 2, -3)) == {"rotate": 30.0, "scale": 0.8, "shear": 0.1,
                                                             "shift": (2.0, -3.0)}
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, None, "x", [1]])
 def test_a_value_that_is_no_number_is_left_at_no_change(bad):
-    assert transform.change(values(rotate=bad, scale=bad)) == NO_CHANGE | {"shift": (0.0, 0.0)}
+    assert turn_and_stretch.change(values(rotate=bad, scale=bad)) == NO_CHANGE | {"shift": (0.0, 0.0)}
 
 
 def test_values_out_of_range_are_clamped_to_the_sliders_range():
-    change = transform.change(values(1e9, -5, 3, -100, 100))
+    change = turn_and_stretch.change(values(1e9, -5, 3, -100, 100))
     assert change == {"rotate": 60.0, "scale": 0.5, "shear": 0.5, "shift": (-6.0, 6.0)}
 
 
 @pytest.mark.parametrize("sent", [[], [30], None, "30", {"rotate": 30}])
 def test_missing_values_count_as_no_change(sent):
-    change = transform.change(sent)
+    change = turn_and_stretch.change(sent)
     assert change["scale"] == 1.0 and change["shift"] == (0.0, 0.0)
     assert change["rotate"] == (30.0 if sent == [30] else 0.0)
 
 
 def test_every_control_starts_at_no_change_within_its_range():
-    for control in transform.CONTROLS:
+    for control in turn_and_stretch.CONTROLS:
         assert control.low <= control.none <= control.high
 
 
@@ -114,13 +114,13 @@ def test_a_sweep_with_other_changes_held_equals_single_warps(model, seven):
 
 def test_the_sweep_holds_the_sliders_other_changes(model, one, seven):
     result = turned(one, seven.result, rotate=20, scale=0.8).result
-    by_turn, by_scale = transform.sweeps(model, None, result, 7)
+    by_turn, by_scale = turn_and_stretch.sweeps(model, None, result, 7)
     assert by_turn.current == 20 and by_scale.current == pytest.approx(0.8)
     at_20 = int((SWEEPS["rotate"] - 20).abs().argmin())
     torch.testing.assert_close(by_turn.lengths[at_20], result.lengths, rtol=0, atol=1e-4)
 
 
-def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, current: float = 0.0) -> transform.Sweep:
+def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, current: float = 0.0) -> turn_and_stretch.Sweep:
     """A rotation sweep where capsule 7 is longest at amounts[longest_from..longest_to] and capsule 1 elsewhere,
     the CNN's choice is 7 at amounts[cnn_from..cnn_to], and pose dim 3 follows the angle exactly."""
     amounts = SWEEPS["rotate"]
@@ -131,7 +131,7 @@ def synthetic(longest_from: int, longest_to: int, cnn_from: int, cnn_to: int, cu
     pose[:, 3] = amounts / 100
     top = torch.ones(len(amounts), dtype=torch.long)
     top[cnn_from : cnn_to + 1] = 7
-    return transform.Sweep("rotate", amounts, lengths, pose, (top == 7).float(), top, 7, current)
+    return turn_and_stretch.Sweep("rotate", amounts, lengths, pose, (top == 7).float(), top, 7, current)
 
 
 def test_the_caption_numbers_say_where_the_capsule_and_the_cnn_keep_the_digit():
@@ -159,11 +159,11 @@ def test_kept_is_the_stretch_around_the_current_value():
 
 
 def test_the_sweep_view_has_both_axes_numbers_with_the_cnn_beside(model, seven):
-    baseline = transform.load_baseline()
+    baseline = turn_and_stretch.load_baseline()
     if baseline is None:
-        pytest.skip(f"no CNN baseline at {transform.BASELINE}")
-    shown = transform.sweep_view(model, baseline, seven.result)
-    found = transform.sweeps(model, baseline, seven.result, 7)
+        pytest.skip(f"no CNN baseline at {turn_and_stretch.BASELINE}")
+    shown = turn_and_stretch.sweep_view(model, baseline, seven.result)
+    found = turn_and_stretch.sweeps(model, baseline, seven.result, 7)
     assert shown["digit"] == 7 and shown["baseline"] is True
     assert [axis["axis"] for axis in shown["axes"]] == ["rotate", "scale"]
     for axis, s in zip(shown["axes"], found):
@@ -174,21 +174,21 @@ def test_the_sweep_view_has_both_axes_numbers_with_the_cnn_beside(model, seven):
 
 
 def test_without_the_baseline_the_sweep_has_no_cnn_numbers(model, seven):
-    shown = transform.sweep_view(model, None, seven.result)
+    shown = turn_and_stretch.sweep_view(model, None, seven.result)
     assert shown["baseline"] is False
     assert all(axis["cnn"] is None and axis["cnn_kept"] is None and axis["cnn_now"] is None for axis in shown["axes"])
 
 
 def test_before_an_input_the_sweep_waits(model):
-    assert "Draw a digit" in transform.sweep_view(model, None, None)["waiting"]
+    assert "Draw a digit" in turn_and_stretch.sweep_view(model, None, None)["waiting"]
 
 
 def test_the_sweep_names_and_colours_the_selected_capsules_pose_lines(model, seven):
     names = [[f"capsule {k} dim {j}" for j in range(16)] for k in range(10)]
-    shown = transform.sweep_view(model, None, seven.result, 2, names)
+    shown = turn_and_stretch.sweep_view(model, None, seven.result, 2, names)
     assert shown["digit"] == 2 and shown["names"] == names[2]
-    assert shown["colours"] == transform.POSE_COLOURS and len(set(shown["colours"])) == 16
-    assert transform.sweep_view(model, None, seven.result)["names"] == [f"dim {j}" for j in range(16)]
+    assert shown["colours"] == turn_and_stretch.POSE_COLOURS and len(set(shown["colours"])) == 16
+    assert turn_and_stretch.sweep_view(model, None, seven.result)["names"] == [f"dim {j}" for j in range(16)]
 
 
 # ---- the pose dimensions' labels ----------------------------------------------------------------------------------
@@ -205,22 +205,22 @@ def measured(dims: int, strong: dict[int, str], by_digit: dict[int, dict[int, st
 
 def test_the_dimensions_table_is_read_from_the_model_folder(tmp_path):
     (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {4: "slant"})))
-    shown = transform.dimensions(transform.dimension_labels(tmp_path, 16))
+    shown = turn_and_stretch.dimensions(turn_and_stretch.dimension_labels(tmp_path, 16))
     assert shown["changes"] == ["rotation", "shear"] and shown["dims"] == list(range(16))
     assert shown["r"][4] == [0.0, 0.6] and shown["r"][0] == [0.0, 0.1]
     assert shown["labels"][4] == "slant" and shown["labels"][0] is None
-    assert shown["colours"][4] == [transform.r_colour(0.0), transform.r_colour(0.6)]
+    assert shown["colours"][4] == [turn_and_stretch.r_colour(0.0), turn_and_stretch.r_colour(0.6)]
 
 
 @pytest.mark.parametrize("r, rgb", [(0.0, [255, 255, 255]), (1.0, [255, 64, 64]), (-1.0, [64, 64, 255]),
                                     (0.5, [255, 159, 159]), (-2.0, [64, 64, 255])])
 def test_a_correlation_is_white_at_0_red_towards_plus_1_and_blue_towards_minus_1(r, rgb):
-    assert transform.r_colour(r) == rgb
+    assert turn_and_stretch.r_colour(r) == rgb
 
 
 def test_each_capsules_dimensions_are_named_by_what_they_track_in_that_capsule(tmp_path):
     (tmp_path / "pose-dimensions.json").write_text(json.dumps(measured(16, {}, {3: {2: "turn"}, 7: {2: "size"}})))
-    names = transform.capsule_names(tmp_path, 16, 10)
+    names = turn_and_stretch.capsule_names(tmp_path, 16, 10)
     assert names[3][2] == "dim 2 - turn" and names[7][2] == "dim 2 - size" and names[0][2] == "dim 2"
     assert [len(row) for row in names] == [16] * 10
 
@@ -228,7 +228,7 @@ def test_each_capsules_dimensions_are_named_by_what_they_track_in_that_capsule(t
 @pytest.mark.parametrize("contents", ["not json", json.dumps(measured(8, {})), json.dumps({"dimensions": []})])
 def test_a_labels_file_for_another_pose_size_or_unreadable_is_not_used(tmp_path, contents):
     (tmp_path / "pose-dimensions.json").write_text(contents)
-    assert transform.dimension_labels(tmp_path, 16) is None
-    assert transform.capsule_names(tmp_path, 16, 10)[4] == [f"dim {j}" for j in range(16)]
-    assert "python -m bench.pose_dimensions --checkpoint PATH" in transform.dimensions(None)["waiting"]
+    assert turn_and_stretch.dimension_labels(tmp_path, 16) is None
+    assert turn_and_stretch.capsule_names(tmp_path, 16, 10)[4] == [f"dim {j}" for j in range(16)]
+    assert "python -m bench.pose_dimensions --checkpoint PATH" in turn_and_stretch.dimensions(None)["waiting"]
 

@@ -1,12 +1,12 @@
 """The page frames a drawing with preprocess's own constants: capsnet.preprocessing.framing_constants(), which the
-manifest (demo/onnx_routes.py) hands to frame.js. Whether frame.js frames as preprocess does is checked by
+manifest (demo/server/assets.py) hands to frame.js. Whether frame.js frames as preprocess does is checked by
 `node --test tests/js/*.test.mjs` on fixtures tests/js/frame_fixtures.py writes (tests/run.sh runs both)."""
 
 import json
 
 from capsnet import preprocessing
 from capsnet.preprocessing import framing_constants
-from demo.onnx_routes import manifest
+from demo.server.assets import manifest
 
 
 def as_json(value):

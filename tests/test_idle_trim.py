@@ -3,7 +3,7 @@
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from demo.idle_trim import TrimWhenIdle
+from demo.server.idle_trim import TrimWhenIdle
 
 IDLE_S = 2.0
 

@@ -1,9 +1,9 @@
-"""Values from the page or the API (demo/inputs.py): a capsule's number and the pose sliders' values."""
+"""Values from the page or the API (demo/compute/inputs.py): a capsule's number and the pose sliders' values."""
 
 import pytest
 import torch
 
-from demo.inputs import POSE_RANGE, slider_values, whole_number
+from demo.compute.inputs import POSE_RANGE, slider_values, whole_number
 
 POSE_DIMS = 16  # the shipped model's
 

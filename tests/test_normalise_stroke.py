@@ -1,7 +1,7 @@
 """_normalise_stroke leaves a stroke whose width is already MNIST's as it is (capsnet/preprocessing.py).
 
 A rounding error in the radius used to pad such a drawing with a 1 px fringe of 1e-16 ink half the time, which
-changed the framed digit by up to 0.15 and made the page's port of preprocess (demo/frame.js) differ from it.
+changed the framed digit by up to 0.15 and made the page's port of preprocess (demo/static/modules/frame.js) differ from it.
 """
 
 from bench.pagedriver.digit_strokes import render

@@ -1,4 +1,4 @@
-"""What the page fetches to run the network itself (demo/onnx_routes.py): the page's models' live paths as ONNX,
+"""What the page fetches to run the network itself (demo/server/assets.py): the page's models' live paths as ONNX,
 the vendored runtime and the page's scripts; read-only, from the demo's own server, cached for good where the URL names
 the content."""
 
@@ -12,11 +12,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from capsnet import load_model
-from demo.onnx_routes import LIVE_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
-from demo.readers import one_digit, two_digits
+from demo.server.assets import LIVE_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
+from demo.compute.readers import one_digit, two_digits
 
 FOR_GOOD = "public, max-age=31536000, immutable"
-# The wasm's sha256 in the npm package onnxruntime-web 1.30.0 (demo/vendor/onnxruntime-web/README.md).
+# The wasm's sha256 in the npm package onnxruntime-web 1.30.0 (demo/static/vendor/onnxruntime-web/README.md).
 WASM_SHA256 = "3398c10d07d229bd91b364548e130e0e51a8e5704b88c7c083ebbeb78842dee2"
 
 

@@ -1,4 +1,4 @@
-"""Pictures as PNGs for the page (demo/pictures.py)."""
+"""Pictures as PNGs for the page (demo/compute/pictures.py)."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demo.pictures import PNG_COMPRESSION, png_bytes
+from demo.compute.pictures import PNG_COMPRESSION, png_bytes
 
 
 @pytest.mark.parametrize("shape", [(6, 6, 3), (28, 28), (463, 318), (1, 1), (41, 65, 3)])

@@ -1,4 +1,4 @@
-"""The page's modes (demo/readers.py), called as the page's events call them, without a browser: one-digit mode
+"""The page's modes (demo/compute/readers.py), called as the page's events call them, without a browser: one-digit mode
 reads the shipped model, two-digit mode the shipped pair model. What the page draws from a reading (#prediction,
 #lengths) is specified in tests/js/views.test.mjs."""
 
@@ -19,9 +19,10 @@ from capsnet.data import load_mnist
 from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo.__main__ import main
-from demo.app import EXAMPLES, ONE, PAIR_EXAMPLES, TWO, Page, build
-from demo.inputs import POSE_RANGE, slider_values
-from demo.readers import PRESENT, Answer, Pose, load_examples, load_pair_model, one_digit, two_digits
+from demo.app import EXAMPLES, ONE, PAIR_EXAMPLES, TWO, build
+from demo.wiring import Page
+from demo.compute.inputs import POSE_RANGE, slider_values
+from demo.compute.readers import PRESENT, Answer, Pose, load_examples, load_pair_model, one_digit, two_digits
 from tests.test_preprocessing import png_header
 
 POSE_DIMS = 16  # the shipped models'
@@ -332,7 +333,7 @@ def test_the_pair_results_digits_are_its_two_longest_capsules(two):
     assert result.other(next(d for d in range(10) if d not in (first, second))) == first
 
 
-# ---- the page's answers (app.Page) ----------------------------------------------------------------------------------
+# ---- the page's answers (wiring.Page) ----------------------------------------------------------------------------------
 
 def named_page() -> Page:
     """A Page whose components are their names: what it sets reads by name."""

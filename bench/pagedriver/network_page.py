@@ -1,4 +1,4 @@
-"""network.js and frame.js on a page of their own: the demo's live routes (demo/onnx_routes.py) and a bare canvas,
+"""network.js and frame.js on a page of their own: the demo's live routes (demo/server/assets.py) and a bare canvas,
 served on a free loopback port; shared by tests/browser/test_network_js.py and bench/bench_network_js.py."""
 
 import threading
@@ -13,14 +13,14 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from demo.isolation import CrossOriginIsolation
+from demo.server.isolation import CrossOriginIsolation
 
 from .digit_strokes import strokes
 from .page import TIMEOUT_MS, VIEWPORT, free_port
 
 CANVAS_SIZE = 280  # as the demo's (demo/app.py)
 
-# The canvas draws as demo/canvas.js does: white paper, a black round pen, one line per pointer move.
+# The canvas draws as demo/static/components/canvas.js does: white paper, a black round pen, one line per pointer move.
 PAGE = f"""<!doctype html>
 <html><body>
 <canvas id="canvas" width="{CANVAS_SIZE}" height="{CANVAS_SIZE}"></canvas>
@@ -93,7 +93,7 @@ window.capsnetLocal = capsnetLocal;
 
 
 def page_app(routes, isolated: bool = True) -> Starlette:
-    """isolated: cross-origin isolated as the demo's page (demo/isolation.py), where the network runs on threads."""
+    """isolated: cross-origin isolated as the demo's page (demo/server/isolation.py), where the network runs on threads."""
     return Starlette(routes=[*routes, Route("/", lambda request: HTMLResponse(PAGE))],
                      middleware=[Middleware(CrossOriginIsolation)] if isolated else [])
 

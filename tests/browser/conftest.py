@@ -19,7 +19,7 @@ def model():
 @pytest.fixture(scope="session")
 def pair_model(model):
     from capsnet import PAIR_CHECKPOINT
-    from demo.readers import load_pair_model
+    from demo.compute.readers import load_pair_model
 
     pair_model, why_not = load_pair_model(PAIR_CHECKPOINT, model)
     assert pair_model is not None, why_not
@@ -30,7 +30,7 @@ def pair_model(model):
 def reader(model):
     """One-digit mode's reader, as the page's: what the page should show."""
     from demo.app import ONE
-    from demo.readers import one_digit
+    from demo.compute.readers import one_digit
 
     return one_digit(ONE, model, [])
 
@@ -39,7 +39,7 @@ def reader(model):
 def pair_reader(pair_model):
     """Two-digit mode's reader, as the page's."""
     from demo.app import TWO
-    from demo.readers import two_digits
+    from demo.compute.readers import two_digits
 
     return two_digits(TWO, pair_model, [])
 
@@ -47,7 +47,8 @@ def pair_reader(pair_model):
 @pytest.fixture(scope="session")
 def demo_url(model, pair_model):
     from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT
-    from demo.app import ONE, TWO, build, launch
+    from demo.app import ONE, TWO, build
+    from demo.server.launch import launch
 
     page = build(model, pair_model, folders={ONE: DEFAULT_CHECKPOINT, TWO: PAIR_CHECKPOINT})  # as python -m demo
     port = free_port()

@@ -1,4 +1,4 @@
-"""Slider moves decoded in the browser (demo/decoder.js): the same images as model.decode, nothing sent to the
+"""Slider moves decoded in the browser (demo/static/components/decoder.js): the same images as model.decode, nothing sent to the
 server, the server's "pose" event when the weights are missing, and the play control."""
 
 import json
@@ -23,7 +23,7 @@ from bench.pagedriver.page import (
     wait_for_prediction,
     wait_for_views,
 )
-from demo.inputs import POSE_RANGE
+from demo.compute.inputs import POSE_RANGE
 
 
 pytestmark = pytest.mark.browser
@@ -127,7 +127,8 @@ def test_launched_demo_serves_its_decoder_weights_with_cache_headers(demo_url, m
 @pytest.fixture(scope="module")
 def demo_without_weights(model):
     """The demo served without the weights' routes, as when they can't be fetched."""
-    from demo.app import build, launch
+    from demo.app import build
+    from demo.server.launch import launch
 
     page = build(model)
     page.decoder_routes = []

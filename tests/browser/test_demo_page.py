@@ -21,8 +21,8 @@ from bench.pagedriver.page import (
     wait_for_pose,
     wait_for_prediction,
 )
-from demo.inputs import slider_values
-from demo.readers import Answer
+from demo.compute.inputs import slider_values
+from demo.compute.readers import Answer
 
 
 pytestmark = pytest.mark.browser

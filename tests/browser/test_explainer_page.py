@@ -12,7 +12,7 @@ from bench.pagedriver.page import (
     wait_for_views,
 )
 from demo.app import EXAMPLES
-from demo.readers import load_examples
+from demo.compute.readers import load_examples
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""The network in the page (demo/network.js, network_worker.js, frame.js) on a bare page with the demo's live routes:
+"""The network in the page (demo/static/modules/network.js, network_worker.js, frame.js) on a bare page with the demo's live routes:
 frame.js frames as capsnet.preprocess does, the page's lengths are model(x)'s, predicting sends nothing, and when
 the runtime or the model cannot load the page says so and falls back to the server."""
 
@@ -12,7 +12,7 @@ from bench.pagedriver.digit_strokes import render
 from bench.pagedriver.network_page import open_network_page, random_drawing, served
 from bench.pagedriver.page import pixels
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
-from demo.onnx_routes import onnx_routes
+from demo.server.assets import onnx_routes
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from bench.pagedriver.page import (
     wait_for_prediction,
 )
 from demo.app import PAIR_EXAMPLES
-from demo.readers import Answer, load_examples
+from demo.compute.readers import Answer, load_examples
 
 pytestmark = pytest.mark.browser
 

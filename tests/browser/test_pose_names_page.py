@@ -4,7 +4,7 @@ import pytest
 
 from bench.pagedriver.page import choose_mode, draw, draw_pair, wait_for_prediction
 from capsnet import DEFAULT_CHECKPOINT, PAIR_CHECKPOINT
-from demo.transform import capsule_names
+from demo.compute.turn_and_stretch import capsule_names
 
 pytestmark = pytest.mark.browser
 

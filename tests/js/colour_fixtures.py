@@ -1,5 +1,5 @@
 """Fixtures for tests/js/pixels.test.mjs: values coloured by matplotlib on the views' colour scales, so that
-`node --test` checks demo/pixels.js's colour (the page's port of TwoSlopeNorm and the colour map lookup) without a
+`node --test` checks demo/static/modules/pixels.js's colour (the page's port of TwoSlopeNorm and the colour map lookup) without a
 browser. Each scale as the page gets it (demo/pictures.colour_scale), and the values' RGB as matplotlib makes them.
 """
 
@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
 from capsnet import figures
-from demo.pictures import colour_scale
+from demo.compute.pictures import colour_scale
 
 # (colour map, low, centre, high) as the views use them: coupling around 1/10, agreement around 0, votes from 0
 SCALES = {

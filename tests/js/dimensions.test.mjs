@@ -1,4 +1,4 @@
-// demo/views/dimensions.js draws #pose-dimensions, what each pose dimension tracks, from the numbers the server sends
+// demo/static/modules/views/dimensions.js draws #pose-dimensions, what each pose dimension tracks, from the numbers the server sends
 // (transform.dimensions): the shipped model's (tests/js/view_fixtures.py), and small hand-made ones.
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {poseDimensions} from "../../demo/views/dimensions.js";
+import {poseDimensions} from "../../demo/static/modules/views/dimensions.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

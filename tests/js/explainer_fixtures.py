@@ -1,5 +1,5 @@
 """Fixtures for tests/js/routing.test.mjs and primary.test.mjs: #routing's and #primary's numbers for a drawn 3, as
-the server sends them (demo/explainer.py), routed with 1, 3 (the model's) and 5 iterations; and the coupling mosaic
+the server sends them (demo/compute/explainer.py), routed with 1, 3 (the model's) and 5 iterations; and the coupling mosaic
 of the last of the 3 iterations, as sent, coloured by matplotlib and tiled by capsnet.figures.tile (null where the
 tiles' gaps are), for the page's drawing of it to match.
 """
@@ -9,8 +9,8 @@ import torch
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import figures, load_model
-from demo import explainer
-from demo.readers import one_digit
+from demo.compute import explainer
+from demo.compute.readers import one_digit
 
 from .colour_fixtures import matplotlib_rgb
 

@@ -1,4 +1,4 @@
-// demo/views/figure4.js draws #figure4 from the numbers the server sends (explainer.figure4), here for a drawn 7 with
+// demo/static/modules/views/figure4.js draws #figure4 from the numbers the server sends (explainer.figure4), here for a drawn 7 with
 // the shipped model (tests/js/view_fixtures.py): the grid tiled as capsnet.figures.tile tiles it, the rows named.
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 import assert from "node:assert/strict";
@@ -6,8 +6,8 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {unpack} from "../../demo/pixels.js";
-import {figure4} from "../../demo/views/figure4.js";
+import {unpack} from "../../demo/static/modules/pixels.js";
+import {figure4} from "../../demo/static/modules/views/figure4.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

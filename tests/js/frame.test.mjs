@@ -1,4 +1,4 @@
-// demo/frame.js, the page's port of capsnet.preprocess, against Python without a browser: each case that
+// demo/static/modules/frame.js, the page's port of capsnet.preprocess, against Python without a browser: each case that
 // tests/js/frame_fixtures.py wrote (a canvas's RGBA pixels and preprocess's 28x28 for them, or null when it sees
 // no digit) framed here with the constants the fixtures carry, which are the ones the manifest hands the page.
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
@@ -9,7 +9,7 @@ import {join} from "node:path";
 import {test} from "node:test";
 import {inflateSync} from "node:zlib";
 
-import {frame} from "../../demo/frame.js";
+import {frame} from "../../demo/static/modules/frame.js";
 
 const TOLERANCE = 2 / 255; // per pixel of the 28x28 input (issue 22), as tests/browser/test_network_js.py's
 

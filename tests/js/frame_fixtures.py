@@ -1,5 +1,5 @@
 """Fixtures for tests/js/frame.test.mjs: canvases' RGBA pixels and what capsnet.preprocess makes of them, so that
-`node --test` checks demo/frame.js, the page's port of the framing, against Python without a browser.
+`node --test` checks demo/static/modules/frame.js, the page's port of the framing, against Python without a browser.
 
     python3 -m tests.js.fixtures FOLDER     # writes FOLDER/frame.json, with the other fixtures; tests/run.sh does this
 

@@ -1,4 +1,4 @@
-// demo/pixels.js against Python without a browser: the packed bytes the server sends unpack to what was packed, and
+// demo/static/modules/pixels.js against Python without a browser: the packed bytes the server sends unpack to what was packed, and
 // the colour scales colour every value as matplotlib does (tests/js/colour_fixtures.py writes both).
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale, unpack} from "../../demo/pixels.js";
+import {colour, scale, unpack} from "../../demo/static/modules/pixels.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

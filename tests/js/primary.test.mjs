@@ -1,12 +1,12 @@
-// demo/views/primary.js draws #primary from the server's numbers for a drawn 3 (tests/js/explainer_fixtures.py).
+// demo/static/modules/views/primary.js draws #primary from the server's numbers for a drawn 3 (tests/js/explainer_fixtures.py).
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 import assert from "node:assert/strict";
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale} from "../../demo/pixels.js";
-import {primary} from "../../demo/views/primary.js";
+import {colour, scale} from "../../demo/static/modules/pixels.js";
+import {primary} from "../../demo/static/modules/views/primary.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

@@ -1,4 +1,4 @@
-// demo/views/routing.js draws #routing from the server's numbers for a drawn 3, routed with 1, 3 and 5 iterations
+// demo/static/modules/views/routing.js draws #routing from the server's numbers for a drawn 3, routed with 1, 3 and 5 iterations
 // (tests/js/explainer_fixtures.py writes them), and from a few values made here.
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
 import assert from "node:assert/strict";
@@ -6,8 +6,8 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale, unpack} from "../../demo/pixels.js";
-import {caption, routing} from "../../demo/views/routing.js";
+import {colour, scale, unpack} from "../../demo/static/modules/pixels.js";
+import {caption, routing} from "../../demo/static/modules/views/routing.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

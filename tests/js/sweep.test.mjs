@@ -1,4 +1,4 @@
-// demo/views/sweep.js draws #sweep from the numbers the server sends (transform.sweep_view): for a drawn 7 with the
+// demo/static/modules/views/sweep.js draws #sweep from the numbers the server sends (transform.sweep_view): for a drawn 7 with the
 // shipped models, with the CNN baseline and without (tests/js/view_fixtures.py), and its captions' sentences from
 // small hand-made numbers (Sweep.numbers).
 //   python3 -m tests.js.fixtures DIR && JS_FIXTURES=DIR node --test tests/js/*.test.mjs
@@ -7,7 +7,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {caption, sweep} from "../../demo/views/sweep.js";
+import {caption, sweep} from "../../demo/static/modules/views/sweep.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");

@@ -1,5 +1,5 @@
 """Fixtures for tests/js/figure4.test.mjs, sweep.test.mjs and dimensions.test.mjs: the views' numbers as the server
-sends them for a drawn 7 with the shipped models, so that `node --test` checks demo/views' renderers on what Python
+sends them for a drawn 7 with the shipped models, so that `node --test` checks demo/static/modules/views' renderers on what Python
 makes (and figure4.js's tiling against capsnet.figures.tile) without a browser.
 
     python3 -m tests.js.fixtures FOLDER     # writes FOLDER/figure4.json, sweep.json and dimensions.json, with the rest
@@ -13,9 +13,9 @@ import torch
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import DEFAULT_CHECKPOINT, figures, load_model
-from demo import explainer, transform
-from demo.pictures import gray, packed
-from demo.readers import Result, one_digit
+from demo.compute import explainer, turn_and_stretch
+from demo.compute.pictures import gray, packed
+from demo.compute.readers import Result, one_digit
 
 DIGIT = 7
 MARKUP = 'dim 0 - <b>slant</b> & "size"'
@@ -25,7 +25,7 @@ MARKUP = 'dim 0 - <b>slant</b> & "size"'
 def seven() -> tuple[object, Result, list[list[str]]]:
     """The shipped model, the Result of a drawn 7 (as the tab keeps it) and its capsules' names, one with markup."""
     model = load_model()
-    names = transform.capsule_names(DEFAULT_CHECKPOINT, model.config.digit_dim, model.config.num_classes)
+    names = turn_and_stretch.capsule_names(DEFAULT_CHECKPOINT, model.config.digit_dim, model.config.num_classes)
     names[DIGIT][0] = MARKUP
     return model, one_digit("one", model, names).image(render(DIGIT)).result, names
 
@@ -42,10 +42,10 @@ def figure4() -> dict:
 def sweep() -> dict:
     """#sweep's numbers for the 7, with the CNN baseline and without it."""
     model, result, names = seven()
-    return {"with_cnn": transform.sweep_view(model, transform.load_baseline(), result, DIGIT, names),
-            "without_cnn": transform.sweep_view(model, None, result, DIGIT, names), "markup": MARKUP}
+    return {"with_cnn": turn_and_stretch.sweep_view(model, turn_and_stretch.load_baseline(), result, DIGIT, names),
+            "without_cnn": turn_and_stretch.sweep_view(model, None, result, DIGIT, names), "markup": MARKUP}
 
 
 def dimensions() -> dict:
     """#pose-dimensions' numbers for the shipped model (its pose-dimensions.json)."""
-    return {"value": transform.dimensions(transform.dimension_labels(DEFAULT_CHECKPOINT, load_model().config.digit_dim))}
+    return {"value": turn_and_stretch.dimensions(turn_and_stretch.dimension_labels(DEFAULT_CHECKPOINT, load_model().config.digit_dim))}

@@ -1,10 +1,10 @@
-// demo/views.js's views, drawn from a reading as the page draws the server's answers and its own predictions.
-// A reading (demo/readers.py, Reader.reading): ten capsule lengths, how many of the longest are digits, from
+// demo/static/modules/views.js's views, drawn from a reading as the page draws the server's answers and its own predictions.
+// A reading (demo/compute/readers.py, Reader.reading): ten capsule lengths, how many of the longest are digits, from
 // which length a capsule counts as one, and a message instead (or null). Run with `node --test tests/js/`.
 import assert from "node:assert/strict";
 import {test} from "node:test";
 
-import {lengths, prediction} from "../../demo/views.js";
+import {lengths, prediction} from "../../demo/static/modules/views.js";
 
 // Ten capsule lengths of 0.05, but those given ({7: 0.95}: capsule 7 has length 0.95).
 function reading(long, {digits = 1, present = 0.5, message = null} = {}) {

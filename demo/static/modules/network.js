@@ -1,6 +1,6 @@
 // The network in the page: while a person draws, the page frames the drawing and runs the network's live path
 // itself (network_worker.js: frame.js and ONNX Runtime Web in a Web Worker), so nothing crosses the network until
-// the pen is lifted. Everything comes from the demo's own server (demo/onnx_routes.py), the model once per
+// the pen is lifted. Everything comes from the demo's own server (demo/server/assets.py), the model once per
 // checkpoint, then from the browser's cache.
 //
 // An ES module that sets window.capsnetLocal for the page's other scripts:

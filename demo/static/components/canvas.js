@@ -9,7 +9,7 @@
 // never hides the server's answer. While the network is loading in the page, or could not start there, the
 // drawing goes to the server instead, at most every SEND_EVERY_MS, and #live-status says why in one line.
 const SEND_EVERY_MS = 100;
-const LIVE = new URL("live/", document.baseURI); // demo/onnx_routes.py's LIVE_PATH
+const LIVE = new URL("live/", document.baseURI); // demo/server/assets.py's LIVE_PATH
 const NO_CODE = "The network runs on the server: this browser could not load the page's network code.";
 const canvas = element.querySelector("canvas");
 const pen = canvas.getContext("2d");

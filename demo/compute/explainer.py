@@ -1,5 +1,5 @@
 """The explainer views' numbers: what happens inside the capsules for the tab's current input. Plain functions, no
-Gradio, no HTML: the page draws every view from these numbers (demo/views/, docs/demo-code.md).
+Gradio, no HTML: the page draws every view from these numbers (demo/static/modules/views/, docs/demo-code.md).
 
 They follow from the prediction's Result (readers.py), never from the image again: routing is re-run from its
 primary capsules with `model.route` (with the iterations the page chose), and its poses are decoded. The
@@ -15,9 +15,9 @@ import torch
 
 from capsnet import CapsNet, CapsNetConfig, ImageError, figures
 
-from .cores import CORE_TURNS
+from ..server.cores import CORE_TURNS
 from .inputs import whole_number
-from .memory import preprocess, read_image
+from ..server.memory import preprocess, read_image
 from .pictures import colour_scale, gray, packed
 from .readers import Reader, Result
 
@@ -66,7 +66,7 @@ def classify(reader: Reader, path: str) -> dict:
 
 def explain(model: CapsNet, result: Result | None, digit=None, iterations=None, names=None) -> Views:
     """All four views of the tab's Result for digit capsule digit (default: the longest); names[k][j] names
-    dimension j of capsule k in Figure 4 (transform.capsule_names).
+    dimension j of capsule k in Figure 4 (turn_and_stretch.capsule_names).
 
     digit and iterations come from the page (or a script calling its events): anything but
     a digit capsule's number and 1-5 counts as not given. The prediction's own lengths and

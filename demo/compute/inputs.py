@@ -14,7 +14,7 @@ from PIL import Image
 from capsnet import ImageError
 from capsnet.preprocessing import check_file_size
 
-from .memory import read_image
+from ..server.memory import read_image
 
 # Slider range of every pose dimension, from bench/pose_ranges.py: on the MNIST
 # test set the longest capsule's 16 values lie within -0.38..0.46 (0.1st to

@@ -6,7 +6,7 @@ Read-only routes under LIVE_PATH, built from the page's models in memory (nothin
 - model-<hash>.onnx: a model's live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The
   URL holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
   other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
-- onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
+- onnxruntime-web-<version>/: the vendored runtime (demo/static/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
 - network.js, network_worker.js, frame.js, live.js, views.js, pixels.js, views/*.js: the page's code for it, asked again each time (they change with
   the code).
@@ -27,16 +27,16 @@ from capsnet import CapsNet
 from capsnet.export import INPUT, OUTPUTS, onnx_bytes
 from capsnet.preprocessing import framing_constants
 
-HERE = Path(__file__).parent
+STATIC = Path(__file__).resolve().parents[1] / "static"
+MODULES = STATIC / "modules"  # the page's ES modules, served under LIVE_PATH as they lie there
 LIVE_PATH = "/live"
 MANIFEST_PATH = f"{LIVE_PATH}/manifest.json"
-RUNTIME_VERSION = "1.30.0"  # demo/vendor/onnxruntime-web/README.md says where its files come from
+RUNTIME_VERSION = "1.30.0"  # demo/static/vendor/onnxruntime-web/README.md says where its files come from
 RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
 RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
-VENDOR = HERE / "vendor" / "onnxruntime-web"
-PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js", "views.js", "pixels.js",
-                *(f"views/{path.name}" for path in sorted((HERE / "views").glob("*.js"))))
+VENDOR = STATIC / "vendor" / "onnxruntime-web"
+PAGE_SCRIPTS = tuple(sorted(path.relative_to(MODULES).as_posix() for path in MODULES.rglob("*.js")))
 JAVASCRIPT = "text/javascript"
 ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"
@@ -120,7 +120,7 @@ def onnx_routes(models: dict[str, CapsNet], warm: bool = False, reads: dict[str,
 
     def script_route(name: str) -> Route:
         def serve_script(request: Request) -> Response:
-            return Response((HERE / name).read_bytes(), media_type=JAVASCRIPT, headers={"Cache-Control": NO_CACHE})
+            return Response((MODULES / name).read_bytes(), media_type=JAVASCRIPT, headers={"Cache-Control": NO_CACHE})
 
         return Route(f"{LIVE_PATH}/{name}", serve_script, methods=["GET"])
 

@@ -1,5 +1,5 @@
 // Names the pose sliders after what each dimension of the capsule on show tracks: props.value is
-// {mode: names[capsule][dim]} (demo/transform.py capsule_names, from each model's pose-dimensions.json).
+// {mode: names[capsule][dim]} (demo/compute/turn_and_stretch.py capsule_names, from each model's pose-dimensions.json).
 // The capsule on show changes with a new answer from the server (its reconstruction comes with it), a capsule
 // choice, the mode, and the page's own prediction while the pen moves (canvas.js's "capsnet-local").
 

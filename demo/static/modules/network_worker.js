@@ -1,5 +1,5 @@
 // The network's live path in a Web Worker (started by network.js), so that the page stays smooth while it runs.
-// On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the default (first) model, all
+// On "load" it fetches the manifest (demo/server/assets.py), ONNX Runtime Web and the default (first) model, all
 // from the demo's own server, and answers "ready" or "failed"; another model is fetched when first asked for. On
 // "predict" it frames a canvas's pixels as preprocess does (frame.js, with the manifest's constants) and runs the
 // model: "prediction" with the 28x28 input, the lengths, poses, each routing iteration's lengths and couplings and
@@ -36,7 +36,7 @@ async function load(url) {
   ort = await import(new URL(manifest.runtime, manifestUrl).href);
   // Only the .wasm's URL: a folder would have the runtime fetch its glue code too, which the bundle holds.
   ort.env.wasm.wasmPaths = {wasm: new URL(manifest.runtime_wasm, manifestUrl).href};
-  // Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on
+  // Threads need a cross-origin isolated page (demo/server/isolation.py); up to 4, as the runtime's own default, but 2 on
   // 2 cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   await session(Object.keys(manifest.models)[0]);

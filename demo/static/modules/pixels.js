@@ -1,4 +1,4 @@
-// Numbers into pixels for the page's views (views.js): what the server sends (demo/pictures.py) unpacked, values
+// Numbers into pixels for the page's views (views.js): what the server sends (demo/compute/pictures.py) unpacked, values
 // coloured on a colour scale, and pixels made into pictures. The colouring is a port of matplotlib's TwoSlopeNorm
 // and Colormap lookup, its colours from Python (pictures.colour_scale); tests/js/pixels.test.mjs checks it against
 // matplotlib on fixtures Python writes.

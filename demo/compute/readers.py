@@ -8,7 +8,7 @@ is in: it looks the tab's Result's reader up by name (`Result.mode`).
 Each input is run through the network once (`Reader.read`): its Result, the tab's state, keeps what
 the network saw and made of it, and the capsule choice, the sliders' reset, the turn-and-stretch
 sliders and the explainer views follow from that Result. What the page shows is an Answer: numbers
-for the views that the page draws itself (demo/views.js), and pictures. Every size is the model's config.
+for the views that the page draws itself (demo/static/modules/views.js), and pictures. Every size is the model's config.
 """
 
 import json
@@ -21,9 +21,9 @@ from capsnet import CapsNet, CapsNetConfig, CheckpointError, ImageError, load_mo
 from capsnet.figures import two_colour_overlay
 from capsnet.transforms import NO_CHANGE
 
-from .cores import CORE_TURNS
+from ..server.cores import CORE_TURNS
 from .inputs import as_pose, read_data_url, read_upload, slider_values, whole_number
-from .memory import preprocess
+from ..server.memory import preprocess
 from .pictures import black, image_url, png_url
 
 # A capsule counts as a digit that is there from this length: halfway between the margin loss's
@@ -67,7 +67,7 @@ class Result:
 class Answer:
     """Everything a new input changes on the page."""
 
-    reading: dict  # numbers for #prediction and #lengths, which demo/views.js draws (Reader.reading)
+    reading: dict  # numbers for #prediction and #lengths, which demo/static/modules/views.js draws (Reader.reading)
     network_input: str  # PNG data URL of the 28x28 image the network received
     reconstruction: str  # PNG data URL of the decoder's output for the selected capsule
     digit: int | None  # the selected capsule

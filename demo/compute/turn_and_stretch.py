@@ -7,7 +7,7 @@ framed it (capsnet.warp), so the framing cannot undo them: the tab's Result keep
 slider move runs the network once on the changed input, without the drawing. The sweep runs one batch over
 -60..60 deg and one over scale 0.5..1.5 through the CapsNet and the CNN baseline (capsnet/cnn.py): the lengths,
 the selected capsule's pose and the CNN's probability against the change, and what its caption says, as numbers
-that the page draws (demo/views/sweep.js); the pose dimensions' table likewise (demo/views/dimensions.js).
+that the page draws (demo/static/modules/views/sweep.js); the pose dimensions' table likewise (demo/static/modules/views/dimensions.js).
 """
 
 import json

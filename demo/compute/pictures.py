@@ -53,7 +53,7 @@ def black(cfg: CapsNetConfig) -> str:
 
 
 def packed(pixels: np.ndarray) -> dict:
-    """uint8 values of any shape as the page's views take them (demo/pixels.js unpacks them): the shape, and the
+    """uint8 values of any shape as the page's views take them (demo/static/modules/pixels.js unpacks them): the shape, and the
     bytes row-major, deflated (zlib level PNG_COMPRESSION, as the PNGs) and in base64."""
     data = np.ascontiguousarray(pixels, np.uint8)
     return {"shape": list(data.shape),

@@ -1,7 +1,7 @@
 // The page's framing of a drawing: capsnet.preprocess (capsnet/preprocessing.py) for a canvas's pixels, step by
 // step with the same names, so that the network in the page (network.js) sees the 28x28 image the server's model
 // would see. preprocess stays the reference, and the constants are Python's, by the same names: framing_constants()
-// in capsnet/preprocessing.py, handed over by the manifest (demo/onnx_routes.py). tests/js/frame.test.mjs
+// in capsnet/preprocessing.py, handed over by the manifest (demo/server/assets.py). tests/js/frame.test.mjs
 // (`node --test`) checks this port against preprocess on fixtures Python writes (tests/js/frame_fixtures.py), within
 // 2/255 a pixel.
 //

@@ -1,0 +1,1 @@
+"""What the page shows, computed: plain Python, no Gradio (docs/demo-code.md)."""
