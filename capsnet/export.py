@@ -1,7 +1,7 @@
-"""The network's live path as an ONNX graph, for ONNX Runtime in a web page (demo/network.js).
+"""The network's live path as an ONNX graph, for ONNX Runtime in a web page (demo/static/modules/network.js).
 
 What is exported: Conv1, PrimaryCaps, the W_ij and routing-by-agreement unrolled for the model's
-iterations; not the decoder, which the page already has (demo/decoder.js). One input, a batch of images
+iterations; not the decoder, which the page already has (demo/static/components/decoder.js). One input, a batch of images
 "image" (B, 1, 28, 28) in [0, 1], and five outputs:
 - "lengths" (B, 10) and "poses" (B, 10, 16): model(x)'s lengths and poses;
 - "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration;

@@ -2,7 +2,7 @@
 
 The explainer's numbers read every size from the model: a trace carries its config, which says how
 its primary capsules lie (capsule i = type * grid**2 + row * grid + col). The page draws them
-(demo/explainer.py); Figure 4 is also a labelled matplotlib figure here, for its download.
+(demo/compute/explainer.py); Figure 4 is also a labelled matplotlib figure here, for its download.
 Pictures are built on matplotlib.figure.Figure with the Agg canvas: no pyplot, so
 no global state, and safe to draw from a web server's threads.
 """

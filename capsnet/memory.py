@@ -1,5 +1,5 @@
 """glibc's allocator, tuned by whoever runs the model: training keeps freed memory for the next step
-(keep_freed_memory); the demo's server hands it back to the OS (demo/memory.py, its own policy)."""
+(keep_freed_memory); the demo's server hands it back to the OS (demo/server/memory.py, its own policy)."""
 
 import ctypes
 

@@ -162,7 +162,7 @@ def preprocess(image) -> torch.Tensor | None:
 
 def framing_constants() -> dict:
     """The constants preprocess frames a drawing with, by name, as JSON: the page's port of the framing
-    (demo/frame.js) gets them from the manifest (demo/onnx_routes.py) instead of copies of its own."""
+    (demo/static/modules/frame.js) gets them from the manifest (demo/server/assets.py) instead of copies of its own."""
     return {"MNIST_SIZE": MNIST_SIZE, "DIGIT_BOX": DIGIT_BOX, "MNIST_CENTRE": MNIST_CENTRE, "MAX_SIDE": MAX_SIDE,
             "MIN_CONTRAST": MIN_CONTRAST, "NOISE_FLOOR": NOISE_FLOOR, "WORK_SIZE": WORK_SIZE,
             "STROKE_RANGE": list(STROKE_RANGE), "MIN_ELONGATION": MIN_ELONGATION}
