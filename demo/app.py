@@ -38,7 +38,6 @@ from .handlers import POSE_RANGE
 from .idle_trim import TrimWhenIdle
 from .isolation import CrossOriginIsolation
 from .onnx_routes import onnx_routes
-from .weights import weights_routes
 
 HERE = Path(__file__).resolve().parent
 CANVAS_SIZE = 280
@@ -73,7 +72,6 @@ PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').
 EXAMPLES = HERE / "examples"
 PAIR_EXAMPLES = EXAMPLES / "pairs.json"
 ONE, TWO = "one", "two"  # #mode's values: the single model, or the pair model
-PAIR_DECODER = "/decoder-pairs"  # where the pair model's decoder weights are served (decoder.js's MANIFESTS)
 PAIR_CAPTION = (
     "### Two digits at once\nChoose *two digits* beside the canvas and draw two digits over each other, or click a "
     "pair below: a model trained on pairs of overlapping MNIST digits reads both (its two longest capsules) and draws "
@@ -293,10 +291,9 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                                [canvas.input, upload.upload, examples.select, mode.input])
         wire_explainer(model_of, names_of, result, new_result, selected, digit, explained, sweep)
         classify_endpoint(model)
-    # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
-    # #mode's value), exported in the background now, so that the first visitor does not wait for it.
-    page.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
-    page.decoder_routes += onnx_routes({ONE: model, **({TWO: pair_model} if pair_model else {})}, warm=True)
+    # Served by launch(), for network.js: each model's live path and decoder (by #mode's value) and the warp,
+    # exported in the background now, so that the first visitor does not wait for them.
+    page.decoder_routes = onnx_routes({ONE: model, **({TWO: pair_model} if pair_model else {})}, warm=True)
     return page
 
 

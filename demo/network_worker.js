@@ -1,15 +1,20 @@
-// The network's live path in a Web Worker (started by network.js), so that the page stays smooth while it runs.
-// On "load" it fetches the manifest (demo/onnx_routes.py), ONNX Runtime Web and the default (first) model, all
-// from the demo's own server, and answers "ready" or "failed"; another model is fetched when first asked for. On
-// "predict" it frames a canvas's pixels as preprocess does (frame.js) and runs the model: "prediction" with the
-// 28x28 input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules, or an
-// input of null when there is no digit to see. "prepare" fetches a model before its first prediction.
+// What the page computes, in a Web Worker (started by network.js), so that the page stays smooth while it runs: the
+// ONNX graphs of demo/onnx_routes.py, exported from the Python the server runs (capsnet/export.py). On "load" it
+// fetches the manifest, ONNX Runtime Web and the default (first) model's live path and decoder, all from the demo's
+// own server, and answers "ready" or "failed"; another model's graphs and the warp are fetched when first needed.
+// Each call is answered with "answer" and the call's id:
+// - "predict": frames a canvas's pixels as preprocess does (frame.js), or takes a 28x28 input as it is, turned and
+//   stretched first by the warp graph when the call has the #transform sliders' change, and runs the model: the
+//   input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules, or an
+//   input of null when there is no digit to see;
+// - "decode": runs a model's decoder on a batch of poses placed in their capsules: the images.
+// "prepare" fetches a model's graphs before its first call, and answers "prepared" once its decoder is in.
 import {frame} from "./frame.js";
 
 let manifestUrl = null;
 let manifest = null;
 let ort = null;
-const sessions = new Map(); // model name -> a promise of its InferenceSession
+const sessions = new Map(); // a graph's file -> a promise of its InferenceSession
 
 async function fetchOk(url) {
   const response = await fetch(url);
@@ -17,16 +22,26 @@ async function fetchOk(url) {
   return response;
 }
 
-function session(name) {
-  if (!sessions.has(name)) {
-    sessions.set(name, (async () => {
-      const model = await (await fetchOk(new URL(manifest.models[name].file, manifestUrl))).arrayBuffer();
-      const created = await ort.InferenceSession.create(new Uint8Array(model), {executionProviders: ["wasm"]});
-      await run(created, new Float32Array(manifest.models[name].image_size ** 2)); // sets up its buffers
+// A graph's session, made once; warm: a first run, on blank inputs, which sets up its buffers.
+function session(file, warm = async () => {}) {
+  if (!sessions.has(file)) {
+    sessions.set(file, (async () => {
+      const graph = await (await fetchOk(new URL(file, manifestUrl))).arrayBuffer();
+      const created = await ort.InferenceSession.create(new Uint8Array(graph), {executionProviders: ["wasm"]});
+      await warm(created);
       return created;
     })());
   }
-  return sessions.get(name);
+  return sessions.get(file);
+}
+
+function network(name) {
+  const {file, image_size: size} = manifest.models[name];
+  return session(file, (created) => runNetwork(created, new Float32Array(size * size)));
+}
+
+function decoder(name) {
+  return session(manifest.models[name].decoder);
 }
 
 async function load(url) {
@@ -38,28 +53,55 @@ async function load(url) {
   // Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on
   // 2 cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  await session(Object.keys(manifest.models)[0]);
+  const first = Object.keys(manifest.models)[0];
+  await Promise.all([network(first), decoder(first)]);
 }
 
-async function run(model, input28) {
+async function runNetwork(model, input28) {
   const size = Math.sqrt(input28.length);
   const outputs = await model.run({[manifest.input]: new ort.Tensor("float32", input28, [1, 1, size, size])});
   // copies: they are handed over to the page, and must not be views into the runtime's memory
   return Object.fromEntries(manifest.outputs.map((name) => [name, outputs[name].data.slice()]));
 }
 
-// ms: how long the framing and the network took here, for the benchmarks (bench/bench_network_js.py).
+// capsnet.transforms.warp of one 28x28 input by the five slider values (in manifest.warp.change's order).
+async function warp(input28, change) {
+  const size = Math.sqrt(input28.length);
+  const [image, values] = manifest.warp.inputs;
+  const outputs = await (await session(manifest.warp.file)).run({
+    [image]: new ort.Tensor("float32", input28, [1, 1, size, size]),
+    [values]: new ort.Tensor("float32", Float32Array.from(change), [change.length]),
+  });
+  return outputs[manifest.warp.output].data.slice();
+}
+
+// ms: how long the framing (or the warp) and the network took here, for the benchmarks (bench/bench_network_js.py).
 // input28: a network input given as is (no framing), else the canvas's rgba pixels.
-async function predict({rgba, width, height, input28: given, model}) {
+async function predict({rgba, width, height, input28: given, change, model}) {
   const start = performance.now();
-  const input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height);
+  let input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height);
+  if (input28 !== null && change) input28 = await warp(input28, change);
   const framed = performance.now();
   if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
-  const outputs = await run(await session(model), input28);
+  const outputs = await runNetwork(await network(model), input28);
   const {lengths, poses, iteration_lengths: iterationLengths, coupling, primary} = outputs;
   const ms = {frame: framed - start, network: performance.now() - framed};
   return {input28, lengths, poses, iterationLengths, coupling, primary, ms};
 }
+
+// poses (N x pose_dims) placed in capsules digits (N) -> {images (N x 784), ms}: model.decode's.
+async function decode({poses, digits, model}) {
+  const start = performance.now();
+  const [posesName, digitsName] = manifest.decoder.inputs;
+  const count = digits.length;
+  const outputs = await (await decoder(model)).run({
+    [posesName]: new ort.Tensor("float32", new Float32Array(poses), [count, manifest.models[model].pose_dims]),
+    [digitsName]: new ort.Tensor("int64", BigInt64Array.from(digits, BigInt), [count]),
+  });
+  return {images: outputs[manifest.decoder.output].data.slice(), ms: performance.now() - start};
+}
+
+const CALLS = {predict, decode};
 
 self.onmessage = async ({data}) => {
   try {
@@ -67,11 +109,14 @@ self.onmessage = async ({data}) => {
       await load(data.manifestUrl);
       self.postMessage({type: "ready", manifest, threads: ort.env.wasm.numThreads});
     } else if (data.type === "prepare") {
-      await session(data.model);
-    } else if (data.type === "predict") {
-      const result = await predict(data);
+      const fetched = network(data.model); // alongside, for its first prediction
+      await decoder(data.model);
+      self.postMessage({type: "prepared", model: data.model});
+      await fetched;
+    } else if (data.type in CALLS) {
+      const result = await CALLS[data.type](data);
       const buffers = Object.values(result).filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
-      self.postMessage({type: "prediction", id: data.id, ...result}, buffers);
+      self.postMessage({type: "answer", id: data.id, ...result}, buffers);
     }
   } catch (error) {
     self.postMessage({type: "failed", id: data.id, reason: String(error?.message ?? error).split("\n")[0]});

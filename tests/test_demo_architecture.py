@@ -4,14 +4,18 @@ import base64
 import io
 import re
 
+import numpy as np
+import onnxruntime
 import pytest
 import torch
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
 from demo import explainer, handlers
 from demo.app import build
-from demo.weights import pack_decoder
+from demo.onnx_routes import LIVE_PATH, MANIFEST_PATH
 from tests.support.digit_strokes import render
 
 ARCHITECTURES = {
@@ -79,7 +83,11 @@ def test_the_page_has_a_slider_per_pose_dimension_and_serves_that_decoder(model)
     by_id = {block.elem_id: block for block in page.blocks.values() if getattr(block, "elem_id", None)}
     assert len([name for name in by_id if re.fullmatch(r"dim-\d+", name)]) == model.config.digit_dim
     assert f"a vector of {model.config.digit_dim} numbers" in by_id["caption"].value
-    manifest, _ = pack_decoder(model)
-    assert manifest["pose_dims"] == model.config.digit_dim
+    client = TestClient(Starlette(routes=page.decoder_routes))
+    entry = client.get(MANIFEST_PATH).json()["models"]["one"]  # what network.js reads
+    assert entry["pose_dims"] == model.config.digit_dim
+    decoder = onnxruntime.InferenceSession(client.get(f"{LIVE_PATH}/{entry['decoder']}").content)
+    poses, digits = np.zeros((1, model.config.digit_dim), np.float32), np.array([3])
+    assert decoder.run(None, {"poses": poses, "digits": digits})[0].shape == (1, 1, 28, 28)
     page.close()
 

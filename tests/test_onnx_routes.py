@@ -1,17 +1,19 @@
-"""What the page fetches to run the network itself (demo/onnx_routes.py): the page's models' live paths as ONNX,
-the vendored runtime and the page's scripts; read-only, from the demo's own server, cached for good where the URL names
-the content."""
+"""What the page fetches to run the network, the decoder and the warp itself (demo/onnx_routes.py): the page's models'
+live paths and decoders and the warp as ONNX, the vendored runtime and the page's scripts; read-only, from the demo's
+own server, cached for good where the URL names the content, the graphs and the WebAssembly sent gzipped."""
 
 import copy
 import hashlib
 
+import numpy as np
 import onnxruntime
 import pytest
 import torch
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from capsnet import load_model
+from capsnet import load_model, warp
+from capsnet.export import CHANGE
 from demo.onnx_routes import LIVE_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
 
 FOR_GOOD = "public, max-age=31536000, immutable"
@@ -25,10 +27,12 @@ def shipped():
 
 
 def nudged(model, factor: float = 1.01):
-    """Another model of the same architecture (as the pair model is): its W scaled by factor."""
+    """Another model of the same architecture (as the pair model is): its W and its decoder's weights scaled by factor."""
     other = copy.deepcopy(model)
     with torch.no_grad():
         other.digit_capsules.W.mul_(factor)
+        for parameter in other.decoder.parameters():
+            parameter.mul_(factor)
     return other
 
 
@@ -47,14 +51,22 @@ def manifest(client):
     return client.get(MANIFEST_PATH).json()
 
 
-def test_manifest_names_the_runtime_and_each_model_with_its_shapes(client, manifest):
+def fetched(client, file: str) -> onnxruntime.InferenceSession:
+    """The graph in file (a name in the manifest), as the page's worker fetches and runs it."""
+    return onnxruntime.InferenceSession(client.get(f"{LIVE_PATH}/{file}").content, providers=["CPUExecutionProvider"])
+
+
+def test_manifest_names_the_runtime_the_warp_and_each_model_with_its_decoder_and_shapes(client, manifest):
     assert client.get(MANIFEST_PATH).headers["cache-control"] == "no-cache"
     assert list(manifest["models"]) == ["one", "two"]  # in the order given: the first is predict's default
     for entry in manifest["models"].values():
         assert entry["file"].startswith("model-") and entry["file"].endswith(".onnx")
+        assert entry["decoder"].startswith("decoder-") and entry["decoder"].endswith(".onnx")
         assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
             10, 16, 1152, 3)
     assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary"]
+    assert manifest["decoder"] == {"inputs": ["poses", "digits"], "output": "images"}
+    assert manifest["warp"]["file"].startswith("warp-") and manifest["warp"]["change"] == list(CHANGE)
 
 
 def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):
@@ -63,10 +75,36 @@ def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, mode
         response = client.get(f"{LIVE_PATH}/{manifest['models'][name]['file']}")
         assert response.headers["cache-control"] == FOR_GOOD
         assert manifest["models"][name]["file"] == f"model-{hashlib.sha256(response.content).hexdigest()[:16]}.onnx"
-        live = onnxruntime.InferenceSession(response.content, providers=["CPUExecutionProvider"])
-        lengths = live.run(["lengths"], {manifest["input"]: image.numpy()})[0]
+        lengths = fetched(client, manifest["models"][name]["file"]).run(["lengths"], {manifest["input"]: image.numpy()})
         with torch.inference_mode():
-            assert abs(lengths - model(image).lengths.numpy()).max() < 1e-3, name
+            assert abs(lengths[0] - model(image).lengths.numpy()).max() < 1e-3, name
+
+
+def test_each_models_decoder_file_is_its_model_decode(client, manifest, models):
+    poses, digits = torch.rand(10, 16) * 1.6 - 0.8, torch.arange(10)
+    for name, model in models.items():
+        images = fetched(client, manifest["models"][name]["decoder"]).run(None, dict(zip(
+            manifest["decoder"]["inputs"], (poses.numpy(), digits.numpy()))))[0]
+        with torch.inference_mode():
+            assert abs(images - model.decode(poses, digits).numpy()).max() < 2 / 255, name
+    assert manifest["models"]["one"]["decoder"] != manifest["models"]["two"]["decoder"]
+
+
+def test_the_warp_file_is_capsnet_warp(client, manifest):
+    image, change = torch.rand(1, 1, 28, 28), [30.0, 0.8, 0.2, 1.5, -2.0]  # in manifest["warp"]["change"]'s order
+    warped = fetched(client, manifest["warp"]["file"]).run(None, dict(zip(
+        manifest["warp"]["inputs"], (image.numpy(), np.float32(change)))))[0]
+    expected = warp(image, rotate=30, scale=0.8, shear=0.2, shift=(1.5, -2.0))
+    assert abs(warped - expected.numpy()).max() < 1e-5
+
+
+def test_the_graphs_are_sent_gzipped_to_browsers_and_plain_to_others(client, manifest):
+    for file in (manifest["models"]["one"]["file"], manifest["models"]["one"]["decoder"], manifest["warp"]["file"]):
+        packed = client.get(f"{LIVE_PATH}/{file}", headers={"Accept-Encoding": "gzip"})
+        plain = client.get(f"{LIVE_PATH}/{file}", headers={"Accept-Encoding": "identity"})
+        assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+        assert int(packed.headers["content-length"]) < len(plain.content) and packed.content == plain.content
+        assert packed.headers["vary"] == "Accept-Encoding"
 
 
 def test_the_same_model_gets_the_same_url_and_another_model_another(client, manifest, shipped):
@@ -103,15 +141,18 @@ def test_the_pages_scripts_are_served_and_asked_again_each_time(client):
 
 
 def test_routes_are_read_only(client, manifest):
-    for name in ("manifest.json", manifest["models"]["one"]["file"], manifest["runtime_wasm"], "network.js"):
+    for name in ("manifest.json", manifest["models"]["one"]["file"], manifest["models"]["one"]["decoder"],
+                 manifest["warp"]["file"], manifest["runtime_wasm"], "network.js"):
         path = f"{LIVE_PATH}/{name}"
         assert client.put(path, content=b"x").status_code == 405
         assert client.post(path, content=b"x").status_code == 405
 
 
 def test_the_first_visit_downloads_at_most_20_mb(client, manifest):
-    """The runtime, the default model and the page's scripts, as sent: the target of issue 22."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], *PAGE_SCRIPTS]
+    """The runtime, the default model's live path and decoder and the page's scripts, as sent: the target of issue
+    22. (The warp is fetched when the #transform sliders are first moved.)"""
+    default = manifest["models"]["one"]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], *PAGE_SCRIPTS]
     sent = sum(int(client.get(f"{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"}).headers["content-length"])
                for path in paths)
     assert sent <= 20e6

@@ -1,7 +1,7 @@
 """The network in the demo page (canvas.js and turn.js with network.js and live.js): while the pen or a #transform
-slider moves the page predicts by itself and sends nothing, as model(x) would for the server's input, in both modes;
-lifting the pen sends the drawing once; live.js's warp is capsnet.warp; when the runtime cannot load, the server
-predicts and the page says so in one line. The framing itself is checked on 50 canvas drawings by
+slider moves the page predicts by itself and sends nothing, as model(x) would for the server's input (turned by the
+warp graph, as capsnet.warp turns it), in both modes; lifting the pen sends the drawing once; when the runtime cannot
+load, the server predicts and the page says so in one line. The framing itself is checked on 50 canvas drawings by
 tests/browser/test_network_js.py."""
 
 import numpy as np
@@ -10,8 +10,9 @@ import torch
 
 from capsnet import preprocess, warp
 from demo import handlers, pairs
-from tests.support.digit_strokes import PAIR_BOXES, render, strokes
+from tests.support.digit_strokes import PAIR_BOXES, strokes
 from tests.support.page_driver import (
+    Blocking,
     NetworkMessages,
     canvas_box,
     choose_mode,
@@ -28,9 +29,7 @@ pytestmark = pytest.mark.browser
 
 LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x) (issue 22)
 PICTURE_TOLERANCE = 2 / 255  # #input-28 against preprocess's input: a PNG of 8-bit greys
-WARP_TOLERANCE = 2 / 255  # live.js's warp against capsnet.warp, per pixel
-WARPS = [{"rotate": 30}, {"rotate": -55, "scale": 1.3}, {"scale": 0.6, "shear": 0.4},
-         {"shift": [3.5, -2.0]}, {"rotate": 12, "scale": 0.8, "shear": -0.3, "shift": [-1.5, 4.0]}]
+WARP_TOLERANCE = 1e-5  # the page's warp graph against capsnet.warp, per pixel of the same 8-bit input
 SETTLE_MS = 1000  # after the pen stops: the prediction asked for at its last move has come back
 
 
@@ -134,18 +133,6 @@ def test_the_page_draws_its_prediction_as_the_server_does(page):
             assert page_html[2:] == [handlers.prediction_html(lengths), pairs.prediction_html(lengths)]
 
 
-class Blocking:
-    """A browser whose new tabs cannot fetch what matches glob (the request fails), for open_demo."""
-
-    def __init__(self, browser, glob: str):
-        self.browser, self.glob = browser, glob
-
-    def new_page(self, **options):
-        tab = self.browser.new_page(**options)
-        tab.route(self.glob, lambda route: route.abort())
-        return tab
-
-
 def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, demo_url):
     page = open_demo(Blocking(browser, "**/*.wasm"), demo_url)
     try:
@@ -158,18 +145,6 @@ def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, d
         assert page.js_errors == []
     finally:
         page.close()
-
-
-def test_live_js_warps_as_capsnet_warp(page):
-    in_page(page)
-    x = preprocess(render(5))  # (1, 1, 28, 28)
-    warped = page.evaluate("""async ([image, warps]) => {
-      const live = await import(new URL('live/live.js', document.baseURI).href);
-      return warps.map((change) => Array.from(live.warp(Float32Array.from(image), change)));
-    }""", [x.flatten().tolist(), WARPS])
-    for change, page_warped in zip(WARPS, warped):
-        expected = warp(x, **change).flatten().numpy()
-        assert np.abs(np.array(page_warped) - expected).max() <= WARP_TOLERANCE, change
 
 
 def test_turning_predicts_in_the_page_as_model_x_and_sends_nothing_until_released(page, model):
