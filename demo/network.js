@@ -1,7 +1,9 @@
 // The network in the page: while a person draws, the page frames the drawing and runs the network's live path
 // itself (network_worker.js: frame.js and ONNX Runtime Web in a Web Worker), so nothing crosses the network until
-// the pen is lifted; a pose slider's move is decoded and a #transform slider's change warped there too. What runs
-// is the ONNX graphs exported from the server's Python (capsnet/export.py), from the demo's own server
+// the pen is lifted; a #transform slider's change is warped there too, and a pose slider's move decoded in a second
+// worker of its own, on one thread: a decode takes about a millisecond, and waits neither for a prediction nor for
+// the threads a prediction runs on, whose wake-ups and spinning cost more than that (docs/in-page-network.md).
+// What runs is the ONNX graphs exported from the server's Python (capsnet/export.py), from the demo's own server
 // (demo/onnx_routes.py), each file once per checkpoint, then from the browser's cache.
 //
 // An ES module that sets window.capsnetLocal for the page's other scripts:
@@ -9,7 +11,7 @@
 //   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
 //   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
 //   manifest   the runtime, the warp and the models, by name, with their decoders and shapes (onnx_routes.manifest),
-//              once ready
+//              once fetched
 //   threads    the threads the network runs on in the page (more than 1 only in a cross-origin isolated page)
 //   predict(imageData, model)  a canvas's ImageData, or a function that returns one (called as the worker takes
 //              the call: a drawing that goes on is read when it can be run, not before), read by the model of
@@ -27,12 +29,12 @@
 //              the warped input
 //   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
 //              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
-//              worker's milliseconds. Null as for predict: only the latest decode counts (a decode waits for
-//              no prediction that was asked for before it: it takes about a millisecond)
+//              worker's milliseconds. Null as for predict: only the latest decode counts. Decodes run as soon as
+//              the decoder is in, which may be before ready
 //   last       the latest prediction that was run, or null
 //   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first call
-//              -> a promise of true once its decoder runs in the page (its network follows), false when the
-//              network is not in the page or has no model of that name
+//              -> a promise of true once its decoder runs in the page (its network may follow later), false when
+//              the page cannot run it or has no model of that name
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 
@@ -44,9 +46,9 @@ const capsnetLocal = {
   prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
-let worker = null;
-let running = null; // {id, kind, resolve}: the call the worker is on
-const waiting = {decode: null, predict: null}; // the latest call of each kind made since, {..., resolve}: decode first
+// A worker for each role (network_worker.js): loaded, a promise resolved once it is ready; the call it is on
+// ({id, resolve}) and the latest call made since ({model, message, resolve}): only the latest drawing, or pose, counts.
+const lanes = {};
 const prepared = new Map(); // model -> {promise, resolve} of prepare's answer
 let lastId = 0;
 
@@ -54,87 +56,85 @@ function fallBack(reason) {
   if (capsnetLocal.fallback) return;
   console.info(FALLBACK_MESSAGE, reason);
   Object.assign(capsnetLocal, {place: "server", fallback: true, message: FALLBACK_MESSAGE, reason: String(reason)});
-  worker?.terminate();
-  for (const call of [running, waiting.decode, waiting.predict]) call?.resolve(null);
-  running = waiting.decode = waiting.predict = null;
+  for (const lane of Object.values(lanes)) {
+    lane.worker.terminate();
+    lane.running?.resolve(null);
+    lane.waiting?.resolve(null);
+    lane.running = lane.waiting = null;
+  }
   for (const {resolve} of prepared.values()) resolve(false);
   settle(false);
 }
 
-// A copy of values (an array or a typed array) as a Float32Array, handed over to the worker: the caller keeps theirs.
-function handedOver(values) {
-  const copy = Float32Array.from(values);
-  return [copy.buffer, [copy.buffer]];
-}
-
-function sendNext() {
-  if (running !== null || capsnetLocal.place !== "browser") return;
-  const kind = waiting.decode !== null ? "decode" : "predict";
-  const call = waiting[kind];
-  if (call === null) return;
-  waiting[kind] = null;
-  const model = call.model ?? Object.keys(capsnetLocal.manifest.models)[0];
+function sendNext(lane) {
+  if (!lane.ready || lane.running !== null || lane.waiting === null || capsnetLocal.fallback) return;
+  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = lane.waiting;
+  lane.waiting = null;
   if (!(model in capsnetLocal.manifest.models)) {
-    call.resolve(null);
-    sendNext();
+    resolve(null);
     return;
   }
-  running = {id: ++lastId, kind, resolve: call.resolve};
-  const message = {type: kind, id: running.id, model};
-  if (kind === "decode") {
-    const [poses, buffers] = handedOver(call.poses);
-    worker.postMessage({...message, poses, digits: Array.from(call.digits)}, buffers);
-  } else if (call.input28) {
-    const [input28, buffers] = handedOver(call.input28);
-    worker.postMessage({...message, input28, change: call.change && Array.from(call.change)}, buffers);
-  } else {
-    const pixels = typeof call.imageData === "function" ? call.imageData() : call.imageData;
-    const rgba = new Uint8ClampedArray(pixels.data);
-    worker.postMessage({...message, rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]);
-  }
+  lane.running = {id: ++lastId, resolve};
+  const [fields, transfer] = message(); // made as the worker takes the call: a canvas is read now
+  lane.worker.postMessage({...fields, id: lane.running.id, model}, transfer);
 }
 
-function onMessage({data}) {
+function onMessage(lane, {data}) {
   if (data.type === "ready") {
-    Object.assign(capsnetLocal, {place: "browser", manifest: data.manifest, threads: data.threads});
-    settle(true);
-    sendNext();
+    lane.ready = true;
+    capsnetLocal.manifest ??= data.manifest;
+    lane.settle();
+    if (lane === lanes.network) {
+      Object.assign(capsnetLocal, {place: "browser", threads: data.threads});
+      settle(true);
+    }
+    sendNext(lane);
   } else if (data.type === "failed") {
     fallBack(data.reason);
-  } else if (data.type === "prepared") {
-    prepared.get(data.model)?.resolve(true);
-  } else if (data.type === "answer" && running?.id === data.id) {
-    const {kind, resolve} = running;
+  } else if (data.type === "prepared" && lane === lanes.decoder) {
+    prepared.get(data.model)?.resolve(true); // its decoder: its network may come later
+  } else if (data.type === "answer" && lane.running?.id === data.id) {
+    const {resolve} = lane.running;
     const {type, id, ...result} = data;
-    running = null;
-    if (kind === "predict") capsnetLocal.last = result;
+    lane.running = null;
+    if (lane === lanes.network) capsnetLocal.last = result;
     resolve(result);
-    sendNext();
+    sendNext(lane);
   }
 }
 
-function ask(kind, call) {
-  waiting[kind]?.resolve(null); // superseded before it started
+function ask(role, model, message) {
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting[kind] = {...call, resolve};
-    sendNext();
+    const lane = lanes[role];
+    lane.waiting?.resolve(null); // superseded before it started
+    lane.waiting = {model: model ?? undefined, message, resolve};
+    sendNext(lane);
   });
 }
 
 function predict(imageData, model = null) {
-  return ask("predict", {imageData, model});
+  return ask("network", model, () => {
+    const pixels = typeof imageData === "function" ? imageData() : imageData;
+    const rgba = new Uint8ClampedArray(pixels.data);
+    return [{type: "predict", rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
+  });
 }
 
+// Copies of the caller's values, handed over to the worker: the caller keeps theirs, and may change them.
 function predictInput(input28, model = null, change = null) {
-  return ask("predict", {input28, model, change});
+  const input = Float32Array.from(input28);
+  const values = change && Array.from(change);
+  return ask("network", model, () => [{type: "predict", input28: input.buffer, change: values}, [input.buffer]]);
 }
 
 function decode(poses, digits, model = null) {
-  return ask("decode", {poses, digits, model});
+  const values = Float32Array.from(poses);
+  const capsules = Array.from(digits);
+  return ask("decoder", model, () => [{type: "decode", poses: values.buffer, digits: capsules}, [values.buffer]]);
 }
 
 function prepare(model) {
@@ -142,27 +142,46 @@ function prepare(model) {
     let resolve;
     const promise = new Promise((settled) => { resolve = settled; });
     prepared.set(model, {promise, resolve});
-    capsnetLocal.ready.then((inPage) => {
-      if (inPage && model in capsnetLocal.manifest.models) worker.postMessage({type: "prepare", model});
-      else resolve(false);
-    });
+    if (capsnetLocal.fallback) {
+      resolve(false);
+    } else {
+      lanes.decoder.loaded.then(() => {
+        if (!(model in capsnetLocal.manifest.models)) {
+          resolve(false);
+          return;
+        }
+        for (const lane of Object.values(lanes)) {
+          lane.loaded.then(() => lane.worker.postMessage({type: "prepare", model}));
+        }
+      });
+    }
   }
   return prepared.get(model).promise;
 }
 
-function start() {
-  try {
-    worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module"});
-  } catch (error) {
-    fallBack(error?.message ?? error); // no module workers here
-    return;
-  }
-  worker.onmessage = onMessage;
-  worker.onerror = (event) => {
+// role: "network" (the models' live paths and the warp) or "decoder" (their decoders), on threads threads.
+function startWorker(role, threads) {
+  const lane = {worker: null, ready: false, running: null, waiting: null};
+  lane.loaded = new Promise((resolve) => { lane.settle = resolve; });
+  lane.worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module", name: role});
+  lane.worker.onmessage = (event) => onMessage(lane, event);
+  lane.worker.onerror = (event) => {
     event.preventDefault();
     fallBack(event.message || "the worker could not start");
   };
-  worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href});
+  lane.worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href, role, threads});
+  lanes[role] = lane;
+}
+
+// Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on 2
+// cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
+function start() {
+  try {
+    startWorker("network", crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
+    startWorker("decoder", 1);
+  } catch (error) {
+    fallBack(error?.message ?? error); // no module workers here
+  }
 }
 
 window.capsnetLocal = capsnetLocal;

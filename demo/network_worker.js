@@ -1,19 +1,21 @@
-// What the page computes, in a Web Worker (started by network.js), so that the page stays smooth while it runs: the
-// ONNX graphs of demo/onnx_routes.py, exported from the Python the server runs (capsnet/export.py). On "load" it
-// fetches the manifest, ONNX Runtime Web and the default (first) model's live path and decoder, all from the demo's
-// own server, and answers "ready" or "failed"; another model's graphs and the warp are fetched when first needed.
-// Each call is answered with "answer" and the call's id:
-// - "predict": frames a canvas's pixels as preprocess does (frame.js), or takes a 28x28 input as it is, turned and
-//   stretched first by the warp graph when the call has the #transform sliders' change, and runs the model: the
-//   input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules, or an
-//   input of null when there is no digit to see;
-// - "decode": runs a model's decoder on a batch of poses placed in their capsules: the images.
-// "prepare" fetches a model's graphs before its first call, and answers "prepared" once its decoder is in.
+// What the page computes, in a Web Worker (started by network.js, twice: one for each role), so that the page stays
+// smooth while it runs: the ONNX graphs of demo/onnx_routes.py, exported from the Python the server runs
+// (capsnet/export.py). On "load" it fetches the manifest, ONNX Runtime Web and the default (first) model's graph for
+// its role, all from the demo's own server, and answers "ready" or "failed": the "network" worker the model's live
+// path (and the warp when first needed), the "decoder" worker its decoder; another model's when first needed. Each
+// call is answered with "answer" and the call's id:
+// - "predict" (network): frames a canvas's pixels as preprocess does (frame.js), or takes a 28x28 input as it is,
+//   turned and stretched first by the warp graph when the call has the #transform sliders' change, and runs the
+//   model: the input, the lengths, poses, each routing iteration's lengths and couplings and the primary capsules,
+//   or an input of null when there is no digit to see;
+// - "decode" (decoder): runs a model's decoder on a batch of poses placed in their capsules: the images.
+// "prepare" fetches a model's graph for the role before its first call, and answers "prepared" once it is in.
 import {frame} from "./frame.js";
 
 let manifestUrl = null;
 let manifest = null;
 let ort = null;
+let role = null; // "network" or "decoder"
 const sessions = new Map(); // a graph's file -> a promise of its InferenceSession
 
 async function fetchOk(url) {
@@ -44,17 +46,19 @@ function decoder(name) {
   return session(manifest.models[name].decoder);
 }
 
-async function load(url) {
-  manifestUrl = url;
+// The role's graph of the model of that name.
+function graph(name) {
+  return role === "network" ? network(name) : decoder(name);
+}
+
+async function load(data) {
+  ({manifestUrl, role} = data);
   manifest = await (await fetchOk(manifestUrl)).json();
   ort = await import(new URL(manifest.runtime, manifestUrl).href);
   // Only the .wasm's URL: a folder would have the runtime fetch its glue code too, which the bundle holds.
   ort.env.wasm.wasmPaths = {wasm: new URL(manifest.runtime_wasm, manifestUrl).href};
-  // Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on
-  // 2 cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  const first = Object.keys(manifest.models)[0];
-  await Promise.all([network(first), decoder(first)]);
+  ort.env.wasm.numThreads = data.threads; // more than 1 only in a cross-origin isolated page (network.js)
+  await graph(Object.keys(manifest.models)[0]);
 }
 
 async function runNetwork(model, input28) {
@@ -106,13 +110,11 @@ const CALLS = {predict, decode};
 self.onmessage = async ({data}) => {
   try {
     if (data.type === "load") {
-      await load(data.manifestUrl);
+      await load(data);
       self.postMessage({type: "ready", manifest, threads: ort.env.wasm.numThreads});
     } else if (data.type === "prepare") {
-      const fetched = network(data.model); // alongside, for its first prediction
-      await decoder(data.model);
+      await graph(data.model);
       self.postMessage({type: "prepared", model: data.model});
-      await fetched;
     } else if (data.type in CALLS) {
       const result = await CALLS[data.type](data);
       const buffers = Object.values(result).filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
