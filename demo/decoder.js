@@ -1,13 +1,13 @@
 // The capsule decoder in the browser: slider moves are redrawn here, with no message to the server.
 // (gr.HTML's js_on_load of the reconstruction picture: Gradio passes element, props, trigger and watch.)
 //
-// The decoder is model.decode exported as an ONNX graph (capsnet/export.py), which network.js runs in its worker
-// (capsnetLocal.decode), fetched with the network as the page opens (demo/onnx_routes.py). Each slider move has it
-// decode the 16 slider values for the selected capsule and sets props.value to the image, so Gradio's value of the
-// picture is always what is shown; while one decode runs, only the newest move waits. A new drawing, the capsule
-// choice and Reset still go to Python, which draws the first reconstruction of every prediction. Until the decoder
-// is in, or if the network cannot run in the page, a slider move asks the server instead (trigger("input"):
-// app.py's "pose" event), as the page did before.
+// The decoder is model.decode exported as an ONNX graph (capsnet/export.py), which network.js runs with ONNX Runtime
+// on the page's own thread (capsnetLocal.decode), fetched as the page opens (demo/onnx_routes.py). Each slider move
+// has it decode the 16 slider values for the selected capsule (about a millisecond) and sets props.value to the
+// image, so Gradio's value of the picture is always what is shown; while one decode runs, only the newest move
+// waits. A new drawing, the capsule choice and Reset still go to Python, which draws the first reconstruction of
+// every prediction. Until the decoder is in, or if the network cannot run in the page, a slider move asks the
+// server instead (trigger("input"): app.py's "pose" event), as the page did before.
 //
 // The play control (#play, a button and a dimension) sweeps one dimension from its drawing value -0.25
 // to +0.25 and back, one image per animation frame: a row of the paper's Figure 4 as a movie.

@@ -1,10 +1,11 @@
 // The network in the page: while a person draws, the page frames the drawing and runs the network's live path
 // itself (network_worker.js: frame.js and ONNX Runtime Web in a Web Worker), so nothing crosses the network until
-// the pen is lifted; a #transform slider's change is warped there too, and a pose slider's move decoded in a second
-// worker of its own, on one thread: a decode takes about a millisecond, and waits neither for a prediction nor for
-// the threads a prediction runs on, whose wake-ups and spinning cost more than that (docs/in-page-network.md).
-// What runs is the ONNX graphs exported from the server's Python (capsnet/export.py), from the demo's own server
-// (demo/onnx_routes.py), each file once per checkpoint, then from the browser's cache.
+// the pen is lifted; a #transform slider's change is warped there too. A pose slider's move is decoded on the page's
+// own thread (runtime.js, one thread): a decode takes about a millisecond and its answer comes within the slider's
+// event, in time for the frame that shows the slider; a worker's answer came a frame later, and decodes on the
+// prediction's threads slower still (docs/in-page-network.md). What runs is the ONNX graphs exported from the
+// server's Python (capsnet/export.py), from the demo's own server (demo/onnx_routes.py), each file once per
+// checkpoint, then from the browser's cache.
 //
 // An ES module that sets window.capsnetLocal for the page's other scripts:
 //   ready      a promise of true (the network runs here) or false (it could not start: the server predicts)
@@ -29,12 +30,14 @@
 //              the warped input
 //   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
 //              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
-//              worker's milliseconds. Null as for predict: only the latest decode counts. Decodes run as soon as
-//              the decoder is in, which may be before ready
+//              milliseconds it took. Null as for predict: only the latest decode waiting counts. Decodes run as
+//              soon as the decoder is in, which may be before ready
 //   last       the latest prediction that was run, or null
 //   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first call
 //              -> a promise of true once its decoder runs in the page (its network may follow later), false when
 //              the page cannot run it or has no model of that name
+import * as runtime from "./runtime.js";
+
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 
@@ -46,144 +49,160 @@ const capsnetLocal = {
   prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
-// A worker for each role (network_worker.js): loaded, a promise resolved once it is ready; the call it is on
-// ({id, resolve}) and the latest call made since ({model, message, resolve}): only the latest drawing, or pose, counts.
-const lanes = {};
-const prepared = new Map(); // model -> {promise, resolve} of prepare's answer
+let worker = null;
+let running = null; // {id, resolve}: the prediction the worker is on
+let waiting = null; // {model, message, resolve}: the latest prediction asked for since
 let lastId = 0;
+let decoding = false; // a decode is running
+let waitingDecode = null; // {poses, digits, model, resolve}: the latest decode asked for since
+let decoderIn = null; // a promise of true once the default model's decoder runs on this thread, false if it cannot
+let decoderReady = false; // decoderIn is true: a decode starts at once
 
 function fallBack(reason) {
   if (capsnetLocal.fallback) return;
   console.info(FALLBACK_MESSAGE, reason);
   Object.assign(capsnetLocal, {place: "server", fallback: true, message: FALLBACK_MESSAGE, reason: String(reason)});
-  for (const lane of Object.values(lanes)) {
-    lane.worker.terminate();
-    lane.running?.resolve(null);
-    lane.waiting?.resolve(null);
-    lane.running = lane.waiting = null;
-  }
-  for (const {resolve} of prepared.values()) resolve(false);
+  worker?.terminate();
+  for (const call of [running, waiting, waitingDecode]) call?.resolve(null);
+  running = waiting = waitingDecode = null;
   settle(false);
 }
 
-function sendNext(lane) {
-  if (!lane.ready || lane.running !== null || lane.waiting === null || capsnetLocal.fallback) return;
-  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = lane.waiting;
-  lane.waiting = null;
-  if (!(model in capsnetLocal.manifest.models)) {
+function known(model) {
+  return model in capsnetLocal.manifest.models;
+}
+
+function sendNext() {
+  if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
+  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = waiting;
+  waiting = null;
+  if (!known(model)) {
     resolve(null);
     return;
   }
-  lane.running = {id: ++lastId, resolve};
+  running = {id: ++lastId, resolve};
   const [fields, transfer] = message(); // made as the worker takes the call: a canvas is read now
-  lane.worker.postMessage({...fields, id: lane.running.id, model}, transfer);
+  worker.postMessage({...fields, type: "predict", id: running.id, model}, transfer);
 }
 
-function onMessage(lane, {data}) {
+function onMessage({data}) {
   if (data.type === "ready") {
-    lane.ready = true;
     capsnetLocal.manifest ??= data.manifest;
-    lane.settle();
-    if (lane === lanes.network) {
-      Object.assign(capsnetLocal, {place: "browser", threads: data.threads});
-      settle(true);
-    }
-    sendNext(lane);
+    Object.assign(capsnetLocal, {place: "browser", threads: data.threads});
+    settle(true);
+    sendNext();
   } else if (data.type === "failed") {
     fallBack(data.reason);
-  } else if (data.type === "prepared" && lane === lanes.decoder) {
-    prepared.get(data.model)?.resolve(true); // its decoder: its network may come later
-  } else if (data.type === "answer" && lane.running?.id === data.id) {
-    const {resolve} = lane.running;
+  } else if (data.type === "answer" && running?.id === data.id) {
+    const {resolve} = running;
     const {type, id, ...result} = data;
-    lane.running = null;
-    if (lane === lanes.network) capsnetLocal.last = result;
+    running = null;
+    capsnetLocal.last = result;
     resolve(result);
-    sendNext(lane);
+    sendNext();
   }
 }
 
-function ask(role, model, message) {
+function ask(model, message) {
+  waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    const lane = lanes[role];
-    lane.waiting?.resolve(null); // superseded before it started
-    lane.waiting = {model: model ?? undefined, message, resolve};
-    sendNext(lane);
+    waiting = {model: model ?? undefined, message, resolve};
+    sendNext();
   });
 }
 
 function predict(imageData, model = null) {
-  return ask("network", model, () => {
+  return ask(model, () => {
     const pixels = typeof imageData === "function" ? imageData() : imageData;
     const rgba = new Uint8ClampedArray(pixels.data);
-    return [{type: "predict", rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
+    return [{rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
   });
 }
 
-// Copies of the caller's values, handed over to the worker: the caller keeps theirs, and may change them.
 function predictInput(input28, model = null, change = null) {
-  const input = Float32Array.from(input28);
+  const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
   const values = change && Array.from(change);
-  return ask("network", model, () => [{type: "predict", input28: input.buffer, change: values}, [input.buffer]]);
+  return ask(model, () => [{input28: input.buffer, change: values}, [input.buffer]]);
+}
+
+async function decodeNext() {
+  if (decoding || waitingDecode === null) return;
+  const {poses, digits, model = Object.keys(capsnetLocal.manifest.models)[0], resolve} = waitingDecode;
+  waitingDecode = null;
+  decoding = true;
+  try {
+    resolve(known(model) ? await runtime.decode(poses, digits, model) : null);
+  } catch (error) {
+    resolve(null);
+    fallBack(error?.message ?? error);
+  }
+  decoding = false;
+  decodeNext();
 }
 
 function decode(poses, digits, model = null) {
-  const values = Float32Array.from(poses);
-  const capsules = Array.from(digits);
-  return ask("decoder", model, () => [{type: "decode", poses: values.buffer, digits: capsules}, [values.buffer]]);
+  waitingDecode?.resolve(null); // superseded before it started
+  return new Promise((resolve) => {
+    if (capsnetLocal.fallback) {
+      resolve(null);
+      return;
+    }
+    // copies: the caller may change theirs (play sweeps one pose) before the decode runs
+    waitingDecode = {poses: Float32Array.from(poses), digits: Array.from(digits), model: model ?? undefined, resolve};
+    if (decoderReady) decodeNext();
+    else decoderIn.then(decodeNext);
+  });
 }
 
 function prepare(model) {
-  if (!prepared.has(model)) {
-    let resolve;
-    const promise = new Promise((settled) => { resolve = settled; });
-    prepared.set(model, {promise, resolve});
-    if (capsnetLocal.fallback) {
-      resolve(false);
-    } else {
-      lanes.decoder.loaded.then(() => {
-        if (!(model in capsnetLocal.manifest.models)) {
-          resolve(false);
-          return;
-        }
-        for (const lane of Object.values(lanes)) {
-          lane.loaded.then(() => lane.worker.postMessage({type: "prepare", model}));
-        }
-      });
-    }
-  }
-  return prepared.get(model).promise;
+  capsnetLocal.ready.then((inPage) => {
+    if (inPage && known(model)) worker.postMessage({type: "prepare", model});
+  });
+  return decoderIn.then((inPage) => inPage && known(model) && runtime.decoder(model)).then(
+    (decoder) => Boolean(decoder) && !capsnetLocal.fallback,
+    (error) => {
+      fallBack(error?.message ?? error);
+      return false;
+    },
+  );
 }
 
-// role: "network" (the models' live paths and the warp) or "decoder" (their decoders), on threads threads.
-function startWorker(role, threads) {
-  const lane = {worker: null, ready: false, running: null, waiting: null};
-  lane.loaded = new Promise((resolve) => { lane.settle = resolve; });
-  lane.worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module", name: role});
-  lane.worker.onmessage = (event) => onMessage(lane, event);
-  lane.worker.onerror = (event) => {
+// The decoder on this thread, on one thread: a worker's would answer a frame later (see the top).
+async function startDecoder() {
+  try {
+    await runtime.load(MANIFEST_URL.href, 1);
+    capsnetLocal.manifest ??= runtime.manifest;
+    await runtime.decoder(Object.keys(runtime.manifest.models)[0]);
+    decoderReady = true;
+    return true;
+  } catch (error) {
+    fallBack(error?.message ?? error);
+    return false;
+  }
+}
+
+function startWorker() {
+  worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module"});
+  worker.onmessage = onMessage;
+  worker.onerror = (event) => {
     event.preventDefault();
     fallBack(event.message || "the worker could not start");
   };
-  lane.worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href, role, threads});
-  lanes[role] = lane;
-}
-
-// Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on 2
-// cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
-function start() {
-  try {
-    startWorker("network", crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
-    startWorker("decoder", 1);
-  } catch (error) {
-    fallBack(error?.message ?? error); // no module workers here
-  }
+  // Threads need a cross-origin isolated page (demo/isolation.py); up to 4, as the runtime's own default, but 2 on 2
+  // cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
+  const threads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href, threads});
 }
 
 window.capsnetLocal = capsnetLocal;
-start();
+decoderIn = startDecoder();
+try {
+  startWorker();
+} catch (error) {
+  fallBack(error?.message ?? error); // no module workers here
+}
 export default capsnetLocal;

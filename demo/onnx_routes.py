@@ -10,8 +10,8 @@ Read-only routes under LIVE_PATH, built from the page's models in memory (nothin
   on the first request for the manifest (a few seconds a model), or in the background as the demo starts;
 - onnxruntime-web-<version>/: the vendored runtime (demo/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
-- network.js, network_worker.js, frame.js, live.js: the page's code for it, asked again each time (they change with
-  the code).
+- network.js, network_worker.js, runtime.js, frame.js, live.js: the page's code for it, asked again each time (they
+  change with the code).
 What a first visit downloads: docs/in-page-network.md.
 """
 
@@ -48,7 +48,7 @@ RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
 RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
 VENDOR = HERE / "vendor" / "onnxruntime-web"
-PAGE_SCRIPTS = ("network.js", "network_worker.js", "frame.js", "live.js")
+PAGE_SCRIPTS = ("network.js", "network_worker.js", "runtime.js", "frame.js", "live.js")
 JAVASCRIPT = "text/javascript"
 ONNX = "application/octet-stream"
 NO_CACHE = "no-cache"
