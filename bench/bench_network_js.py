@@ -39,7 +39,7 @@ from bench.pagedriver.page import (
     open_demo,
     wait_for_prediction,
 )
-from demo.server.assets import LIVE_PATH, onnx_routes
+from demo.server.assets import ASSETS_PATH, onnx_routes
 
 TARGET_MEDIAN_MS = 33
 WARM_UP_CALLS = 5
@@ -55,7 +55,7 @@ def first_visit_bytes(url: str, manifest: dict) -> int:
              "network_worker.js", "frame.js"]
     total = 0
     for path in paths:
-        request = urllib.request.Request(f"{url.rstrip('/')}{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"})
+        request = urllib.request.Request(f"{url.rstrip('/')}{ASSETS_PATH}/{path}", headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request) as response:
             total += len(response.read())
     return total

@@ -1,15 +1,19 @@
-"""The network's live path as an ONNX graph, for ONNX Runtime in a web page (demo/static/modules/network.js).
+"""What the page computes, as ONNX graphs for ONNX Runtime in a web page (demo/static/modules/network.js): the network's live
+path, the decoder and the warp of the #transform sliders, each exported from the Python that the server runs.
 
-What is exported: Conv1, PrimaryCaps, the W_ij and routing-by-agreement unrolled for the model's
-iterations; not the decoder, which the page already has (demo/static/components/decoder.js). One input, a batch of images
-"image" (B, 1, 28, 28) in [0, 1], and five outputs:
-- "lengths" (B, 10) and "poses" (B, 10, 16): model(x)'s lengths and poses;
-- "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration;
-- "primary" (B, 1152, 8): model.trace(x)'s squashed primary capsules u_i.
+- onnx_bytes(model), the live path: Conv1, PrimaryCaps, the W_ij and routing-by-agreement unrolled for the model's
+  iterations. One input, a batch of images "image" (B, 1, 28, 28) in [0, 1], and five outputs:
+  - "lengths" (B, 10) and "poses" (B, 10, 16): model(x)'s lengths and poses;
+  - "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration;
+  - "primary" (B, 1152, 8): model.trace(x)'s squashed primary capsules u_i.
+- decoder_onnx_bytes(model): model.decode, "poses" (N, 16) placed in capsules "digits" (N,) (int64) -> "images"
+  (N, 1, 28, 28): a slider move is one pose, Figure 4 could be all of its rows at once.
+- warp_onnx_bytes(): capsnet.transforms.warp, "image" (B, 1, 28, 28) changed by "change" (5,), the page's five
+  sliders in CHANGE's order -> "warped" (B, 1, 28, 28); the change matrix (its cos and sin) is made in the graph.
 
-The weights are stored in float16 and cast to float32 by the graph itself, so all sums stay float32: the
-file is half as big, and the outputs move by far less than the 1e-3 that tests/test_export.py allows
-(sizes and differences: docs/in-page-network.md).
+The weights are stored in float16 and cast to float32 by the graph itself, so all sums stay float32: a file is
+half as big, and the outputs move by far less than tests/test_export.py allows (sizes and differences:
+docs/in-page-network.md). The shipped checkpoints hold float16 weights already: for them nothing is rounded.
 """
 
 import io
@@ -23,12 +27,20 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .atomic import atomic_write
 from .model import CapsNet
+from .transforms import warp
 
 INPUT = "image"
 OUTPUTS = ("lengths", "poses", "iteration_lengths", "coupling", "primary")
+DECODER_INPUTS = ("poses", "digits")
+DECODER_OUTPUT = "images"
+WARP_INPUTS = ("image", "change")
+WARP_OUTPUT = "warped"
+CHANGE = ("rotate", "scale", "shear", "shift_x", "shift_y")  # the warp graph's "change", in this order
 # TorchScript's exporter (dynamo=False) at the opset it knows best: several times faster than the dynamo exporter
 # on this graph, with the same outputs (docs/in-page-network.md), and the demo exports as it starts.
 OPSET = 17
+# warp samples in float64, as capsnet.transforms.warp does: ONNX Runtime has GridSample for float64 from opset 20.
+WARP_OPSET = 20
 
 
 class LivePath(torch.nn.Module):
@@ -43,18 +55,59 @@ class LivePath(torch.nn.Module):
         return trace.lengths[-1], trace.poses[-1], trace.lengths, trace.coupling, trace.primary
 
 
-def onnx_bytes(model: CapsNet) -> bytes:
-    """The live path of model (on the CPU) as a serialised ONNX model with float16 weights."""
+class Decode(torch.nn.Module):
+    """model.decode as a module: what torch.onnx.export traces."""
+
+    def __init__(self, model: CapsNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, poses: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(poses, digits)  # (N, 16), (N,) -> (N, 1, 28, 28)
+
+
+class Warp(torch.nn.Module):
+    """capsnet.transforms.warp with its five changes in one tensor, in CHANGE's order: what torch.onnx.export traces."""
+
+    def forward(self, image: torch.Tensor, change: torch.Tensor) -> torch.Tensor:
+        # (1,) tensors, not 0-dim ones: the exporter would multiply a 0-dim tensor by a Python number in float32.
+        rotate, scale, shear, shift = change.split([1, 1, 1, 2])
+        return warp(image, rotate, scale, shear, shift)  # (B, 1, 28, 28), one change for every image
+
+
+def exported(module: torch.nn.Module, example: tuple, inputs: tuple, outputs: tuple, batched: tuple,
+             opset: int = OPSET) -> onnx.ModelProto:
+    """module (on the CPU) traced on example as an ONNX graph with these input and output names; the batched
+    inputs take any batch size."""
     buffer = io.BytesIO()
-    example = torch.zeros(1, 1, model.config.image_size, model.config.image_size)
     with torch.no_grad(), warnings.catch_warnings():
         # It warns that it is deprecated (the dynamo exporter is the default now): chosen knowingly, see OPSET.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(LivePath(model).eval(), (example,), buffer, dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT], output_names=list(OUTPUTS),
-                          dynamic_axes={INPUT: {0: "batch"}})
-    graph = onnx.load_from_string(buffer.getvalue())
+        torch.onnx.export(module.eval(), example, buffer, dynamo=False, opset_version=opset, input_names=list(inputs),
+                          output_names=list(outputs), dynamic_axes={name: {0: "batch"} for name in batched})
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def onnx_bytes(model: CapsNet) -> bytes:
+    """The live path of model (on the CPU) as a serialised ONNX model with float16 weights."""
+    example = torch.zeros(1, 1, model.config.image_size, model.config.image_size)
+    graph = exported(LivePath(model), (example,), (INPUT,), OUTPUTS, batched=(INPUT,))
     weights_in_float16(graph)
+    return graph.SerializeToString()
+
+
+def decoder_onnx_bytes(model: CapsNet) -> bytes:
+    """model.decode (on the CPU) as a serialised ONNX model with float16 weights."""
+    example = torch.zeros(2, model.config.digit_dim), torch.zeros(2, dtype=torch.int64)
+    graph = exported(Decode(model), example, DECODER_INPUTS, (DECODER_OUTPUT,), batched=DECODER_INPUTS)
+    weights_in_float16(graph)
+    return graph.SerializeToString()
+
+
+def warp_onnx_bytes(image_size: int = 28) -> bytes:
+    """capsnet.transforms.warp for images of image_size pixels a side as a serialised ONNX model (no weights)."""
+    example = torch.zeros(1, 1, image_size, image_size), torch.tensor([0.0, 1.0, 0.0, 0.0, 0.0])
+    graph = exported(Warp(), example, WARP_INPUTS, (WARP_OUTPUT,), batched=WARP_INPUTS[:1], opset=WARP_OPSET)
     return graph.SerializeToString()
 
 

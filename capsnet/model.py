@@ -133,7 +133,7 @@ class Decoder(nn.Module):
     def forward(self, poses: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
         """poses (B, 10, 16); digits (B,) -> (B, 1, 28, 28), or (B, K) -> (B, K, 1, 28, 28): one drawing per capsule."""
         mask = F.one_hot(digits, poses.shape[1]).to(poses.dtype)  # (B, [K,] 10)
-        masked = poses.unsqueeze(-3) * mask.view(len(poses), -1, poses.shape[1], 1)  # (B, K, 10, 16)
+        masked = poses.unsqueeze(-3) * mask.view(poses.shape[0], -1, poses.shape[1], 1)  # (B, K, 10, 16)
         return self.net(masked.flatten(2)).view(*digits.shape, 1, self.image_size, self.image_size)
 
 
@@ -187,6 +187,6 @@ class CapsNet(nn.Module):
 
     def decode(self, pose: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
         """pose (N, 16) placed in capsule digit (N,) -> reconstruction (N, 1, 28, 28)."""
-        poses = pose.new_zeros(pose.shape[0], self.config.num_classes, self.config.digit_dim)
-        poses[torch.arange(pose.shape[0]), digit] = pose
+        # pose in every capsule (N, 10, 16), a view: the decoder keeps only capsule digit's, as it masks the others
+        poses = pose.unsqueeze(1).expand(-1, self.config.num_classes, -1)
         return self.decoder(poses, digit).float()

@@ -45,6 +45,12 @@ def clamp_change(rotate=0.0, scale=1.0, shear=0.0, shift=(0.0, 0.0)) -> dict:
     return clamped | {"shift": tuple(_clamped(v, *RANGES["shift"], 0.0) for v in (shift_x, shift_y))}
 
 
+def float64(value) -> torch.Tensor:
+    """A number, a sequence of numbers or a tensor as a float64 tensor; a tensor's dtype is converted (an operation
+    the ONNX export records, where torch.as_tensor of a tensor would be taken for a constant)."""
+    return value.double() if isinstance(value, torch.Tensor) else torch.tensor(value, dtype=torch.float64)
+
+
 def change_matrix(rotate=0.0, scale_x=1.0, scale_y=1.0, shear=0.0) -> torch.Tensor:
     """The linear part of a change, rotation @ shear @ scale, in image coordinates (x right, y down)
     -> (..., 2, 2), one matrix per element of the (broadcast) arguments.
@@ -52,9 +58,10 @@ def change_matrix(rotate=0.0, scale_x=1.0, scale_y=1.0, shear=0.0) -> torch.Tens
     rotate: degrees, counter-clockwise as seen on screen. scale_x, scale_y: horizontal and vertical
     factors. shear: the top leans right by this much per unit of height, like italics.
     """
-    rotate, scale_x, scale_y, shear = torch.broadcast_tensors(
-        *(torch.as_tensor(v, dtype=torch.float64) for v in (rotate, scale_x, scale_y, shear)))
-    angle = torch.deg2rad(rotate)
+    angle = float64(rotate) * (math.pi / 180)  # as torch.deg2rad, which does not export to ONNX
+    values = [angle, float64(scale_x), float64(scale_y), float64(shear)]
+    shape = sum(values).shape  # their broadcast shape (torch.broadcast_tensors would export to ONNX in float32)
+    angle, scale_x, scale_y, shear = (value.expand(shape) for value in values)
     cos, sin, zero, one = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle), torch.ones_like(angle)
 
     def matrix(a, b, c, d):  # [[a, b], [c, d]]
@@ -66,18 +73,37 @@ def change_matrix(rotate=0.0, scale_x=1.0, scale_y=1.0, shear=0.0) -> torch.Tens
     return turn @ lean @ stretch
 
 
+def inverse_2x2(matrix: torch.Tensor) -> torch.Tensor:
+    """The inverse of each matrix (..., 2, 2): its adjugate over its determinant (what torch.linalg.inv gives,
+    written out so that it exports to ONNX, which has no inverse)."""
+    a, b, c, d = matrix.flatten(-2).unbind(-1)
+    adjugate = torch.stack([d, -b, -c, a], dim=-1).unflatten(-1, (2, 2))
+    return adjugate / (a * d - b * c)[..., None, None]
+
+
+def pixel_centres(height: int, width: int) -> torch.Tensor:
+    """Each pixel's centre (x, y, 1) in coordinates of -1..1 (align_corners=False), row by row -> (H, W, 3)."""
+    # counted in integers: the ONNX export of a float64 arange counts in float32
+    x = (2 * torch.arange(width).double() + 1) / width - 1  # (W,)
+    y = (2 * torch.arange(height).double() + 1) / height - 1  # (H,)
+    return torch.stack([x.expand(height, width), y[:, None].expand(height, width),
+                        torch.ones(height, width, dtype=torch.float64)], dim=-1)
+
+
 def affine(x: torch.Tensor, matrix: torch.Tensor, shift: torch.Tensor | tuple = (0.0, 0.0)) -> torch.Tensor:
     """x (B, 1, H, W) with each pixel p moved to matrix @ p + shift about the image centre, bilinear, zeros
     outside. matrix (2, 2) or (B, 2, 2); shift (dx, dy) in pixels (right, down), (2,) or (B, 2)."""
     batch, _, height, width = x.shape
-    matrix = torch.as_tensor(matrix, dtype=torch.float64).expand(batch, 2, 2)
-    shift = torch.as_tensor(shift, dtype=torch.float64).expand(batch, 2)
+    matrix = float64(matrix).expand(batch, 2, 2)
+    shift = float64(shift).expand(batch, 2)
     # affine_grid asks where each output pixel comes from: the inverse change, in coordinates of -1..1.
-    inverse = torch.linalg.inv(matrix)  # (B, 2, 2)
-    offset = -inverse @ (2 * shift / torch.tensor([width, height], dtype=torch.float64)).unsqueeze(-1)  # (B, 2, 1)
+    inverse = inverse_2x2(matrix)  # (B, 2, 2)
+    step = torch.stack([2 * shift[:, 0] / width, 2 * shift[:, 1] / height], dim=-1)  # in coordinates of -1..1
+    offset = -inverse @ step.unsqueeze(-1)  # (B, 2, 1)
     theta = torch.cat([inverse, offset], dim=2)  # (B, 2, 3)
+    # F.affine_grid's sampling grid, as a matmul: affine_grid exports to ONNX only from opset 20, with warnings.
     # In float64 no change is the identity to 1e-15 (float32's sampling grid is off by 1e-6 of a pixel).
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    grid = pixel_centres(height, width) @ theta.transpose(1, 2).unsqueeze(1)  # (B, H, W, 2)
     return F.grid_sample(x.double(), grid, mode="bilinear", padding_mode="zeros", align_corners=False).to(x.dtype)
 
 

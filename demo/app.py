@@ -32,7 +32,6 @@ from .compute.inputs import POSE_RANGE
 from .compute.readers import Example, Reader, load_examples, one_digit, two_digits
 from .server.assets import onnx_routes
 from .server.launch import EXAMPLES
-from .weights import weights_routes
 from .wiring import (
     ONE,
     TWO,
@@ -63,7 +62,6 @@ CAPTION = (
 CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label="drawing area: draw a digit">'
                '</canvas><button id="clear" type="button">Clear</button><p id="live-status" role="status"></p>')
 PAIR_EXAMPLES = EXAMPLES / "pairs.json"
-PAIR_DECODER = "/decoder-pairs"  # where the pair model's decoder weights are served (decoder.js's MANIFESTS)
 PAIR_CAPTION = (
     "### Two digits at once\nChoose *two digits* beside the canvas and draw two digits over each other, or click a "
     "pair below: a model trained on pairs of overlapping MNIST digits reads both (its two longest capsules) and draws "
@@ -100,7 +98,7 @@ def sizes(cfg: CapsNetConfig) -> dict:
 
 def shows_local(key: str) -> str:
     """js_on_load for a view that shows the page's own prediction while the pen moves: canvas.js's "capsnet-local"
-    event (live.js draws it as the server would) sets the value; the server's next answer replaces it."""
+    event (local.js draws it as the server would) sets the value; the server's next answer replaces it."""
     return f'document.addEventListener("capsnet-local", (event) => {{ props.value = event.detail["{key}"]; }});'
 
 
@@ -210,11 +208,10 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                                [canvas.input, upload.upload, examples.select, mode.input])
         wire_explainer(readers, page, selected, explained, sweep)
         classify_endpoint(readers[ONE])
-    # Served by launch(), for decoder.js: each model's decoder weights; for canvas.js: each model's live path (by
-    # #mode's value), exported in the background now, so that the first visitor does not wait for it.
-    blocks.decoder_routes = weights_routes(model) + (weights_routes(pair_model, PAIR_DECODER) if pair_model else [])
-    blocks.decoder_routes += onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
-                                         reads={name: r.page() for name, r in readers.items()})
+    # Served by launch(), for network.js: each model's live path and decoder (by #mode's value) and the warp,
+    # exported in the background now, so that the first visitor does not wait for them.
+    blocks.decoder_routes = onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
+                                        reads={name: r.page() for name, r in readers.items()})
     return blocks
 
 

@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+import onnxruntime
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
 from bench.pagedriver.digit_strokes import render
 from capsnet import CapsNet, CapsNetConfig, figures, load_model, save_pretrained
-from demo.compute import explainer
 from demo.app import build
+from demo.compute import explainer
 from demo.compute.readers import one_digit
-from demo.weights import pack_decoder
+from demo.server.assets import ASSETS_PATH, MANIFEST_PATH
 
 ARCHITECTURES = {
     "16 types, 8-D capsules": CapsNetConfig(primary_channels=16, digit_dim=8),
@@ -84,7 +88,11 @@ def test_the_page_has_a_slider_per_pose_dimension_and_serves_that_decoder(model)
     by_id = {block.elem_id: block for block in page.blocks.values() if getattr(block, "elem_id", None)}
     assert len([name for name in by_id if re.fullmatch(r"dim-\d+", name)]) == model.config.digit_dim
     assert f"a vector of {model.config.digit_dim} numbers" in by_id["caption"].value
-    manifest, _ = pack_decoder(model)
-    assert manifest["pose_dims"] == model.config.digit_dim
+    client = TestClient(Starlette(routes=page.decoder_routes))
+    entry = client.get(MANIFEST_PATH).json()["models"]["one"]  # what network.js reads
+    assert entry["pose_dims"] == model.config.digit_dim
+    decoder = onnxruntime.InferenceSession(client.get(f"{ASSETS_PATH}/{entry['decoder']}").content)
+    poses, digits = np.zeros((1, model.config.digit_dim), np.float32), np.array([3])
+    assert decoder.run(None, {"poses": poses, "digits": digits})[0].shape == (1, 1, 28, 28)
     page.close()
 

@@ -1,19 +1,21 @@
-"""What the page fetches to run the network itself (demo/server/assets.py): the page's models' live paths as ONNX,
-the vendored runtime and the page's scripts; read-only, from the demo's own server, cached for good where the URL names
-the content."""
+"""What the page fetches to run the network, the decoder and the warp itself (demo/server/assets.py): the page's models'
+live paths and decoders and the warp as ONNX, the vendored runtime and the page's scripts; read-only, from the demo's
+own server, cached for good where the URL names the content, the graphs and the WebAssembly sent gzipped."""
 
 import copy
 import hashlib
 
+import numpy as np
 import onnxruntime
 import pytest
 import torch
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from capsnet import load_model
-from demo.server.assets import LIVE_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
+from capsnet import load_model, warp
+from capsnet.export import CHANGE
 from demo.compute.readers import one_digit, two_digits
+from demo.server.assets import ASSETS_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
 
 FOR_GOOD = "public, max-age=31536000, immutable"
 # The wasm's sha256 in the npm package onnxruntime-web 1.30.0 (demo/static/vendor/onnxruntime-web/README.md).
@@ -26,10 +28,12 @@ def shipped():
 
 
 def nudged(model, factor: float = 1.01):
-    """Another model of the same architecture (as the pair model is): its W scaled by factor."""
+    """Another model of the same architecture (as the pair model is): its W and its decoder's weights scaled by factor."""
     other = copy.deepcopy(model)
     with torch.no_grad():
         other.digit_capsules.W.mul_(factor)
+        for parameter in other.decoder.parameters():
+            parameter.mul_(factor)
     return other
 
 
@@ -54,14 +58,22 @@ def manifest(client):
     return client.get(MANIFEST_PATH).json()
 
 
-def test_manifest_names_the_runtime_and_each_model_with_its_shapes(client, manifest):
+def fetched(client, file: str) -> onnxruntime.InferenceSession:
+    """The graph in file (a name in the manifest), as the page's worker fetches and runs it."""
+    return onnxruntime.InferenceSession(client.get(f"{ASSETS_PATH}/{file}").content, providers=["CPUExecutionProvider"])
+
+
+def test_manifest_names_the_runtime_the_warp_and_each_model_with_its_decoder_and_shapes(client, manifest):
     assert client.get(MANIFEST_PATH).headers["cache-control"] == "no-cache"
     assert list(manifest["models"]) == ["one", "two"]  # in the order given: the first is predict's default
     for entry in manifest["models"].values():
         assert entry["file"].startswith("model-") and entry["file"].endswith(".onnx")
+        assert entry["decoder"].startswith("decoder-") and entry["decoder"].endswith(".onnx")
         assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
             10, 16, 1152, 3)
     assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary"]
+    assert manifest["decoder"] == {"inputs": ["poses", "digits"], "output": "images"}
+    assert manifest["warp"]["file"].startswith("warp-") and manifest["warp"]["change"] == list(CHANGE)
 
 
 def test_each_model_says_how_the_page_shows_its_predictions(manifest, reads):
@@ -72,13 +84,39 @@ def test_each_model_says_how_the_page_shows_its_predictions(manifest, reads):
 def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):
     image = torch.rand(1, 1, 28, 28)
     for name, model in models.items():
-        response = client.get(f"{LIVE_PATH}/{manifest['models'][name]['file']}")
+        response = client.get(f"{ASSETS_PATH}/{manifest['models'][name]['file']}")
         assert response.headers["cache-control"] == FOR_GOOD
         assert manifest["models"][name]["file"] == f"model-{hashlib.sha256(response.content).hexdigest()[:16]}.onnx"
-        live = onnxruntime.InferenceSession(response.content, providers=["CPUExecutionProvider"])
-        lengths = live.run(["lengths"], {manifest["input"]: image.numpy()})[0]
+        lengths = fetched(client, manifest["models"][name]["file"]).run(["lengths"], {manifest["input"]: image.numpy()})
         with torch.inference_mode():
-            assert abs(lengths - model(image).lengths.numpy()).max() < 1e-3, name
+            assert abs(lengths[0] - model(image).lengths.numpy()).max() < 1e-3, name
+
+
+def test_each_models_decoder_file_is_its_model_decode(client, manifest, models):
+    poses, digits = torch.rand(10, 16) * 1.6 - 0.8, torch.arange(10)
+    for name, model in models.items():
+        images = fetched(client, manifest["models"][name]["decoder"]).run(None, dict(zip(
+            manifest["decoder"]["inputs"], (poses.numpy(), digits.numpy()))))[0]
+        with torch.inference_mode():
+            assert abs(images - model.decode(poses, digits).numpy()).max() < 2 / 255, name
+    assert manifest["models"]["one"]["decoder"] != manifest["models"]["two"]["decoder"]
+
+
+def test_the_warp_file_is_capsnet_warp(client, manifest):
+    image, change = torch.rand(1, 1, 28, 28), [30.0, 0.8, 0.2, 1.5, -2.0]  # in manifest["warp"]["change"]'s order
+    warped = fetched(client, manifest["warp"]["file"]).run(None, dict(zip(
+        manifest["warp"]["inputs"], (image.numpy(), np.float32(change)))))[0]
+    expected = warp(image, rotate=30, scale=0.8, shear=0.2, shift=(1.5, -2.0))
+    assert abs(warped - expected.numpy()).max() < 1e-5
+
+
+def test_the_graphs_are_sent_gzipped_to_browsers_and_plain_to_others(client, manifest):
+    for file in (manifest["models"]["one"]["file"], manifest["models"]["one"]["decoder"], manifest["warp"]["file"]):
+        packed = client.get(f"{ASSETS_PATH}/{file}", headers={"Accept-Encoding": "gzip"})
+        plain = client.get(f"{ASSETS_PATH}/{file}", headers={"Accept-Encoding": "identity"})
+        assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+        assert int(packed.headers["content-length"]) < len(plain.content) and packed.content == plain.content
+        assert packed.headers["vary"] == "Accept-Encoding"
 
 
 def test_the_same_model_gets_the_same_url_and_another_model_another(client, manifest, shipped):
@@ -86,7 +124,7 @@ def test_the_same_model_gets_the_same_url_and_another_model_another(client, mani
     assert again["models"]["one"]["file"] == manifest["models"]["one"]["file"]  # kept across restarts of the demo
     other = TestClient(Starlette(routes=onnx_routes({"one": nudged(shipped, 0.99)}))).get(MANIFEST_PATH).json()
     assert other["models"]["one"]["file"] not in {entry["file"] for entry in manifest["models"].values()}
-    assert client.get(f"{LIVE_PATH}/{other['models']['one']['file']}").status_code == 404
+    assert client.get(f"{ASSETS_PATH}/{other['models']['one']['file']}").status_code == 404
 
 
 def test_routes_need_a_model():
@@ -95,13 +133,13 @@ def test_routes_need_a_model():
 
 
 def test_the_runtime_is_the_vendored_one_its_webassembly_sent_gzipped(client, manifest):
-    wasm_url = f"{LIVE_PATH}/{manifest['runtime_wasm']}"
+    wasm_url = f"{ASSETS_PATH}/{manifest['runtime_wasm']}"
     packed = client.get(wasm_url, headers={"Accept-Encoding": "gzip"})
     assert packed.headers["content-encoding"] == "gzip" and packed.headers["content-type"] == "application/wasm"
     assert int(packed.headers["content-length"]) == (VENDOR / "ort-wasm-simd-threaded.wasm.gz").stat().st_size
     plain = client.get(wasm_url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and hashlib.sha256(plain.content).hexdigest() == WASM_SHA256
-    module = client.get(f"{LIVE_PATH}/{manifest['runtime']}")
+    module = client.get(f"{ASSETS_PATH}/{manifest['runtime']}")
     assert module.headers["content-type"].startswith("text/javascript")
     assert b"ONNX Runtime Web v1.30.0" in module.content
     assert packed.headers["cache-control"] == module.headers["cache-control"] == FOR_GOOD
@@ -109,21 +147,24 @@ def test_the_runtime_is_the_vendored_one_its_webassembly_sent_gzipped(client, ma
 
 def test_the_pages_scripts_are_served_and_asked_again_each_time(client):
     for name in PAGE_SCRIPTS:
-        response = client.get(f"{LIVE_PATH}/{name}")
+        response = client.get(f"{ASSETS_PATH}/{name}")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/javascript")
         assert response.headers["cache-control"] == "no-cache"
 
 
 def test_routes_are_read_only(client, manifest):
-    for name in ("manifest.json", manifest["models"]["one"]["file"], manifest["runtime_wasm"], "network.js"):
-        path = f"{LIVE_PATH}/{name}"
+    for name in ("manifest.json", manifest["models"]["one"]["file"], manifest["models"]["one"]["decoder"],
+                 manifest["warp"]["file"], manifest["runtime_wasm"], "network.js"):
+        path = f"{ASSETS_PATH}/{name}"
         assert client.put(path, content=b"x").status_code == 405
         assert client.post(path, content=b"x").status_code == 405
 
 
 def test_the_first_visit_downloads_at_most_20_mb(client, manifest):
-    """The runtime, the default model and the page's scripts, as sent: the target of issue 22."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], *PAGE_SCRIPTS]
-    sent = sum(int(client.get(f"{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"}).headers["content-length"])
+    """The runtime, the default model's live path and decoder and the page's scripts, as sent: the target of issue
+    22. (The warp is fetched when the #transform sliders are first moved.)"""
+    default = manifest["models"]["one"]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], *PAGE_SCRIPTS]
+    sent = sum(int(client.get(f"{ASSETS_PATH}/{path}", headers={"Accept-Encoding": "gzip"}).headers["content-length"])
                for path in paths)
     assert sent <= 20e6

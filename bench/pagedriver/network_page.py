@@ -25,8 +25,8 @@ PAGE = f"""<!doctype html>
 <html><body>
 <canvas id="canvas" width="{CANVAS_SIZE}" height="{CANVAS_SIZE}"></canvas>
 <script type="module">
-import capsnetLocal from "/live/network.js";
-import {{frame}} from "/live/frame.js";
+import capsnetLocal from "/lab/network.js";
+import {{frame}} from "/lab/frame.js";
 
 const canvas = document.getElementById("canvas");
 const pen = canvas.getContext("2d");

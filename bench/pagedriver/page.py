@@ -43,7 +43,7 @@ def launch_chromium(playwright):
 
 def open_demo(browser, url: str, touch: bool = False):
     """A new tab on the demo, returned once canvas.js has run (it paints the canvas white), the last slider is on
-    the page and decoder.js knows where slider moves are drawn (it has fetched the decoder's weights, or failed to).
+    the page and decoder.js knows where slider moves are drawn (the page runs its decoder graph, or cannot).
 
     touch: a touch screen, as on a phone. page.js_errors collects the tab's uncaught
     JavaScript errors from the start.
@@ -62,8 +62,20 @@ def open_demo(browser, url: str, touch: bool = False):
     return page
 
 
+class Blocking:
+    """A browser whose new tabs cannot fetch what matches glob (the request fails), for open_demo."""
+
+    def __init__(self, browser, glob: str):
+        self.browser, self.glob = browser, glob
+
+    def new_page(self, **options):
+        tab = self.browser.new_page(**options)
+        tab.route(self.glob, lambda route: route.abort())
+        return tab
+
+
 def decoder_place(page) -> str:
-    """Where decoder.js draws slider moves: "browser", or "server" when it could not fetch the weights."""
+    """Where decoder.js draws slider moves: "browser", or "server" when the decoder cannot run in the page."""
     return page.evaluate("() => document.querySelector('#reconstruction [data-decoder]').dataset.decoder")
 
 

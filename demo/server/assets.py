@@ -1,15 +1,19 @@
-"""The network's live path, served to the page so that network.js runs it in the browser while a person draws.
+"""What the page computes, served to it so that network.js runs it in the browser: the network's live path while a
+person draws or turns the input, the decoder while a pose slider moves, and the warp of the #transform sliders.
 
-Read-only routes under LIVE_PATH, built from the page's models in memory (nothing is written to disk):
-- manifest.json: the runtime and each model (by the name network.js's predict takes), where they are relative
-  to it, the models' shapes, and the constants frame.js frames a drawing with (preprocess's); asked again each time;
-- model-<hash>.onnx: a model's live path as ONNX (capsnet/export.py: encoder and routing, float16 weights). The
-  URL holds a hash of the bytes, so browsers keep it for good: another checkpoint gets another URL, and any
-  other URL is not found. The export takes a few seconds a model: made on the first request for the manifest;
+Read-only routes under ASSETS_PATH, built from the page's models in memory (nothing is written to disk):
+- manifest.json: the runtime, the warp graph and each model (by the name network.js's predict takes) with its
+  decoder, where they are relative to it, and the models' shapes; asked again each time;
+- model-<hash>.onnx, decoder-<hash>.onnx, warp-<hash>.onnx: a model's live path, a model's decoder, the warp, as
+  ONNX (capsnet/export.py, float16 weights). The URL holds a hash of the bytes, so browsers keep them for good:
+  another checkpoint gets another URL, and any other URL is not found. Each is sent gzipped (7% smaller). Exported
+  on the first request for the manifest (a few seconds a model), or in the background as the demo starts;
 - onnxruntime-web-<version>/: the vendored runtime (demo/static/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
-- network.js, network_worker.js, frame.js, live.js, views.js, pixels.js, views/*.js: the page's code for it, asked again each time (they change with
-  the code).
+- every ES module in demo/static/modules (network.js, runtime.js, frame.js, local.js, the views' renderers, ...): the
+  page's code, asked again each time (they change with the code).
+The manifest also carries the framing's constants for frame.js (capsnet.preprocessing.framing_constants) and, per
+model, how the page shows its predictions (compute.readers.Reader.page).
 What a first visit downloads: docs/in-page-network.md.
 """
 
@@ -17,6 +21,7 @@ import gzip
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -24,13 +29,24 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from capsnet import CapsNet
-from capsnet.export import INPUT, OUTPUTS, onnx_bytes
 from capsnet.preprocessing import framing_constants
+from capsnet.export import (
+    CHANGE,
+    DECODER_INPUTS,
+    DECODER_OUTPUT,
+    INPUT,
+    OUTPUTS,
+    WARP_INPUTS,
+    WARP_OUTPUT,
+    decoder_onnx_bytes,
+    onnx_bytes,
+    warp_onnx_bytes,
+)
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
-MODULES = STATIC / "modules"  # the page's ES modules, served under LIVE_PATH as they lie there
-LIVE_PATH = "/live"
-MANIFEST_PATH = f"{LIVE_PATH}/manifest.json"
+MODULES = STATIC / "modules"  # the page's ES modules, served under ASSETS_PATH as they lie there
+ASSETS_PATH = "/lab"
+MANIFEST_PATH = f"{ASSETS_PATH}/manifest.json"
 RUNTIME_VERSION = "1.30.0"  # demo/static/vendor/onnxruntime-web/README.md says where its files come from
 RUNTIME_FOLDER = f"onnxruntime-web-{RUNTIME_VERSION}"
 RUNTIME_MODULE = "ort.wasm.bundle.min.mjs"  # the WebAssembly backend only, as one ES module
@@ -43,30 +59,47 @@ NO_CACHE = "no-cache"
 FOR_GOOD = "public, max-age=31536000, immutable"
 
 
-class LiveModel:
-    """The model's live path as ONNX bytes and their URL, exported once, on first use, by one thread at a time."""
+class Graph:
+    """An ONNX graph (kind: "model", "decoder" or "warp"), exported once, on first use, by one thread at a time, and
+    kept gzipped, as it is sent, under a file name that holds a hash of its bytes."""
+
+    def __init__(self, kind: str, export: Callable[[], bytes]):
+        self.kind = kind
+        self.export = export
+        self.lock = threading.Lock()
+        self.exported: tuple[str, bytes] | None = None  # (file name, gzipped bytes)
+
+    def made(self) -> tuple[str, bytes]:
+        with self.lock:
+            if self.exported is None:
+                data = self.export()
+                digest = hashlib.sha256(data).hexdigest()[:16]
+                self.exported = f"{self.kind}-{digest}.onnx", gzip.compress(data, compresslevel=9, mtime=0)
+            return self.exported
+
+    def file(self) -> str:
+        return self.made()[0]
+
+    def gzipped(self) -> bytes:
+        return self.made()[1]
+
+
+class PageModel:
+    """A model of the page with its graphs: its live path and its decoder."""
 
     def __init__(self, model: CapsNet):
-        self.model = model
-        self.lock = threading.Lock()
-        self.data: bytes | None = None
-
-    def onnx(self) -> bytes:
-        with self.lock:
-            if self.data is None:
-                self.data = onnx_bytes(self.model)
-            return self.data
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.onnx()).hexdigest()[:16]
+        self.config = model.config
+        self.live = Graph("model", lambda: onnx_bytes(model))
+        self.decoder = Graph("decoder", lambda: decoder_onnx_bytes(model))
 
 
-def model_entry(live: LiveModel, reads: dict | None = None) -> dict:
-    """reads: how the page shows this model's predictions (readers.Reader.page), for views.js."""
-    cfg = live.model.config
+def model_entry(model: PageModel, reads: dict | None = None) -> dict:
+    """reads: how the page shows this model's predictions (compute.readers.Reader.page), for views.js."""
+    cfg = model.config
     return {
         "reads": reads,
-        "file": f"model-{live.digest()}.onnx",  # URLs relative to the manifest's
+        "file": model.live.file(),  # URLs relative to the manifest's
+        "decoder": model.decoder.file(),
         "image_size": cfg.image_size,
         "num_digits": cfg.num_classes,
         "pose_dims": cfg.digit_dim,
@@ -76,56 +109,68 @@ def model_entry(live: LiveModel, reads: dict | None = None) -> dict:
     }
 
 
-def manifest(models: dict[str, LiveModel], reads: dict[str, dict] | None = None) -> dict:
+def manifest(models: dict[str, PageModel], warp: Graph, reads: dict[str, dict] | None = None) -> dict:
     return {
         "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
         "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
         "input": INPUT,
         "outputs": list(OUTPUTS),
-        "models": {name: model_entry(live, (reads or {}).get(name)) for name, live in models.items()},  # the first: predict's default
+        "decoder": {"inputs": list(DECODER_INPUTS), "output": DECODER_OUTPUT},
+        "warp": {"file": warp.file(), "inputs": list(WARP_INPUTS), "output": WARP_OUTPUT, "change": list(CHANGE)},
+        # the first model is predict's default
+        "models": {name: model_entry(model, (reads or {}).get(name)) for name, model in models.items()},
         "framing": framing_constants(),  # for frame.js, the page's port of preprocess
     }
 
 
+def sent_gzipped(gzipped: bytes, media_type: str, request: Request) -> Response:
+    """bytes kept gzipped, for good: sent as they are to a browser that takes gzip (all do), else unpacked."""
+    headers = {"Cache-Control": FOR_GOOD, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(gzipped, media_type=media_type, headers=headers | {"Content-Encoding": "gzip"})
+    return Response(gzip.decompress(gzipped), media_type=media_type, headers=headers)
+
+
 def onnx_routes(models: dict[str, CapsNet], warm: bool = False, reads: dict[str, dict] | None = None) -> list[Route]:
-    """GET routes for the live paths of the page's models (by name, the first predict's default), the runtime and
-    the page's scripts, for the app serving the page. warm: export the models now, in a background thread, so that
-    the first visitor does not wait for it. reads: by model name, how the page shows its predictions."""
+    """GET routes for the graphs of the page's models (by name, the first predict's default) and the warp, the
+    runtime and the page's scripts, for the app serving the page. warm: export the graphs now, in a background
+    thread, so that the first visitor does not wait for them. reads: by model name, how the page shows its
+    predictions."""
     if not models:
         raise ValueError("onnx_routes needs at least one model")
-    live = {name: LiveModel(model) for name, model in models.items()}
+    page_models = {name: PageModel(model) for name, model in models.items()}
+    image_size = next(iter(models.values())).config.image_size  # every model's (readers.load_pair_model checks the pair model)
+    warp = Graph("warp", lambda: warp_onnx_bytes(image_size))
+    graphs = [warp, *(graph for model in page_models.values() for graph in (model.live, model.decoder))]
     if warm:
-        threading.Thread(target=lambda: [model.onnx() for model in live.values()], name="onnx-export",
-                         daemon=True).start()
+        threading.Thread(target=lambda: [graph.made() for graph in graphs], name="onnx-export", daemon=True).start()
     module = (VENDOR / RUNTIME_MODULE).read_bytes()
     wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
 
     def serve_manifest(request: Request) -> Response:
-        return Response(json.dumps(manifest(live, reads)), media_type="application/json", headers={"Cache-Control": NO_CACHE})
+        return Response(json.dumps(manifest(page_models, warp, reads)), media_type="application/json",
+                        headers={"Cache-Control": NO_CACHE})
 
-    def serve_model(request: Request) -> Response:
-        for model in live.values():
-            if request.path_params["digest"] == model.digest():
-                return Response(model.onnx(), media_type=ONNX, headers={"Cache-Control": FOR_GOOD})
+    def serve_graph(request: Request) -> Response:
+        for graph in graphs:
+            if f"{request.path_params['name']}.onnx" == graph.file():
+                return sent_gzipped(graph.gzipped(), ONNX, request)
         return PlainTextResponse("Not Found", status_code=404)
 
     def serve_module(request: Request) -> Response:
         return Response(module, media_type=JAVASCRIPT, headers={"Cache-Control": FOR_GOOD})
 
     def serve_wasm(request: Request) -> Response:
-        headers = {"Cache-Control": FOR_GOOD, "Vary": "Accept-Encoding"}
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(wasm_gzipped, media_type="application/wasm", headers=headers | {"Content-Encoding": "gzip"})
-        return Response(gzip.decompress(wasm_gzipped), media_type="application/wasm", headers=headers)
+        return sent_gzipped(wasm_gzipped, "application/wasm", request)
 
     def script_route(name: str) -> Route:
         def serve_script(request: Request) -> Response:
             return Response((MODULES / name).read_bytes(), media_type=JAVASCRIPT, headers={"Cache-Control": NO_CACHE})
 
-        return Route(f"{LIVE_PATH}/{name}", serve_script, methods=["GET"])
+        return Route(f"{ASSETS_PATH}/{name}", serve_script, methods=["GET"])
 
     return [Route(MANIFEST_PATH, serve_manifest, methods=["GET"]),
-            Route(LIVE_PATH + "/model-{digest:str}.onnx", serve_model, methods=["GET"]),
-            Route(f"{LIVE_PATH}/{RUNTIME_FOLDER}/{RUNTIME_MODULE}", serve_module, methods=["GET"]),
-            Route(f"{LIVE_PATH}/{RUNTIME_FOLDER}/{RUNTIME_WASM}", serve_wasm, methods=["GET"]),
+            Route(ASSETS_PATH + "/{name:str}.onnx", serve_graph, methods=["GET"]),
+            Route(f"{ASSETS_PATH}/{RUNTIME_FOLDER}/{RUNTIME_MODULE}", serve_module, methods=["GET"]),
+            Route(f"{ASSETS_PATH}/{RUNTIME_FOLDER}/{RUNTIME_WASM}", serve_wasm, methods=["GET"]),
             *map(script_route, PAGE_SCRIPTS)]

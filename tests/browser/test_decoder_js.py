@@ -1,14 +1,17 @@
-"""Slider moves decoded in the browser (demo/static/components/decoder.js): the same images as model.decode, nothing sent to the
-server, the server's "pose" event when the weights are missing, and the play control."""
+"""Slider moves decoded in the browser (demo/decoder.js, with the decoder graph that network.js's worker runs): the
+same images as model.decode, nothing sent to the server, the server's "pose" event when the network cannot run in the
+page, and the play control."""
 
 import json
 import urllib.request
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import torch
 
 from bench.pagedriver.page import (
+    Blocking,
     NetworkMessages,
     decoder_place,
     draw,
@@ -28,7 +31,7 @@ from demo.compute.inputs import POSE_RANGE
 
 pytestmark = pytest.mark.browser
 
-JS_TOLERANCE = 2 / 255  # float16 weights (< 0.5/255), float32 sums in another order, rounding to 8 bits
+JS_TOLERANCE = 2 / 255  # the decoder graph's float32 sums in another order, then rounding to 8 bits
 RANDOM_POSES = 20
 SWEEP = 0.25
 
@@ -66,7 +69,7 @@ def finished_drawing(page, reader, digit: int) -> None:
                            arg=expected.network_input)
 
 
-def test_page_decodes_in_the_browser_when_the_weights_are_served(page):
+def test_page_decodes_in_the_browser(page):
     assert decoder_place(page) == "browser"
 
 
@@ -113,20 +116,18 @@ def test_the_last_image_of_a_drag_is_the_decoders_for_the_sliders_left(page, rea
     assert np.abs(shown - expected).max() <= JS_TOLERANCE
 
 
-def test_launched_demo_serves_its_decoder_weights_with_cache_headers(demo_url, model):
-    with urllib.request.urlopen(demo_url + "decoder/manifest.json") as response:
-        manifest = json.load(response)
-        assert response.headers["Cache-Control"] == "no-cache"
-    with urllib.request.urlopen(demo_url + "decoder/" + manifest["weights"]) as response:
-        data = np.frombuffer(response.read(), dtype="<f2")
+def test_launched_demo_serves_each_models_decoder_graph_cached_for_good(demo_url):
+    with urllib.request.urlopen(demo_url + "lab/manifest.json") as response:
+        models = json.load(response)["models"]
+    assert list(models) == ["one", "two"] and models["one"]["decoder"] != models["two"]["decoder"]
+    with urllib.request.urlopen(demo_url + "lab/" + models["one"]["decoder"]) as response:
         assert "immutable" in response.headers["Cache-Control"]
-    first_weight = model.decoder.net[0].weight.detach().numpy().astype(np.float16)
-    np.testing.assert_array_equal(data[:first_weight.size].reshape(first_weight.shape), first_weight)
 
 
 @pytest.fixture(scope="module")
-def demo_without_weights(model):
-    """The demo served without the weights' routes, as when they can't be fetched."""
+def demo_without_live_routes(model):
+    """The demo served without the page's network code and graphs (demo/server/assets.py), as when they can't be
+    fetched."""
     from demo.app import build
     from demo.server.launch import launch
 
@@ -138,9 +139,21 @@ def demo_without_weights(model):
     page.close()
 
 
-def test_without_the_weights_slider_moves_are_drawn_by_the_server(browser, demo_without_weights, reader):
-    tab = open_demo(browser, demo_without_weights)
+@contextmanager
+def tab_without(browser, demo_url, demo_without_live_routes, missing: str):
+    """A tab on a demo whose page cannot run the decoder: without its code, or with a file it needs blocked."""
+    tab = (open_demo(browser, demo_without_live_routes) if missing == "network code"
+           else open_demo(Blocking(browser, missing), demo_url))
     try:
+        yield tab
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize("missing", ["network code", "**/*.wasm", "**/decoder-*.onnx"])
+def test_when_the_decoder_cannot_run_in_the_page_slider_moves_are_drawn_by_the_server(
+        browser, demo_url, demo_without_live_routes, reader, missing):
+    with tab_without(browser, demo_url, demo_without_live_routes, missing) as tab:
         assert decoder_place(tab) == "server"
         assert tab.locator("#play button").is_disabled()
         finished_drawing(tab, reader, 0)
@@ -153,8 +166,6 @@ def test_without_the_weights_slider_moves_are_drawn_by_the_server(browser, demo_
         assert np.abs(shown - expected).max() <= 3 / 255
         assert any("/gradio_api/" in message for message in network.messages)  # the "pose" event
         assert tab.js_errors == [] and tab.locator(".toast-body").count() == 0
-    finally:
-        tab.close()
 
 
 def played_values(page, count: int) -> list[float]:

@@ -1,15 +1,16 @@
-"""The network in the demo page (canvas.js and turn.js with network.js and live.js): while the pen or a #transform
-slider moves the page predicts by itself and sends nothing, as model(x) would for the server's input, in both modes;
-lifting the pen sends the drawing once; live.js's warp is capsnet.warp; when the runtime cannot load, the server
-predicts and the page says so in one line. The framing itself is checked on 50 canvas drawings by
+"""The network in the demo page (canvas.js and turn.js with network.js and local.js): while the pen or a #transform
+slider moves the page predicts by itself and sends nothing, as model(x) would for the server's input (turned by the
+warp graph, as capsnet.warp turns it), in both modes; lifting the pen sends the drawing once; when the runtime cannot
+load, the server predicts and the page says so in one line. The framing itself is checked on 50 canvas drawings by
 tests/browser/test_network_js.py."""
 
 import numpy as np
 import pytest
 import torch
 
-from bench.pagedriver.digit_strokes import PAIR_BOXES, render, strokes
+from bench.pagedriver.digit_strokes import PAIR_BOXES, strokes
 from bench.pagedriver.page import (
+    Blocking,
     NetworkMessages,
     canvas_box,
     choose_mode,
@@ -27,9 +28,7 @@ pytestmark = pytest.mark.browser
 
 LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x) (issue 22)
 PICTURE_TOLERANCE = 2 / 255  # #input-28 against preprocess's input: a PNG of 8-bit greys
-WARP_TOLERANCE = 2 / 255  # live.js's warp against capsnet.warp, per pixel
-WARPS = [{"rotate": 30}, {"rotate": -55, "scale": 1.3}, {"scale": 0.6, "shear": 0.4},
-         {"shift": [3.5, -2.0]}, {"rotate": 12, "scale": 0.8, "shear": -0.3, "shift": [-1.5, 4.0]}]
+WARP_TOLERANCE = 1e-5  # the page's warp graph against capsnet.warp, per pixel of the same 8-bit input
 SETTLE_MS = 1000  # after the pen stops: the prediction asked for at its last move has come back
 
 
@@ -123,27 +122,15 @@ def test_the_page_reads_its_predictions_as_the_servers_readers_do(page, reader, 
     lengths = [0.95, 0.2, 0.1, 0.3, 0.05, 0.0, 0.01, 0.4, 0.2, 0.1]
     for mode, server in (("one", reader), ("two", pair_reader)):
         blank, read = page.evaluate("""async ([lengths, mode]) => {
-          const live = await import(new URL('live/live.js', document.baseURI).href);
+          const local = await import(new URL('lab/local.js', document.baseURI).href);
           const result = {input28: new Float32Array(784), lengths: Float32Array.from(lengths),
                           poses: new Float32Array(160)};
-          return [live.view({input28: null}, mode).prediction, live.view(result, mode).lengths];
+          return [local.view({input28: null}, mode).prediction, local.view(result, mode).lengths];
         }""", [lengths, mode])
         expected = server.reading(torch.tensor(lengths))
         assert blank == server.blank().reading
         assert read["lengths"] == pytest.approx(expected.pop("lengths"), abs=1e-4)
         assert {key: value for key, value in read.items() if key != "lengths"} == expected
-
-
-class Blocking:
-    """A browser whose new tabs cannot fetch what matches glob (the request fails), for open_demo."""
-
-    def __init__(self, browser, glob: str):
-        self.browser, self.glob = browser, glob
-
-    def new_page(self, **options):
-        tab = self.browser.new_page(**options)
-        tab.route(self.glob, lambda route: route.abort())
-        return tab
 
 
 def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, demo_url):
@@ -158,18 +145,6 @@ def test_without_the_runtime_the_server_predicts_and_the_page_says_so(browser, d
         assert page.js_errors == []
     finally:
         page.close()
-
-
-def test_live_js_warps_as_capsnet_warp(page):
-    in_page(page)
-    x = preprocess(render(5))  # (1, 1, 28, 28)
-    warped = page.evaluate("""async ([image, warps]) => {
-      const live = await import(new URL('live/live.js', document.baseURI).href);
-      return warps.map((change) => Array.from(live.warp(Float32Array.from(image), change)));
-    }""", [x.flatten().tolist(), WARPS])
-    for change, page_warped in zip(WARPS, warped):
-        expected = warp(x, **change).flatten().numpy()
-        assert np.abs(np.array(page_warped) - expected).max() <= WARP_TOLERANCE, change
 
 
 def test_turning_predicts_in_the_page_as_model_x_and_sends_nothing_until_released(page, model):

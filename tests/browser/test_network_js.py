@@ -1,23 +1,26 @@
 """The network in the page (demo/static/modules/network.js, network_worker.js, frame.js) on a bare page with the demo's live routes:
-frame.js frames as capsnet.preprocess does, the page's lengths are model(x)'s, predicting sends nothing, and when
-the runtime or the model cannot load the page says so and falls back to the server."""
+frame.js frames as capsnet.preprocess does, the page's lengths are model(x)'s, its decodes model.decode's and its warp
+capsnet.warp's, predicting sends nothing, and when the runtime or a graph cannot load the page says so and falls back
+to the server."""
 
 import base64
 
 import numpy as np
 import pytest
 import torch
-
 from bench.pagedriver.digit_strokes import render
 from bench.pagedriver.network_page import open_network_page, random_drawing, served
 from bench.pagedriver.page import pixels
-from capsnet import CapsNet, CapsNetConfig, load_model, preprocess
+
+from capsnet import CapsNet, CapsNetConfig, load_model, preprocess, warp
 from demo.server.assets import onnx_routes
 
 pytestmark = pytest.mark.browser
 
 FRAME_TOLERANCE = 2 / 255  # per pixel of the 28x28 input (issue 22); measured: docs/in-page-network.md
 LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x)
+DECODE_TOLERANCE = 1e-4  # the page's decoded pixels against model.decode: float32 sums in another order
+WARP_TOLERANCE = 1e-5  # the page's warped input against capsnet.warp, per pixel
 CANVAS_DRAWINGS = 50
 # A second model, as two-digit mode's: here another architecture (8-D digit capsules, 2 iterations), untrained.
 SMALL = CapsNetConfig(conv1_channels=32, primary_channels=4, digit_dim=8, routing_iterations=2, decoder_hidden=(32, 64))
@@ -168,8 +171,53 @@ def test_a_drawing_given_as_a_reader_is_read_only_when_the_worker_takes_it_and_p
     assert results == {"read": [1, 3], "ran": [True, False, True], "same": True}  # 2 was superseded unread
 
 
-@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/ort.wasm.bundle.min.mjs", "**/manifest.json",
-                                     "**/network_worker.js"])
+DECODE = """async ([poses, digits, model]) => {
+  const decoded = await capsnetLocal.decode(poses, digits, model);
+  return Array.from(decoded.images);
+}"""
+
+
+def test_decode_draws_a_batch_as_model_decode_with_the_named_models_decoder(tab, shipped, small):
+    generator = torch.Generator().manual_seed(0)
+    for name, model in {"one": shipped, "small": small}.items():
+        poses = torch.rand(12, model.config.digit_dim, generator=generator) * 1.6 - 0.8  # the sliders' range
+        digits = torch.arange(12) % 10
+        images = tab.evaluate(DECODE, [poses.flatten().tolist(), digits.tolist(), name])
+        with torch.inference_mode():
+            expected = model.decode(poses, digits).flatten().numpy()
+        np.testing.assert_allclose(images, expected, atol=DECODE_TOLERANCE, rtol=0, err_msg=name)
+
+
+def test_decodes_wait_apart_from_predictions_and_only_the_latest_waiting_decode_is_run(tab):
+    ran = tab.evaluate("""async () => {
+      const pixels = document.getElementById('canvas').getContext('2d').getImageData(0, 0, 280, 280);
+      const pose = new Array(16).fill(0.1);
+      const calls = [capsnetLocal.predict(pixels), capsnetLocal.predict(pixels),
+                     capsnetLocal.decode(pose, [3]), capsnetLocal.decode(pose, [4]), capsnetLocal.decode(pose, [5])];
+      return (await Promise.all(calls)).map((result) => result !== null);
+    }""")
+    # The second prediction waited behind the first, not superseded by a decode; decode 4 was superseded by 5.
+    assert ran == [True, True, True, False, True]
+
+
+def test_an_input_given_with_a_change_is_warped_as_capsnet_warp_does_then_predicted(tab, shipped):
+    warp_file = tab.evaluate("capsnetLocal.manifest.warp.file")
+    x = preprocess(render(4))  # (1, 1, 28, 28)
+    change = {"rotate": 25.0, "scale": 0.9, "shear": 0.15, "shift_x": 1.5, "shift_y": -1.0}
+    result = tab.evaluate("""async ([input28, change]) => {
+      const predicted = await capsnetLocal.predictInput(input28, null, change);
+      return {input28: Array.from(predicted.input28), lengths: Array.from(predicted.lengths)};
+    }""", [x.flatten().tolist(), [change[name] for name in tab.evaluate("capsnetLocal.manifest.warp.change")]])
+    turned = warp(x, rotate=25.0, scale=0.9, shear=0.15, shift=(1.5, -1.0))
+    np.testing.assert_allclose(result["input28"], turned.flatten().numpy(), atol=WARP_TOLERANCE, rtol=0)
+    with torch.inference_mode():
+        lengths = shipped(turned).lengths[0].numpy()
+    np.testing.assert_allclose(result["lengths"], lengths, atol=LENGTH_TOLERANCE, rtol=0)
+    assert sum(url.endswith(warp_file) for url in tab.requests) == 1  # fetched when first needed
+
+
+@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/decoder-*.onnx", "**/ort.wasm.bundle.min.mjs",
+                                     "**/manifest.json", "**/network_worker.js"])
 def test_when_the_runtime_or_model_cannot_load_the_page_says_so_and_predicts_nothing(browser, live_url, blocked):
     page = open_network_page(browser, live_url, block=blocked)
     try:

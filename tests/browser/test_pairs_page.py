@@ -24,7 +24,7 @@ from demo.compute.readers import Answer, load_examples
 pytestmark = pytest.mark.browser
 
 INK = 0.3  # a drawing has ink where a channel reaches this
-# decoder.js decodes with float16 weights (demo/weights.py: at most 0.4/255 on the shipped models) into 8-bit PNGs.
+# decoder.js decodes with the pair model's decoder graph (float32 sums in another order) into 8-bit PNGs.
 DECODER_TOLERANCE = 3 / 255
 FIRST_SCREEN = ["canvas", "mode", "prediction", "lengths", "reconstruction", "overlay", "dim-0", "dim-15"]
 

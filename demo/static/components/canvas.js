@@ -4,19 +4,19 @@
 // stroke ends: the server's prediction and the explainer views.
 //
 // While a stroke goes on, the page predicts by itself (network.js, the current #mode's model), at most once per
-// animation frame, and live.js draws the answer as the server would, sent to the pictures in a "capsnet-local"
+// animation frame, and local.js draws the answer as the server would, sent to the pictures in a "capsnet-local"
 // event: nothing crosses the network. A prediction that comes back after the pen is lifted is dropped, so it
 // never hides the server's answer. While the network is loading in the page, or could not start there, the
 // drawing goes to the server instead, at most every SEND_EVERY_MS, and #live-status says why in one line.
 const SEND_EVERY_MS = 100;
-const LIVE = new URL("live/", document.baseURI); // demo/server/assets.py's LIVE_PATH
+const ASSETS = new URL("lab/", document.baseURI); // demo/server/assets.py's ASSETS_PATH
 const NO_CODE = "The network runs on the server: this browser could not load the page's network code.";
 const canvas = element.querySelector("canvas");
 const pen = canvas.getContext("2d");
 let last = null; // the stroke's previous point; null between strokes
 let lastSent = 0;
 let pending = null; // a send put off by the rate limit
-let local = null; // {capsnetLocal, live}: network.js and live.js, once imported
+let local = null; // {capsnetLocal, live}: network.js and local.js, once imported
 let stroke = 0; // the stroke going on: a prediction made during an earlier one is not shown
 let framePending = false; // a prediction is asked for at the next animation frame
 
@@ -135,7 +135,7 @@ element.querySelector("#clear").addEventListener("click", () => {
 document.addEventListener("change", (event) => {
   if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke
 });
-Promise.all([import(new URL("network.js", LIVE).href), import(new URL("live.js", LIVE).href)]).then(
+Promise.all([import(new URL("network.js", ASSETS).href), import(new URL("local.js", ASSETS).href)]).then(
   ([{default: capsnetLocal}, live]) => {
     local = {capsnetLocal, live};
     capsnetLocal.ready.then((loaded) => {

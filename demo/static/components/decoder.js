@@ -1,12 +1,13 @@
 // The capsule decoder in the browser: slider moves are redrawn here, with no message to the server.
 // (gr.HTML's js_on_load of the reconstruction picture: Gradio passes element, props, trigger and watch.)
 //
-// When the page opens it fetches the loaded model's decoder weights once (demo/weights.py: a JSON
-// manifest, then float16 weights). Each slider move then runs the decoder on the 16 slider values for
-// the selected capsule and sets props.value to the image, so Gradio's value of the picture is always
-// what is shown. A new drawing, the capsule choice and Reset still go to Python, which draws the first
-// reconstruction of every prediction. Until the weights are in, or if they can't be fetched, a slider
-// move asks the server instead (trigger("input"): app.py's "pose" event), as the page did before.
+// The decoder is model.decode exported as an ONNX graph (capsnet/export.py), which network.js runs with ONNX Runtime
+// on the page's own thread (capsnetLocal.decode), fetched as the page opens (demo/server/assets.py). Each slider move
+// has it decode the 16 slider values for the selected capsule (about a millisecond) and sets props.value to the
+// image, so Gradio's value of the picture is always what is shown; while one decode runs, only the newest move
+// waits. A new drawing, the capsule choice and Reset still go to Python, which draws the first reconstruction of
+// every prediction. Until the decoder is in, or if the network cannot run in the page, a slider move asks the
+// server instead (trigger("input"): app.py's "pose" event), as the page did before.
 //
 // The play control (#play, a button and a dimension) sweeps one dimension from its drawing value -0.25
 // to +0.25 and back, one image per animation frame: a row of the paper's Figure 4 as a movie.
@@ -14,97 +15,36 @@
 //
 // Two-digit mode (#mode "two") decodes with the pair model's decoder, fetched the first time the mode is
 // used, and each decoded image is also handed to overlay.js (a "capsule-decoded" event on the document).
-const MANIFESTS = {one: "decoder/manifest.json", two: "decoder-pairs/manifest.json"}; // by #mode: demo/weights.py
+const NETWORK = new URL("lab/network.js", document.baseURI); // demo/server/assets.py's ASSETS_PATH
+const NO_CODE = "Slider moves are drawn by the server: the page's network code could not be loaded.";
 const SWEEP = 0.25; // the paper's largest perturbation of a pose dimension (Fig. 4)
 const SWEEP_PERIOD_MS = 3000; // one sweep: value -> +0.25 -> -0.25 -> value
 const SLIDER_ID = /^dim-\d+$/; // app.py's #dim-0 ... #dim-15
 
-let decoder = null; // the current mode's {poseDims, imageSize, layers: [{weight, bias, inputs, outputs}]} once loaded
-const decoders = {}; // #mode -> its decoder, or "loading" or "failed"
+let local = null; // network.js's capsnetLocal once imported, "failed" if it could not be
+const decoders = {}; // #mode -> where its model's decoder runs: "loading", "browser" or "server"
+let asked = 0; // counts the pictures asked for: decodes and the server's answers
+let shown = 0; // the number of the picture on show: a decode asked for before it is dropped
 let drawingPose = null; // the sliders as the server last set them: the centre of play's sweep
 let playing = null; // {dim, centre, pose, start, frame} while a dimension plays
 const picture = document.createElement("canvas"); // off-screen: its PNG data URL becomes props.value
 
-// IEEE half precision (sign, 5-bit exponent, 10-bit fraction) to a JavaScript number.
-function halfToFloat(half) {
-  const sign = half & 0x8000 ? -1 : 1;
-  const exponent = (half >> 10) & 0x1f;
-  const fraction = half & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+function currentMode() {
+  return document.querySelector("#mode input:checked")?.value ?? "one";
 }
 
-// The manifest's layers, in order: each layer's weight (outputs x inputs, row-major as PyTorch keeps it), then
-// its bias. The first layer is kept so (decode reads 16 of its columns); the others are transposed for
-// linearOfReLU, which reads one row per input.
-function readLayers(manifest, buffer) {
-  const halves = new Uint16Array(buffer); // little-endian, as every browser's typed arrays read
-  const values = Float32Array.from(halves, halfToFloat);
-  let offset = 0;
-  const take = (count) => values.subarray(offset, (offset += count));
-  return manifest.layers.map(({weight: [outputs, inputs]}, index) => {
-    const weight = take(outputs * inputs);
-    return {weight: index === 0 ? weight : transpose(weight, outputs, inputs), bias: take(outputs), inputs, outputs};
-  });
+function shapes() {
+  return local.manifest.models[currentMode()]; // pose_dims, image_size
 }
 
-function transpose(matrix, rows, columns) {
-  const transposed = new Float32Array(matrix.length);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < columns; c++) transposed[c * rows + r] = matrix[r * columns + c];
-  }
-  return transposed;
-}
-
-async function loadDecoder(manifestUrl) {
-  const response = await fetch(manifestUrl);
-  if (!response.ok) throw new Error(`${manifestUrl}: HTTP ${response.status}`);
-  const manifest = await response.json();
-  const weightsUrl = new URL(manifest.weights, manifestUrl);
-  const weights = await fetch(weightsUrl);
-  if (!weights.ok) throw new Error(`${weightsUrl}: HTTP ${weights.status}`);
-  return {poseDims: manifest.pose_dims, imageSize: manifest.image_size,
-          layers: readLayers(manifest, await weights.arrayBuffer())};
-}
-
-// y = W x + b, reading only W's columns firstColumn .. firstColumn + x.length - 1.
-function linear({weight, bias, inputs, outputs}, x, firstColumn = 0) {
-  const y = new Float32Array(outputs);
-  for (let out = 0; out < outputs; out++) {
-    const row = out * inputs + firstColumn;
-    let sum = bias[out];
-    for (let i = 0; i < x.length; i++) sum += weight[row + i] * x[i];
-    y[out] = sum;
-  }
-  return y;
-}
-
-// y = W x + b for x = ReLU(...), of which about half is zero (45% and 57% in the decoder's two hidden layers):
-// with W transposed (one row per input), only the rows of the inputs that are not zero are added up.
-// The same sums as linear's, in another order, with about half the multiplications.
-function linearOfReLU({weight, bias, outputs}, x) {
-  const y = Float32Array.from(bias);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] <= 0) continue;
-    const row = i * outputs;
-    for (let out = 0; out < outputs; out++) y[out] += weight[row + out] * x[i];
-  }
-  return y;
-}
-
-// capsnet's Decoder.forward for one pose placed in capsule digit: 160 -> 512 -> 1024 -> 784, ReLU, ReLU, sigmoid.
-// The other nine capsules are zero, so the first layer needs only the 16 columns of capsule digit.
-function decode(digit, pose) {
-  const [first, ...rest] = decoder.layers;
-  let h = linear(first, pose, digit * decoder.poseDims);
-  for (const layer of rest) h = linearOfReLU(layer, h); // the ReLU is linearOfReLU's skipping of x <= 0
-  return h.map((value) => 1 / (1 + Math.exp(-value))); // (784,) pixels in [0, 1]
+function place() {
+  if (local === "failed" || local?.place === "server") return "server";
+  return decoders[currentMode()] ?? "loading";
 }
 
 // Pixels in [0, 1] (or null: black, as pictures.black) as a grey PNG data URL.
 function pngUrl(image) {
-  const size = decoder.imageSize;
+  const size = shapes().image_size;
   picture.width = picture.height = size;
   const pen = picture.getContext("2d");
   const rgba = pen.createImageData(size, size);
@@ -116,35 +56,36 @@ function pngUrl(image) {
   return picture.toDataURL("image/png");
 }
 
-function show(digit, pose) {
-  const image = digit === null ? null : decode(digit, pose);
+function paint(image, number) {
+  if (number < shown) return; // the server has drawn since it was asked for
+  shown = number;
   props.value = pngUrl(image);
   document.dispatchEvent(new CustomEvent("capsule-decoded", {detail: image})); // overlay.js's red drawing
 }
 
-function currentMode() {
-  return document.querySelector("#mode input:checked")?.value ?? "one";
+// pose (16 values) placed in capsule digit, decoded by the current mode's model and shown; digit null: black.
+function show(digit, pose) {
+  const number = ++asked;
+  if (digit === null) {
+    paint(null, number);
+  } else {
+    local.decode(pose, [digit], currentMode()).then((result) => { if (result !== null) paint(result.images, number); });
+  }
 }
 
-// Decodes with the current mode's decoder from now on, fetching it the first time.
+// Decodes with the current mode's model from now on, fetching its decoder the first time.
 function useMode() {
   const mode = currentMode();
-  if (decoders[mode] === undefined) {
+  if (local !== null && local !== "failed" && decoders[mode] === undefined) {
     decoders[mode] = "loading";
-    loadDecoder(new URL(MANIFESTS[mode], document.baseURI)).then(
-      (loaded) => { decoders[mode] = loaded; useMode(); },
-      (error) => {
-        console.info(`Slider moves are drawn by the server: the ${mode}-digit decoder's weights could not be fetched.`,
-                     error);
-        decoders[mode] = "failed";
-        useMode();
-      },
-    );
+    local.prepare(mode).then((inPage) => {
+      if (!inPage) console.info(`Slider moves are drawn by the server: the ${mode}-digit decoder cannot run here.`);
+      decoders[mode] = inPage ? "browser" : "server";
+      useMode();
+    });
   }
-  const entry = decoders[mode];
-  decoder = typeof entry === "object" ? entry : null;
-  element.dataset.decoder = decoder !== null ? "browser" : entry === "failed" ? "server" : "loading";
-  if (decoder !== null) {
+  element.dataset.decoder = place();
+  if (place() === "browser") {
     drawingPose ??= poseOnPage();
     playControls().button.disabled = false;
   }
@@ -158,7 +99,7 @@ function selectedDigit() {
 // The 16 slider values. The number boxes hold the exact values (a range input rounds to its step), but
 // during an input event the moved slider's box is not updated yet: that slider's value is the event's.
 function poseOnPage(event = null) {
-  return Array.from({length: decoder.poseDims}, (_, dim) => {
+  return Array.from({length: shapes().pose_dims}, (_, dim) => {
     const slider = document.getElementById(`dim-${dim}`);
     const input = event && slider.contains(event.target) ? event.target : slider.querySelector("input[type=number]");
     return Number(input.value);
@@ -199,12 +140,12 @@ function stopPlaying() {
 function onSliderInput(event) {
   if (!SLIDER_ID.test(event.target.closest?.("[id^='dim-']")?.id ?? "")) return;
   stopPlaying();
-  if (decoder === null) trigger("input"); // the server draws it
+  if (place() !== "browser") trigger("input"); // the server draws it
   else show(selectedDigit(), poseOnPage(event));
 }
 
 function onPlayClick(event) {
-  if (decoder === null || !event.target.closest("#play button")) return;
+  if (place() !== "browser" || !event.target.closest("#play button")) return;
   if (playing !== null) {
     stopPlaying();
     show(selectedDigit(), poseOnPage());
@@ -217,10 +158,11 @@ function onPlayClick(event) {
 // and the sliders it came with are the drawing's pose. They are on the page by the next frame.
 // A new answer may come with another mode (a pair example sets it): the next frame also picks its decoder.
 watch("value", () => {
+  shown = ++asked;
   stopPlaying();
   requestAnimationFrame(() => {
     useMode();
-    if (decoder !== null) drawingPose = poseOnPage();
+    if (place() === "browser") drawingPose = poseOnPage();
   });
 });
 
@@ -229,9 +171,20 @@ document.addEventListener("input", onSliderInput);
 document.addEventListener("click", onPlayClick);
 // While the pen moves, the page's own prediction (canvas.js) is decoded here too: its selected capsule's pose.
 document.addEventListener("capsnet-local", ({detail}) => {
-  if (decoder === null) return;
+  if (place() !== "browser") return;
   stopPlaying();
   show(detail.digit, detail.pose);
 });
 document.addEventListener("change", (event) => { if (event.target.closest("#mode")) useMode(); });
+import(NETWORK.href).then(
+  ({default: capsnetLocal}) => {
+    local = capsnetLocal;
+    useMode();
+  },
+  (error) => {
+    console.info(NO_CODE, error);
+    local = "failed";
+    useMode();
+  },
+);
 useMode();

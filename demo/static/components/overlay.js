@@ -10,8 +10,8 @@ const picture = document.createElement("canvas"); // off-screen: its PNG data UR
 let answer = 0; // counts the server's answers: a recolouring of an older one is dropped
 let other = Promise.resolve(null); // the green channel of the server's last drawings, 0-255 per pixel
 
-// channelOf reads the server's drawings; without live.js (not served) the server recolours them instead
-const live = import(new URL("live/live.js", document.baseURI).href).catch(() => null);
+// channelOf reads the server's drawings; without local.js (not served) the server recolours them instead
+const live = import(new URL("lab/local.js", document.baseURI).href).catch(() => null);
 
 function greenOf(url) {
   return live.then((module) => (module ? module.channelOf(url, 1) : null));

@@ -1,22 +1,22 @@
 // The #transform sliders while they move (gr.HTML's js_on_load of the hidden #transform-live: Gradio passes element,
-// props and trigger). When the network runs in the page (network.js) in one-digit mode, a move turns and stretches
-// the tab's input as framed (live.js's warp: capsnet.warp ported) and predicts it here, shown as canvas.js shows a
-// drawing's ("capsnet-local"): nothing is sent. Letting go of the slider sends the final values (app.py's
-// "transform_released": the server's answer, the views and #sweep), and a prediction that comes back after that is
-// dropped. Otherwise (the network loading or not in the page, or two digits, which the pair model reads as drawn)
-// each move goes to the server as before: trigger("input"), app.py's "transform" event.
+// props and trigger). When the network runs in the page (network.js) in one-digit mode, a move has the page's
+// worker turn and stretch the tab's input as framed (capsnet.warp, exported as an ONNX graph) and predict it, shown
+// as canvas.js shows a drawing's ("capsnet-local"): nothing is sent. Letting go of the slider sends the final values
+// (app.py's "transform_released": the server's answer, the views and #sweep), and a prediction that comes back after
+// that is dropped. Otherwise (the network loading or not in the page, or two digits, which the pair model reads as
+// drawn) each move goes to the server as before: trigger("input"), app.py's "transform" event.
 //
 // The input as framed is #input-28's picture whenever the sliders are at no change (every new input resets them):
 // an 8-bit PNG, within 0.5/255 a pixel of the server's.
-const CONTROLS = ["rotate", "scale", "shear", "shift-x", "shift-y"]; // transform.CONTROLS' order
+const CONTROLS = ["rotate", "scale", "shear", "shift-x", "shift-y"]; // transform.CONTROLS' order, export.CHANGE's
 const NO_CHANGE = [0, 1, 0, 0, 0]; // transform.NO_CHANGE_VALUES
-let live = null; // live.js, once imported
+let live = null; // local.js, once imported
 let framed = null; // the tab's input as framed: 784 values in [0, 1]
 let shown = 0; // counts #input-28's pictures: a slower read of an older one is dropped
 let asked = 0; // counts the page's predictions and releases: only the latest prediction is shown
 
-// Without live.js (not served), live stays null and every move goes to the server.
-import(new URL("live/live.js", document.baseURI).href).then((module) => { live = module; }, () => {});
+// Without local.js (not served), live stays null and every move goes to the server.
+import(new URL("lab/local.js", document.baseURI).href).then((module) => { live = module; }, () => {});
 
 function isControl(target) {
   return CONTROLS.some((id) => document.getElementById(id)?.contains(target));
@@ -39,10 +39,8 @@ function onNewPicture() {
 }
 
 function predictTurned(values) {
-  const [rotate, scale, shear, shiftX, shiftY] = values;
   const number = ++asked;
-  const turned = live.warp(framed, {rotate, scale, shear, shift: [shiftX, shiftY]});
-  window.capsnetLocal.predictInput(turned, "one").then((result) => {
+  window.capsnetLocal.predictInput(framed, "one", values).then((result) => {
     if (result === null || number !== asked) return;
     document.dispatchEvent(new CustomEvent("capsnet-local", {detail: live.view(result, "one")}));
   });

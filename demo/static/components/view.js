@@ -2,7 +2,7 @@
 // Gradio passes element, props and watch). The numbers are the server's answer (props.value) or the page's own
 // (a "capsnet-local" event whose detail names this view: canvas.js and turn.js while the pen or a slider moves);
 // the server's next answer replaces them.
-const views = import(new URL("live/views.js", document.baseURI).href);
+const views = import(new URL("lab/views.js", document.baseURI).href);
 let asked = 0; // counts the values to draw: an older one that takes longer to draw is dropped
 
 function draw() {

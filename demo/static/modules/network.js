@@ -1,13 +1,18 @@
 // The network in the page: while a person draws, the page frames the drawing and runs the network's live path
 // itself (network_worker.js: frame.js and ONNX Runtime Web in a Web Worker), so nothing crosses the network until
-// the pen is lifted. Everything comes from the demo's own server (demo/server/assets.py), the model once per
+// the pen is lifted; a #transform slider's change is warped there too. A pose slider's move is decoded on the page's
+// own thread (runtime.js, one thread): a decode takes about a millisecond and its answer comes within the slider's
+// event, in time for the frame that shows the slider; a worker's answer came a frame later, and decodes on the
+// prediction's threads slower still (docs/in-page-network.md). What runs is the ONNX graphs exported from the
+// server's Python (capsnet/export.py), from the demo's own server (demo/server/assets.py), each file once per
 // checkpoint, then from the browser's cache.
 //
 // An ES module that sets window.capsnetLocal for the page's other scripts:
 //   ready      a promise of true (the network runs here) or false (it could not start: the server predicts)
 //   place      "loading", "browser" or "server" (as decoder.js's data-decoder); fallback: place is "server"
 //   message    "" or, once it is "server", one line saying so, for the page; reason: why, for the console
-//   manifest   the runtime and the models, by name, with their shapes (onnx_routes.manifest), once ready
+//   manifest   the runtime, the warp and the models, by name, with their decoders and shapes (onnx_routes.manifest),
+//              once fetched
 //   threads    the threads the network runs on in the page (more than 1 only in a cross-origin isolated page)
 //   predict(imageData, model)  a canvas's ImageData, or a function that returns one (called as the worker takes
 //              the call: a drawing that goes on is read when it can be run, not before), read by the model of
@@ -19,11 +24,20 @@
 //              milliseconds for each. It resolves to null when it was not run: a newer call came before it
 //              started (only the latest drawing counts), no model has that name, or the network is not in
 //              the page.
-//   predictInput(input28, model)  the same for a network input given as is (784 values in [0, 1], e.g. the
-//              framed input turned by live.js's warp): no framing
+//   predictInput(input28, model, change)  the same for a network input given as is (784 values in [0, 1], e.g. the
+//              framed input): no framing; with change, the #transform sliders' five values (rotate, scale, shear,
+//              shift x, shift y: manifest.warp.change), it is first warped as capsnet.warp does, and input28 is
+//              the warped input
+//   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
+//              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
+//              milliseconds it took. Null as for predict: only the latest decode waiting counts. Decodes run as
+//              soon as the decoder is in, which may be before ready
 //   last       the latest prediction that was run, or null
-//   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first
-//              prediction; nothing when the network is not in the page or has no model of that name
+//   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first call
+//              -> a promise of true once its decoder runs in the page (its network may follow later), false when
+//              the page cannot run it or has no model of that name
+import * as runtime from "./runtime.js";
+
 const MANIFEST_URL = new URL("manifest.json", import.meta.url);
 const FALLBACK_MESSAGE = "The network runs on the server: this browser could not start it in the page.";
 
@@ -31,54 +45,55 @@ let settle;
 const capsnetLocal = {
   place: "loading", fallback: false, message: "", reason: "", manifest: null, threads: 0, last: null, predict,
   predictInput,
+  decode,
   prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
-let running = null; // {id, resolve}: the call the worker is on
-let waiting = null; // {imageData or input28, model, resolve}: the latest call made since
+let running = null; // {id, resolve}: the prediction the worker is on
+let waiting = null; // {model, message, resolve}: the latest prediction asked for since
 let lastId = 0;
+let decoding = false; // a decode is running
+let waitingDecode = null; // {poses, digits, model, resolve}: the latest decode asked for since
+let decoderIn = null; // a promise of true once the default model's decoder runs on this thread, false if it cannot
+let decoderReady = false; // decoderIn is true: a decode starts at once
 
 function fallBack(reason) {
   if (capsnetLocal.fallback) return;
   console.info(FALLBACK_MESSAGE, reason);
   Object.assign(capsnetLocal, {place: "server", fallback: true, message: FALLBACK_MESSAGE, reason: String(reason)});
   worker?.terminate();
-  running?.resolve(null);
-  waiting?.resolve(null);
-  running = waiting = null;
+  for (const call of [running, waiting, waitingDecode]) call?.resolve(null);
+  running = waiting = waitingDecode = null;
   settle(false);
+}
+
+function known(model) {
+  return model in capsnetLocal.manifest.models;
 }
 
 function sendNext() {
   if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
-  const {imageData, input28, resolve} = waiting;
-  const model = waiting.model ?? Object.keys(capsnetLocal.manifest.models)[0];
+  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = waiting;
   waiting = null;
-  if (!(model in capsnetLocal.manifest.models)) {
+  if (!known(model)) {
     resolve(null);
     return;
   }
   running = {id: ++lastId, resolve};
-  if (input28) {
-    const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
-    worker.postMessage({type: "predict", id: running.id, input28: input.buffer, model}, [input.buffer]);
-    return;
-  }
-  const pixels = typeof imageData === "function" ? imageData() : imageData;
-  const rgba = new Uint8ClampedArray(pixels.data);
-  worker.postMessage({type: "predict", id: running.id, rgba: rgba.buffer, width: pixels.width,
-                      height: pixels.height, model}, [rgba.buffer]);
+  const [fields, transfer] = message(); // made as the worker takes the call: a canvas is read now
+  worker.postMessage({...fields, type: "predict", id: running.id, model}, transfer);
 }
 
 function onMessage({data}) {
   if (data.type === "ready") {
-    Object.assign(capsnetLocal, {place: "browser", manifest: data.manifest, threads: data.threads});
+    capsnetLocal.manifest ??= data.manifest;
+    Object.assign(capsnetLocal, {place: "browser", threads: data.threads});
     settle(true);
     sendNext();
   } else if (data.type === "failed") {
     fallBack(data.reason);
-  } else if (data.type === "prediction" && running?.id === data.id) {
+  } else if (data.type === "answer" && running?.id === data.id) {
     const {resolve} = running;
     const {type, id, ...result} = data;
     running = null;
@@ -88,47 +103,106 @@ function onMessage({data}) {
   }
 }
 
-function ask(call) {
+function ask(model, message) {
   waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting = {...call, resolve};
+    waiting = {model: model ?? undefined, message, resolve};
     sendNext();
   });
 }
 
 function predict(imageData, model = null) {
-  return ask({imageData, model});
+  return ask(model, () => {
+    const pixels = typeof imageData === "function" ? imageData() : imageData;
+    const rgba = new Uint8ClampedArray(pixels.data);
+    return [{rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
+  });
 }
 
-function predictInput(input28, model = null) {
-  return ask({input28, model});
+function predictInput(input28, model = null, change = null) {
+  const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
+  const values = change && Array.from(change);
+  return ask(model, () => [{input28: input.buffer, change: values}, [input.buffer]]);
+}
+
+async function decodeNext() {
+  if (decoding || waitingDecode === null) return;
+  const {poses, digits, model = Object.keys(capsnetLocal.manifest.models)[0], resolve} = waitingDecode;
+  waitingDecode = null;
+  decoding = true;
+  try {
+    resolve(known(model) ? await runtime.decode(poses, digits, model) : null);
+  } catch (error) {
+    resolve(null);
+    fallBack(error?.message ?? error);
+  }
+  decoding = false;
+  decodeNext();
+}
+
+function decode(poses, digits, model = null) {
+  waitingDecode?.resolve(null); // superseded before it started
+  return new Promise((resolve) => {
+    if (capsnetLocal.fallback) {
+      resolve(null);
+      return;
+    }
+    // copies: the caller may change theirs (play sweeps one pose) before the decode runs
+    waitingDecode = {poses: Float32Array.from(poses), digits: Array.from(digits), model: model ?? undefined, resolve};
+    if (decoderReady) decodeNext();
+    else decoderIn.then(decodeNext);
+  });
 }
 
 function prepare(model) {
   capsnetLocal.ready.then((inPage) => {
-    if (inPage && model in capsnetLocal.manifest.models) worker.postMessage({type: "prepare", model});
+    if (inPage && known(model)) worker.postMessage({type: "prepare", model});
   });
+  return decoderIn.then((inPage) => inPage && known(model) && runtime.decoder(model)).then(
+    (decoder) => Boolean(decoder) && !capsnetLocal.fallback,
+    (error) => {
+      fallBack(error?.message ?? error);
+      return false;
+    },
+  );
 }
 
-function start() {
+// The decoder on this thread, on one thread: a worker's would answer a frame later (see the top).
+async function startDecoder() {
   try {
-    worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module"});
+    await runtime.load(MANIFEST_URL.href, 1);
+    capsnetLocal.manifest ??= runtime.manifest;
+    await runtime.decoder(Object.keys(runtime.manifest.models)[0]);
+    decoderReady = true;
+    return true;
   } catch (error) {
-    fallBack(error?.message ?? error); // no module workers here
-    return;
+    fallBack(error?.message ?? error);
+    return false;
   }
+}
+
+function startWorker() {
+  worker = new Worker(new URL("network_worker.js", import.meta.url), {type: "module"});
   worker.onmessage = onMessage;
   worker.onerror = (event) => {
     event.preventDefault();
     fallBack(event.message || "the worker could not start");
   };
-  worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href});
+  // Threads need a cross-origin isolated page (demo/server/isolation.py); up to 4, as the runtime's own default, but 2 on 2
+  // cores, where they made a prediction about a third faster (docs/in-page-network.md, "Speed").
+  const threads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  worker.postMessage({type: "load", manifestUrl: MANIFEST_URL.href, threads});
 }
 
 window.capsnetLocal = capsnetLocal;
-start();
+decoderIn = startDecoder();
+try {
+  startWorker();
+} catch (error) {
+  fallBack(error?.message ?? error); // no module workers here
+}
 export default capsnetLocal;
