@@ -3,6 +3,7 @@ live paths and decoders and the warp as ONNX, the vendored runtime and the page'
 own server, cached for good where the URL names the content, the graphs and the WebAssembly sent gzipped."""
 
 import copy
+import json
 import hashlib
 
 import numpy as np
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 
 from capsnet import load_model, warp
 from capsnet.export import CHANGE
+from capsnet.preprocessing import framing_constants
 from demo.compute.readers import one_digit, two_digits
 from demo.server.assets import ASSETS_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
 
@@ -79,6 +81,10 @@ def test_manifest_names_the_runtime_the_warp_and_each_model_with_its_decoder_and
 def test_each_model_says_how_the_page_shows_its_predictions(manifest, reads):
     assert {name: entry["reads"] for name, entry in manifest["models"].items()} == reads
     assert [manifest["models"][name]["reads"]["digits"] for name in ("one", "two")] == [1, 2]
+
+
+def test_the_manifest_hands_the_page_the_framing_constants(manifest):
+    assert manifest["framing"] == json.loads(json.dumps(framing_constants()))
 
 
 def test_each_model_file_is_its_live_path_cached_for_good(client, manifest, models):
