@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import model_from  # noqa: E402
-from demo.onnx_routes import LIVE_PATH, onnx_routes  # noqa: E402
+from demo.onnx_routes import LIVE_PATH, PAGE_SCRIPTS, onnx_routes  # noqa: E402
 from tests.support.network_page import open_network_page, random_drawing, served  # noqa: E402
 from tests.support.digit_strokes import strokes  # noqa: E402
 from tests.support.page_driver import (  # noqa: E402
@@ -52,9 +52,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def first_visit_bytes(url: str, manifest: dict) -> int:
-    """The runtime, the model and the page's scripts as the server sends them to a browser (gzip accepted)."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], "network.js",
-             "network_worker.js", "frame.js"]
+    """The runtime, the default model's live path and decoder and the page's scripts as the server sends them to a
+    browser (gzip accepted)."""
+    default = manifest["models"]["one"]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], *PAGE_SCRIPTS]
     total = 0
     for path in paths:
         request = urllib.request.Request(f"{url.rstrip('/')}{LIVE_PATH}/{path}", headers={"Accept-Encoding": "gzip"})
