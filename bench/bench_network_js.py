@@ -39,7 +39,7 @@ from bench.pagedriver.page import (
     open_demo,
     wait_for_prediction,
 )
-from demo.server.assets import ASSETS_PATH, onnx_routes
+from demo.server.assets import ASSETS_PATH, PAGE_SCRIPTS, onnx_routes
 
 TARGET_MEDIAN_MS = 33
 WARM_UP_CALLS = 5
@@ -50,9 +50,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def first_visit_bytes(url: str, manifest: dict) -> int:
-    """The runtime, the model and the page's scripts as the server sends them to a browser (gzip accepted)."""
-    paths = [manifest["runtime"], manifest["runtime_wasm"], manifest["models"]["one"]["file"], "network.js",
-             "network_worker.js", "frame.js"]
+    """The runtime, the default model's live path and decoder and the page's scripts as the server sends them to a
+    browser (gzip accepted)."""
+    default = manifest["models"]["one"]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], *PAGE_SCRIPTS]
     total = 0
     for path in paths:
         request = urllib.request.Request(f"{url.rstrip('/')}{ASSETS_PATH}/{path}", headers={"Accept-Encoding": "gzip"})

@@ -43,10 +43,8 @@ const FALLBACK_MESSAGE = "The network runs on the server: this browser could not
 
 let settle;
 const capsnetLocal = {
-  place: "loading", fallback: false, message: "", reason: "", manifest: null, threads: 0, last: null, predict,
-  predictInput,
-  decode,
-  prepare,
+  place: "loading", fallback: false, message: "", reason: "", manifest: null, threads: 0, last: null,
+  predict, predictInput, decode, prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
