@@ -1,5 +1,5 @@
 """The page frames a drawing with preprocess's own constants: capsnet.preprocessing.framing_constants(), which the
-manifest (demo/server/assets.py, tests/test_onnx_routes.py) hands to frame.js. Whether frame.js frames as preprocess does is checked by
+manifest (demo/server/assets.py, tests/test_assets.py) hands to frame.js. Whether frame.js frames as preprocess does is checked by
 `node --test tests/js/*.test.mjs` on fixtures tests/js/frame_fixtures.py writes (tests/run.sh runs both)."""
 
 import json
