@@ -127,7 +127,7 @@ def mode_choice(why_no_pairs: str | None) -> gr.Radio:
 
 
 def play_control(dims: int) -> gr.HTML:
-    """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once it has the weights)."""
+    """#play: a button and a dimension for decoder.js, which sweeps that dimension (enabled once the page can decode)."""
     options = "".join(f'<option value="{dim}">dim {dim}</option>' for dim in range(dims))
     return gr.HTML(f'<button type="button" disabled>&#9654; play</button> <select aria-label="dimension to play">'
                    f"{options}</select> <output></output>", js_on_load=None, elem_id="play")

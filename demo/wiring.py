@@ -121,8 +121,8 @@ def wire_answers(page: Page, readers: dict[str, Reader]):
     page.mode.input(on_mode, inputs=[page.mode, page.result], outputs=page.answered(), api_name="mode",
                     **INTERNAL, **INSTANT)
     # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
-    # The picture's input event is the server path: decoder.js fires it for a slider move while it has no
-    # weights of its own.
+    # The picture's input event is the server path: decoder.js fires it for a slider move while the page cannot
+    # run the decoder's graph itself.
     page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, page.result],
                               outputs=[page.reconstruction, page.overlay], api_name="pose", **INTERNAL, **INSTANT)
     selected = page.digit.input(on_select, inputs=[page.digit, page.result], outputs=page.posed(),

@@ -171,7 +171,7 @@ class Reader:
         return Pose(self.decode(digit, pose.tolist()), slider_values(pose), self.overlay(result, digit))
 
     def pose(self, chosen, values, result: Result | None) -> Pose:
-        """A slider move drawn by the server (the page has no decoder of its own): black without a capsule; the
+        """A slider move drawn by the server (the page could not run the decoder's graph): black without a capsule; the
         picture left as it is for a pose that is not 16 finite numbers. Values beyond the sliders are clamped."""
         digit, pose = whole_number(chosen, range(self.config.num_classes)), as_pose(values, self.config.digit_dim)
         if digit is None:
