@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     # Gradio takes seconds to import: only once the model is known to load.
     from .app import ONE, TWO, build
     from .server.launch import launch
-    from .readers import load_pair_model, warm_up
+    from .compute.readers import load_pair_model, warm_up
 
     pair_model, why_no_pairs = load_pair_model(args.pair_checkpoint, model)
     if pair_model is None:
