@@ -129,6 +129,12 @@ class Session:
         return response.status, data, seconds
 
 
+def current(mode: str) -> tuple:
+    """wiring.Page.tab's values for an event that reads the tab's input, as the server read it: the tab's state (None:
+    the server's own), no drawing of the page's own (None: the state is current) and #mode."""
+    return None, None, mode
+
+
 def predicted(answer: list) -> int | None:
     return answer[DIGIT] if isinstance(answer[DIGIT], int) else None
 
@@ -184,7 +190,7 @@ def run_session(port: int, number: int, deadline: float, tally: Tally, flat_out:
     mode = TWO if number % 2 else ONE
     session, urls = Session(port), drawings(number, mode)
     if mode == TWO:
-        status, answer, seconds = session.call("mode", TWO, None)  # None: the tab's state
+        status, answer, seconds = session.call("mode", *current(TWO))
         tally.add("mode", seconds, status == 200 and answer is not None, f"HTTP {status}")
     for _ in range(MAX_REQUESTS_PER_SESSION // (DRAW_SENDS + SLIDER_MOVES + 2)):
         if time.monotonic() > deadline:
@@ -206,15 +212,15 @@ def run_session(port: int, number: int, deadline: float, tally: Tally, flat_out:
         for _ in range(SLIDER_MOVES):
             dim = rng.randrange(POSE_DIMS)
             sliders[dim] = round(min(max(sliders[dim] + rng.uniform(-0.25, 0.25), -0.8), 0.8), 2)
-            status, answer, seconds = session.call("pose", shown, *sliders, None)
+            status, answer, seconds = session.call("pose", shown, *sliders, *current(mode))
             image = answer[0] if answer else None
             image_ok = isinstance(image, str) and image.startswith("data:image/png") or isinstance(image, dict)
             tally.add("pose", seconds, status == 200 and image_ok, f"HTTP {status}")
             paced(SLIDER_INTERVAL_S, seconds, flat_out)
         other = (shown + 1 + rng.randrange(9)) % 10
-        status, answer, seconds = session.call("select", other, None)
+        status, answer, seconds = session.call("select", other, *current(mode))
         tally.add("select", seconds, status == 200 and answer is not None, f"HTTP {status}")
-        status, answer, seconds = session.call("reset", shown, None)
+        status, answer, seconds = session.call("reset", shown, *current(mode))
         tally.add("reset", seconds, status == 200 and answer is not None, f"HTTP {status}")
         if answer is not None and any(abs(a - b) > 1e-6 for a, b in zip(answer[1:1 + POSE_DIMS], pose)):
             with tally.lock:

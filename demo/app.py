@@ -147,10 +147,13 @@ def pose_sliders(dims: int, names: dict[str, list[list[str]]]) -> list[gr.Slider
     return sliders
 
 
-def drawn_view(name: str, elem_id: str, blank: dict, css_class: str | None = None) -> gr.HTML:
-    """A view that views.js draws from numbers (render's name for it): the server's or the page's (view.js)."""
-    return gr.HTML(blank, html_template='<div class="view"></div>', elem_classes=css_class,
-                   js_on_load=f"const VIEW = {name!r};\n" + (COMPONENTS / "view.js").read_text(), elem_id=elem_id)
+def drawn_view(name: str, elem_id: str, blank: dict, css_class: str | None = None, asks: bool = False) -> gr.HTML:
+    """A view that views.js draws from numbers (render's name for it): the server's or the page's (view.js). asks:
+    the page does not make its numbers, so it asks the server for them (its input event) when the page reads a
+    drawing itself while the view is seen."""
+    script = f"const VIEW = {name!r};\nconst ASKS = {str(asks).lower()};\n" + (COMPONENTS / "view.js").read_text()
+    return gr.HTML(blank, html_template='<div class="view"></div>', elem_classes=css_class, js_on_load=script,
+                   elem_id=elem_id)
 
 
 def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str = "no pair model loaded",
@@ -205,7 +208,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         selected = wire_answers(page, readers)
         wire_inputs(page, readers, upload, examples, shipped, pair_examples, shipped_pairs)
         sweep = wire_transform(readers, turn, turn_tab, sweep_view, page,
-                               [canvas.input, upload.upload, examples.select, mode.input])
+                               [canvas.input, canvas.change, upload.upload, examples.select, mode.input])
         wire_explainer(readers, page, selected, explained, sweep)
         classify_endpoint(readers[ONE])
     # Served by launch(), for network.js: each model's live path and decoder (by #mode's value) and the warp,
@@ -299,7 +302,7 @@ def transform_controls() -> TransformControls:
 def turn_and_stretch_tab(labels: list[dict] | None) -> gr.HTML:
     """The "Turn and stretch" tab: #sweep under its caption, and the table of what each pose dimension tracks."""
     gr.Markdown(TURN_CAPTION, elem_classes="section-caption")
-    view = drawn_view("sweep", "sweep", turn_and_stretch.sweep_view(None, None, None), "explainer")
+    view = drawn_view("sweep", "sweep", turn_and_stretch.sweep_view(None, None, None), "explainer", asks=True)
     gr.Markdown(DIMENSIONS_CAPTION, elem_classes="section-caption")
     drawn_view("pose-dimensions", "pose-dimensions", turn_and_stretch.dimensions(labels))
     return view

@@ -6,6 +6,11 @@ mode it is. Events answer {component: value}, naming only what they change (gr.s
 An input is read once: its Result goes into the tab's state, and a change of #new-result (a number, no image)
 asks for the explainer views, which read that state, so the input never crosses the network twice and the
 prediction never waits for the views.
+
+A page with the network in it reads a drawing itself, views and all, and sends nothing (canvas.js): the drawing
+only becomes the canvas's value. The events that need the tab's input take that value too (Page.tab) and read the
+drawing the first time one does (current), so the server reads a drawing when someone asks it something about it,
+not at every stroke.
 """
 
 import itertools
@@ -19,6 +24,7 @@ import gradio as gr
 from capsnet import ImageError
 
 from .compute import explainer, turn_and_stretch
+from .compute.inputs import POSE_RANGE
 from .compute.readers import Answer, Example, Pose, Reader, Result
 from .server.cores import CORE_TURNS
 
@@ -42,6 +48,12 @@ PEN_DOWN = "(url, down, mode) => [url, document.querySelector('#canvas canvas').
 
 # Each new Result gets the next number, the value of #new-result: its change brings the explainer views.
 RESULT_NUMBERS = itertools.count(1)
+# Runs in the browser, with no request, when the page has read a drawing itself (the canvas's "change", canvas.js):
+# the capsule it read and that capsule's pose onto #digit and the sliders, as inputs.slider_values puts them;
+# undefined changes nothing (the canvas changed otherwise).
+PAGE_READ = ("() => { const read = window.capsnetLocal?.read; if (!read) return undefined; "
+             "window.capsnetLocal.read = null; return [read.digit, ...read.pose.map((v) => "
+             f"Math.round(Math.min(Math.max(v, {POSE_RANGE[0]}), {POSE_RANGE[1]}) * 1e4) / 1e4)]; }}")
 
 
 @dataclass
@@ -62,14 +74,19 @@ class Page:
     new_result: gr.Number  # a new number with each Result the views should show (not while the pen is down)
     pen_down: gr.Checkbox  # set by PEN_DOWN
 
+    def tab(self) -> list:
+        """What an event that needs the tab's input reads (current): the tab's Result, the canvas's drawing and
+        #mode."""
+        return [self.result, self.canvas, self.mode]
+
     def answered(self) -> list:
         """Every component an Answer sets."""
         return [self.prediction, self.lengths, self.network_input, self.reconstruction, self.overlay, self.digit,
                 *self.sliders, self.result, self.new_result]
 
     def posed(self) -> list:
-        """Every component a Pose sets."""
-        return [self.reconstruction, *self.sliders, self.overlay]
+        """Every component a Pose sets, and the tab's Result it was made from."""
+        return [self.reconstruction, *self.sliders, self.overlay, self.result]
 
     def shown(self, answer: Answer, views: bool = True) -> dict:
         """answer on the page; views: with a new number for #new-result, so that the views follow."""
@@ -82,14 +99,16 @@ class Page:
             values[self.new_result] = next(RESULT_NUMBERS)
         return values
 
-    def posed_as(self, pose: Pose):
-        """pose on the page: what it leaves as it is (None) is not sent."""
-        values = {} if pose.reconstruction is None else {self.reconstruction: pose.reconstruction}
+    def posed_as(self, pose: Pose, state: Result | None) -> dict:
+        """pose, made from the tab's Result state, on the page: what it leaves as it is (None) is not sent."""
+        values = {self.result: state}
+        if pose.reconstruction is not None:
+            values[self.reconstruction] = pose.reconstruction
         if pose.values is not None:
             values.update(zip(self.sliders, pose.values))
         if pose.overlay is not None:
             values[self.overlay] = pose.overlay
-        return values or gr.skip()  # Gradio reads an empty dict as one value, not as "nothing changes"
+        return values
 
 
 def reader_of(readers: dict[str, Reader], state: Result | None) -> Reader:
@@ -97,37 +116,56 @@ def reader_of(readers: dict[str, Reader], state: Result | None) -> Reader:
     return readers[state.mode] if state is not None else readers[ONE]
 
 
+def reader_for(readers: dict[str, Reader], mode) -> Reader:
+    """The reader of #mode's value mode, as the page sends it (anything but a mode's name: one-digit mode's)."""
+    return readers.get(mode, readers[ONE]) if isinstance(mode, str) else readers[ONE]
+
+
+def current(readers: dict[str, Reader], state: Result | None, drawing, mode) -> Result | None:
+    """The tab's input as the page shows it (Page.tab): the drawing, read now by mode's reader, when the page read it
+    itself since the tab's Result was made (the canvas's value, drawing, is another: "" an empty canvas); else the
+    tab's Result. None as the drawing: the page's input is not the canvas's (an upload or an example) and the state
+    is current."""
+    if drawing is None or drawing == (state.drawing if state is not None else ""):
+        return state
+    return reader_for(readers, mode).drawing(drawing).result
+
+
 def wire_answers(page: Page, readers: dict[str, Reader]):
     """The drawing, the mode, the pose sliders, the capsule choice and Reset; returns the capsule choice's event,
     which the views follow."""
 
     def on_draw(url, pen_is_down, chosen_mode):
-        return page.shown(readers.get(chosen_mode, readers[ONE]).drawing(url), views=pen_is_down is not True)
+        return page.shown(reader_for(readers, chosen_mode).drawing(url), views=pen_is_down is not True)
 
-    def on_mode(chosen_mode, state):
-        """The tab's input read again by the chosen mode's reader, unturned."""
-        reader = readers.get(chosen_mode, readers[ONE])
-        return page.shown(reader.blank() if state is None else reader.read(state.framed))
+    def on_mode(*tab):
+        """The tab's input read again by the chosen mode's reader (tab's last), unturned."""
+        state, reader = current(readers, *tab), reader_for(readers, tab[-1])
+        return page.shown(reader.blank() if state is None else reader.turned(state, None))
 
-    def on_pose(chosen, *pose_and_state):
-        *pose, state = pose_and_state
-        return page.posed_as(reader_of(readers, state).pose(chosen, pose, state))
+    def on_pose(chosen, *pose_and_tab):
+        pose, state = pose_and_tab[:-3], current(readers, *pose_and_tab[-3:])
+        return page.posed_as(reader_of(readers, state).pose(chosen, pose, state), state)
 
-    def on_select(chosen, state):
-        return page.posed_as(reader_of(readers, state).select(chosen, state))
+    def on_select(chosen, *tab):
+        state = current(readers, *tab)
+        return page.posed_as(reader_of(readers, state).select(chosen, state), state)
 
     page.canvas.input(on_draw, inputs=[page.canvas, page.pen_down, page.mode], js=PEN_DOWN, api_name="draw",
                       outputs=page.answered(), **INTERNAL, **INSTANT)
-    page.mode.input(on_mode, inputs=[page.mode, page.result], outputs=page.answered(), api_name="mode",
-                    **INTERNAL, **INSTANT)
+    # The page read the drawing itself (canvas.js): its capsule and pose onto the page, in the browser alone.
+    page.canvas.change(None, js=PAGE_READ, outputs=[page.digit, *page.sliders], queue=False, show_progress="hidden",
+                       api_visibility="private")
+    page.mode.input(on_mode, inputs=page.tab(), outputs=page.answered(), api_name="mode", **INTERNAL, **INSTANT)
     # Slider moves are decoded in the browser (decoder.js, and overlay.js for two digits), with no event here.
     # The picture's input event is the server path: decoder.js fires it for a slider move while the page cannot
     # run the decoder's graph itself.
-    page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, page.result],
-                              outputs=[page.reconstruction, page.overlay], api_name="pose", **INTERNAL, **INSTANT)
-    selected = page.digit.input(on_select, inputs=[page.digit, page.result], outputs=page.posed(),
+    page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, *page.tab()],
+                              outputs=[page.reconstruction, page.overlay, page.result], api_name="pose", **INTERNAL,
+                              **INSTANT)
+    selected = page.digit.input(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(),
                                 api_name="select", **INTERNAL, **INSTANT)
-    page.reset.click(on_select, inputs=[page.digit, page.result], outputs=page.posed(), api_name="reset",
+    page.reset.click(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(), api_name="reset",
                      **INTERNAL, **INSTANT)
     return selected
 
@@ -136,23 +174,28 @@ def wire_inputs(page: Page, readers: dict[str, Reader], upload: gr.File, example
                 shipped: list[Example], pair_examples: gr.Gallery | None, shipped_pairs: list[Example]) -> None:
     """An uploaded image, a shipped example (read in the chosen mode) and a shipped pair (read in two-digit mode)."""
 
+    def shown(answer: Answer) -> dict:
+        # None as the canvas's value: the page's input is this file now, not the drawing (current)
+        return {page.canvas: None, **page.shown(answer)}
+
     def on_upload(path, chosen_mode):
-        answer = readers.get(chosen_mode, readers[ONE]).file(path)
-        return {upload: None, **page.shown(answer)}  # None: the box is ready for the next file
+        answer = reader_for(readers, chosen_mode).file(path)
+        return {upload: None, **shown(answer)}  # None: the box is ready for the next file
 
     def on_example(chosen_mode, event: gr.SelectData):
-        return page.shown(readers.get(chosen_mode, readers[ONE]).file(str(shipped[event.index].path)))
+        return shown(reader_for(readers, chosen_mode).file(str(shipped[event.index].path)))
 
     def on_pair_example(event: gr.SelectData):
-        return {page.mode: TWO, **page.shown(readers[TWO].file(str(shipped_pairs[event.index].path)))}
+        return {page.mode: TWO, **shown(readers[TWO].file(str(shipped_pairs[event.index].path)))}
 
     # preprocess: Gradio hands over the uploaded file's path only if the file is one of its own uploads.
     # The answer empties the box, so that choosing, dropping or pasting another image simply replaces this one.
-    upload.upload(on_upload, inputs=[upload, page.mode], outputs=[upload, *page.answered()], api_name="upload",
+    answered = [page.canvas, *page.answered()]
+    upload.upload(on_upload, inputs=[upload, page.mode], outputs=[upload, *answered], api_name="upload",
                   **{**INTERNAL, **INSTANT, "preprocess": True})
-    examples.select(on_example, inputs=page.mode, outputs=page.answered(), api_name="example", **INTERNAL, **INSTANT)
+    examples.select(on_example, inputs=page.mode, outputs=answered, api_name="example", **INTERNAL, **INSTANT)
     if pair_examples is not None:
-        pair_examples.select(on_pair_example, inputs=None, outputs=[*page.answered(), page.mode],
+        pair_examples.select(on_pair_example, inputs=None, outputs=[*answered, page.mode],
                              api_name="pair_example", **INTERNAL, **INSTANT)
 
 
@@ -198,20 +241,26 @@ def wire_explainer(readers: dict[str, Reader], page: Page, selected, explained: 
     def new_views(state, rounds, seen) -> tuple:
         return views_and_sweep(state, None, rounds, seen)  # the longest capsule, as the prediction chose it
 
-    def on_figure4(state, chosen):
-        path = explainer.figure4_png(reader_of(readers, state).model, state, chosen,
+    def on_iterations(*tab_chosen_rounds) -> tuple:
+        state = current(readers, *tab_chosen_rounds[:3])
+        return *views(state, *tab_chosen_rounds[3:]), state
+
+    def on_figure4(*tab_and_chosen):
+        state = current(readers, *tab_and_chosen[:3])
+        path = explainer.figure4_png(reader_of(readers, state).model, state, tab_and_chosen[3],
                                      Path(tempfile.mkdtemp(prefix="capsnet-figure4-")))
-        return gr.DownloadButton(value=path, visible=path is not None)
+        return gr.DownloadButton(value=path, visible=path is not None), state
 
     followers = [*outputs, sweep.view]
     page.new_result.change(new_views, inputs=[page.result, iterations, sweep.shown], js=SWEEP_SHOWN,
                            outputs=followers, api_name="explain", **VIEWS)
     selected.then(views_and_sweep, inputs=[page.result, page.digit, iterations, sweep.shown], js=SWEEP_SHOWN,
                   outputs=followers, api_name="explain_selected", **VIEWS)
-    iterations.input(views, inputs=[page.result, page.digit, iterations], outputs=outputs, api_name="iterations",
-                     **VIEWS)
-    explained.figure4_button.click(on_figure4, inputs=[page.result, page.digit], outputs=explained.figure4_file,
-                                   api_name="figure4_png", **{**INTERNAL, "postprocess": True})  # a download
+    iterations.input(on_iterations, inputs=[*page.tab(), page.digit, iterations], outputs=[*outputs, page.result],
+                     api_name="iterations", **VIEWS)
+    explained.figure4_button.click(on_figure4, inputs=[*page.tab(), page.digit],
+                                   outputs=[explained.figure4_file, page.result], api_name="figure4_png",
+                                   **{**INTERNAL, "postprocess": True})  # a download
 
 
 # Runs in the browser as a #transform slider sends its value: is the pointer still pressing it? Then the
@@ -245,12 +294,14 @@ def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab:
             return {}
         return page.shown(reader_of(readers, state).turned(state, turn_and_stretch.change(values)), views)
 
-    def on_transform(state, *values_and_dragging):
-        *values, dragging = values_and_dragging
+    def on_transform(*tab_values_and_dragging):
+        *values, dragging = tab_values_and_dragging[3:]
+        state = current(readers, *tab_values_and_dragging[:3])
         return turned(state, values, views=dragging is not True) or gr.skip()
 
-    def on_reset(state):
-        return {**turned(state, [], views=True), **dict(zip(sliders, turn_and_stretch.NO_CHANGE_VALUES))}
+    def on_reset(*tab):
+        return {**turned(current(readers, *tab), [], views=True),
+                **dict(zip(sliders, turn_and_stretch.NO_CHANGE_VALUES))}
 
     def on_sweep(state, chosen, seen):
         if seen is not True:
@@ -261,17 +312,24 @@ def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab:
         with CORE_TURNS.take(view=True):
             return turn_and_stretch.sweep_view(reader.model, baseline, state, chosen, reader.names)
 
-    gr.on([controls.moved.input], on_transform, inputs=[page.result, *sliders, controls.dragging], js=DRAGGING,
+    def on_sweep_asked(*tab_and_chosen):
+        """#sweep while it is seen, for a drawing the page read itself (view.js asks: the page does not make it)."""
+        state = current(readers, *tab_and_chosen[:3])
+        return on_sweep(state, tab_and_chosen[3], True), state
+
+    gr.on([controls.moved.input], on_transform, inputs=[*page.tab(), *sliders, controls.dragging], js=DRAGGING,
           outputs=page.answered(), api_name="transform", **INTERNAL, **INSTANT)
-    gr.on([s.release for s in sliders], on_transform, inputs=[page.result, *sliders, controls.dragging],
+    gr.on([s.release for s in sliders], on_transform, inputs=[*page.tab(), *sliders, controls.dragging],
           outputs=page.answered(), api_name="transform_released", **INTERNAL, **INSTANT)
-    controls.reset.click(on_reset, inputs=page.result, outputs=[*page.answered(), *sliders],
+    controls.reset.click(on_reset, inputs=page.tab(), outputs=[*page.answered(), *sliders],
                          api_name="transform_reset", **INTERNAL, **INSTANT)
     for trigger in new_inputs:  # in the browser only: a new input starts with no change
         trigger(None, js=f"() => {list(turn_and_stretch.NO_CHANGE_VALUES)}", outputs=sliders, queue=False,
                 show_progress="hidden", api_visibility="private")
-    tab.select(on_sweep, inputs=[page.result, page.digit, shown], js="(state, chosen) => [state, chosen, true]",
-               outputs=sweep_view, api_name="sweep_shown", **VIEWS)
+    tab.select(on_sweep_asked, inputs=[*page.tab(), page.digit], outputs=[sweep_view, page.result],
+               api_name="sweep_shown", **VIEWS)
+    sweep_view.input(on_sweep_asked, inputs=[*page.tab(), page.digit], outputs=[sweep_view, page.result],
+                     api_name="sweep_asked", **VIEWS)
     return SweepEvents(sweep_view, shown, on_sweep)
 
 

@@ -106,26 +106,29 @@ def test_a_drawing_is_predicted_with_the_pen_down_and_its_views_asked_for_once_i
         assert isinstance(new_result, int)
 
 
+# wiring.Page.tab's values for an event that reads the tab's input: the tab's state (None: the server's own), the
+# canvas's drawing (None: the state is current) and #mode.
+CURRENT = (None, None, ONE_DIGIT)
 BAD_SLIDERS = {"nan": math.nan, "infinity": math.inf, "text": "x", "null": None, "out of range": 1e9,
                "list": [0.1]}
 
 
 @pytest.mark.parametrize("name", BAD_SLIDERS)
 def test_a_bad_slider_value_is_answered_not_failed(server, name):
-    status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]), None)  # None: the tab's state
+    status, _ = call(server, "pose", 3, *([BAD_SLIDERS[name]] + SLIDERS[1:]), *CURRENT)
     assert status == 200
 
 
 @pytest.mark.parametrize("event", ["transform", "transform_released"])
 def test_a_turn_before_any_input_leaves_the_page_as_it_is(server, event):
-    status, answer = call(server, event, None, 30.0, *NO_TURN[1:], False)  # None: no input yet; turned 30 deg
+    status, answer = call(server, event, *CURRENT, 30.0, *NO_TURN[1:], False)  # no input yet; turned 30 deg
     assert status == 200 and unchanged(answer["data"][PREDICTION])
 
 
 @pytest.mark.parametrize("digit", [-1, 10, 99, 3.5, "x", None, math.nan, [3]])
 @pytest.mark.parametrize("event", ["pose", "select", "reset"])
 def test_a_capsule_outside_0_to_9_is_answered_not_failed(server, event, digit):
-    values = [digit, *SLIDERS, None] if event == "pose" else [digit, None]
+    values = [digit, *SLIDERS, *CURRENT] if event == "pose" else [digit, *CURRENT]
     status, _ = call(server, event, *values)
     assert status == 200
 

@@ -42,6 +42,7 @@ class Result:
     lengths: torch.Tensor  # (10,) the digit capsules' lengths
     poses: torch.Tensor  # (10, 16) the digit capsules v_j
     primary: torch.Tensor  # (1, 1152, 8) the primary capsules u_i: the views re-run only routing from them
+    drawing: str | None = None  # the canvas's data URL it was read from (wiring.current); None: not a drawing
 
     @property
     def longest(self) -> int:
@@ -145,16 +146,22 @@ class Reader:
             image = read_data_url(url)
         except ImageError as error:
             return self.blank(f"Cannot read this drawing: {error}")
-        return self.blank() if image is None else self.image(image)
+        answer = self.blank() if image is None else self.image(image)
+        if answer.result is not None:
+            answer.result.drawing = url
+        return answer
 
     def file(self, path: str | None) -> Answer:
         """The page for an uploaded image file or a shipped example."""
         image, message = read_upload(path)
         return self.blank(message) if message else self.image(image, self.no_digit_message)
 
-    def turned(self, result: Result, change: dict) -> Answer:
-        """The tab's input as framed, turned and stretched by change (from the input as framed, not the last turn)."""
-        return self.read(result.framed, change)
+    def turned(self, result: Result, change: dict | None) -> Answer:
+        """The tab's input as framed, turned and stretched by change (from the input as framed, not the last turn;
+        None: unturned), by this reader, whichever made result."""
+        answer = self.read(result.framed, change)
+        answer.result.drawing = result.drawing
+        return answer
 
     def decode(self, digit: int, pose) -> str:
         """The decoder's image of pose (16 values) placed in capsule digit."""

@@ -123,7 +123,7 @@ def test_bad_values_sent_to_the_transform_are_clamped_or_ignored(demo_url, name)
     session = f"bad-{name.replace(' ', '-')}"
     draw_values = [data_url(7), False] + [None] * (inputs_of(demo_url, "draw") - 2)
     assert call(demo_url, "draw", draw_values, session)[0] == 200
-    status, answer = call(demo_url, "transform", [None, *BAD_VALUES[name], False], session)
+    status, answer = call(demo_url, "transform", [None, None, "one", *BAD_VALUES[name], False], session)  # Page.tab
     assert status == 200
     reading = answer["data"][0]  # #prediction's numbers (readers.Reader.reading)
     assert len(reading["lengths"]) == 10 and reading["message"] is None  # the changed input is read

@@ -1,13 +1,17 @@
 // The drawing canvas (gr.HTML's js_on_load: Gradio passes element, props and trigger).
-// Pointer events draw with mouse, pen and touch alike. The picture goes to Python
-// untouched, as a PNG data URL in props.value followed by trigger("input"), once when a
-// stroke ends: the server's prediction and the explainer views.
+// Pointer events draw with mouse, pen and touch alike.
 //
 // While a stroke goes on, the page predicts by itself (network.js, the current #mode's model), at most once per
 // animation frame, and local.js draws the answer as the server would, sent to the pictures in a "capsnet-local"
-// event: nothing crosses the network. A prediction that comes back after the pen is lifted is dropped, so it
-// never hides the server's answer. While the network is loading in the page, or could not start there, the
-// drawing goes to the server instead, at most every SEND_EVERY_MS, and #live-status says why in one line.
+// event: nothing crosses the network. When the pen is lifted the page reads the drawing once more, with the
+// explainer views (#iterations' routing iterations), and shows it all the same way: still nothing is sent. The
+// drawing becomes the canvas's value (a PNG data URL), with no event to the server; the canvas's "change" event
+// (app.py: a js-only event, wiring.PAGE_READ) puts the capsule read and its pose onto #digit and the sliders, and
+// an event that needs the tab's input later (a capsule choice, #mode, the turn) sends the value along, so the server
+// reads the drawing only then (wiring.current). A prediction that comes back after a later stroke began is dropped.
+// While the network is loading in the page, or could not start there, the drawing goes to the server instead
+// (props.value, then trigger("input")): at most every SEND_EVERY_MS while the pen moves, and once when a stroke
+// ends, which brings the views; #live-status says why in one line.
 const SEND_EVERY_MS = 100;
 const ASSETS = new URL("lab/", document.baseURI); // demo/server/assets.py's ASSETS_PATH
 const NO_CODE = "The network runs on the server: this browser could not load the page's network code.";
@@ -55,7 +59,7 @@ function inPage() {
 // worker's own time for it (framing and network).
 function predictInPage() {
   framePending = false;
-  if (last === null) return; // the pen was lifted: the server answers this stroke
+  if (last === null) return; // the pen was lifted: answerInPage answers this stroke
   const during = stroke;
   const chosen = mode();
   let asked = null;
@@ -104,12 +108,43 @@ function lineTo(point) {
   last = point;
 }
 
+function iterations() {
+  return Number(document.querySelector("#iterations input:checked")?.value) || null;
+}
+
+// The pen was lifted and the network is in the page: the drawing read with the explainer views, all shown here.
+// In the event, for the benchmarks: ms, from the pen lifted to the answer, and workerMs, the worker's own time.
+function answerInPage() {
+  const [during, chosen, lifted] = [stroke, mode(), performance.now()];
+  const drawing = pen.getImageData(0, 0, canvas.width, canvas.height);
+  const views = {digit: null, iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
+  local.capsnetLocal.predict(drawing, chosen, views).then((result) => {
+    if (result === null || during !== stroke || last !== null) return; // a later stroke has begun: it answers
+    const shown = local.live.view(result, chosen, true);
+    const {frame, network, views: explained} = result.ms;
+    const detail = {...shown, final: true, ms: performance.now() - lifted, workerMs: frame + network + explained};
+    show(detail, canvas.toDataURL("image/png"));
+  });
+}
+
+// What the page read (local.js's view, final) on the page, and drawing (the canvas's PNG data URL, "" when empty)
+// as the canvas's value, the server's should an event need it: no request now.
+function show(detail, drawing) {
+  const {pose_dims: dims} = local.capsnetLocal.manifest.models[mode()];
+  const pose = detail.digit === null ? Array(dims).fill(0) : Array.from(detail.pose);
+  local.capsnetLocal.read = {digit: detail.digit, pose}; // wiring.PAGE_READ puts it on #digit and the sliders
+  document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
+  props.value = drawing;
+  trigger("change");
+}
+
 function endStroke() {
   if (last === null) return;
   last = null;
   stroke += 1;
   canvas.dataset.pen = "up";
-  sendDrawing();
+  if (inPage()) answerInPage();
+  else sendDrawing();
 }
 
 canvas.addEventListener("pointerdown", (event) => {
@@ -130,7 +165,9 @@ canvas.addEventListener("pointerup", endStroke);
 canvas.addEventListener("pointercancel", endStroke);
 element.querySelector("#clear").addEventListener("click", () => {
   clearCanvas();
-  send("");
+  stroke += 1; // a prediction still on its way is for the drawing that is gone
+  if (inPage()) show({...local.live.view({input28: null}, mode(), true), final: true}, "");
+  else send("");
 });
 document.addEventListener("change", (event) => {
   if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke

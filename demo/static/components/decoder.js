@@ -169,10 +169,12 @@ watch("value", () => {
 // Listening on the document: the sliders and #play are other components, rendered on their own.
 document.addEventListener("input", onSliderInput);
 document.addEventListener("click", onPlayClick);
-// While the pen moves, the page's own prediction (canvas.js) is decoded here too: its selected capsule's pose.
+// The page's own prediction (canvas.js) is decoded here too: its selected capsule's pose. Once the pen is lifted
+// (final), that pose is the drawing's: play's centre, as the sliders are set to it.
 document.addEventListener("capsnet-local", ({detail}) => {
-  if (place() !== "browser") return;
+  if (place() !== "browser" || !("pose" in detail)) return;
   stopPlaying();
+  if (detail.final) drawingPose = detail.pose && Array.from(detail.pose);
   show(detail.digit, detail.pose);
 });
 document.addEventListener("change", (event) => { if (event.target.closest("#mode")) useMode(); });

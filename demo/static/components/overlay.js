@@ -34,6 +34,29 @@ function twoDigits() {
   return document.querySelector("#mode input:checked")?.value === "two";
 }
 
+// The page's own reading of a drawing once the pen is lifted (canvas.js, final): both drawings from the capsules'
+// own poses, which the explainer views decoded (explained.js's all-capsules), over the network's input.
+document.addEventListener("capsnet-local", ({detail}) => {
+  if (!twoDigits() || !detail.final) return;
+  answer += 1;
+  if (detail.digit === null) {
+    props.value = {input: detail["input-28"], drawings: detail["input-28"]}; // both black, as Reader.blank_overlay
+    return;
+  }
+  const {images: {pixels, shape: [, height, width]}} = detail["all-capsules"];
+  const [first, second] = topTwo(detail.prediction.lengths);
+  const drawing = (digit) => pixels.subarray(digit * height * width, (digit + 1) * height * width);
+  const green = drawing(second);
+  other = Promise.resolve(green);
+  props.value = {input: detail["input-28"], drawings: drawingsUrl(Array.from(drawing(first), (p) => p / 255), green)};
+});
+
+// The two longest capsules, longest first (readers.Result.longest_two).
+function topTwo(lengths) {
+  const order = Array.from(lengths.keys()).sort((a, b) => lengths[b] - lengths[a] || a - b);
+  return order.slice(0, 2);
+}
+
 watch("value", () => {
   answer += 1;
   other = greenOf(props.value.drawings);

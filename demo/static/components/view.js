@@ -1,7 +1,9 @@
-// A view that views.js draws from numbers (gr.HTML's js_on_load, after app.py's `const VIEW = "<its name>";`:
-// Gradio passes element, props and watch). The numbers are the server's answer (props.value) or the page's own
-// (a "capsnet-local" event whose detail names this view: canvas.js and turn.js while the pen or a slider moves);
-// the server's next answer replaces them.
+// A view that views.js draws from numbers (gr.HTML's js_on_load, after app.py's `const VIEW = "<its name>";` and
+// `const ASKS = <true or false>;`: Gradio passes element, props, trigger and watch). The numbers are the server's
+// answer (props.value) or the page's own (a "capsnet-local" event whose detail names this view: canvas.js and
+// turn_and_stretch.js as the pen or a slider moves, and once the pen is lifted); the server's next answer replaces
+// them. A view the page does not make (ASKS) asks the server (its input event) when the page has read a drawing
+// (final) while the view can be seen.
 const views = import(new URL("lab/views.js", document.baseURI).href);
 let asked = 0; // counts the values to draw: an older one that takes longer to draw is dropped
 
@@ -14,6 +16,7 @@ function draw() {
 
 watch("value", draw);
 document.addEventListener("capsnet-local", ({detail}) => {
+  if (ASKS && detail.final && element.checkVisibility()) trigger("input");
   if (!(VIEW in detail)) return;
   props.value = detail[VIEW];
   draw();

@@ -1,7 +1,9 @@
-// What the page shows for a prediction it made itself (network.js) while the pen moves: the numbers that views.js
-// draws, as the server's readers.py sends them, and #input-28's picture. canvas.js hands each prediction to view()
-// and sends the result to the page's views in a "capsnet-local" event; the server's answer, once the pen is lifted,
-// replaces it.
+// What the page shows for a prediction it made itself (network.js): the numbers that views.js draws, as the server's
+// readers.py and explainer.py send them, and #input-28's picture. canvas.js hands each prediction to view() and
+// sends the result to the page's views in a "capsnet-local" event: while the pen moves, the prediction alone; once it
+// is lifted, with the explainer views too (explained.js), and nothing goes to the server.
+import {viewsOf} from "./explained.js";
+
 const picture = document.createElement("canvas"); // off-screen: its PNG data URL is #input-28's value
 
 // pictures.image_url: pixels in [0, 1] (or null: black) as a grey PNG data URL.
@@ -32,17 +34,23 @@ export async function channelOf(url, channel) {
 
 // A prediction of network.js (or null: nothing to see) as the page shows it in mode ("one" or "two", whose manifest
 // entry says how it reads: readers.Reader.page), by view: the reading of #prediction and #lengths (Reader.reading),
-// #input-28's picture, and the selected capsule (the longest) and its pose for decoder.js.
-export function view(result, mode) {
-  const {num_digits: count, reads: {digits, present, blank_message: blank}} = window.capsnetLocal.manifest.models[mode];
+// #input-28's picture, the selected capsule (the longest, or the one the views were asked for) and its pose for
+// decoder.js, all ten poses; with the explainer views' numbers when the prediction has them (explained); final (the
+// pen is lifted) with nothing to see: those views' waiting lines.
+export function view(result, mode, final = false) {
+  const {num_digits: count, reads: {digits, present, blank_message: blank}, views} =
+    window.capsnetLocal.manifest.models[mode];
   if (result.input28 === null) {
     const reading = {lengths: Array(count).fill(0), digits, present, message: blank};
-    return {prediction: reading, lengths: reading, "input-28": imageUrl(null), digit: null, pose: null};
+    const waiting = Object.fromEntries(Object.entries(views.waiting).map(([name, line]) => [name, {waiting: line}]));
+    return {prediction: reading, lengths: reading, "input-28": imageUrl(null), digit: null, pose: null, poses: null,
+            ...(final ? waiting : {})};
   }
-  const {lengths, poses} = result;
-  const digit = lengths.indexOf(Math.max(...lengths));
+  const {lengths, poses, explained} = result;
+  const digit = explained?.digit ?? lengths.indexOf(Math.max(...lengths));
   const dims = poses.length / lengths.length;
   const reading = {lengths: Array.from(lengths), digits, present, message: null};
-  return {prediction: reading, lengths: reading, "input-28": imageUrl(result.input28), digit,
-          pose: poses.slice(digit * dims, (digit + 1) * dims)};
+  const shown = {prediction: reading, lengths: reading, "input-28": imageUrl(result.input28), digit,
+                 pose: poses.slice(digit * dims, (digit + 1) * dims), poses};
+  return explained ? {...shown, ...viewsOf({...explained, input28: result.input28, lengths}, views)} : shown;
 }

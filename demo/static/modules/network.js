@@ -28,6 +28,9 @@
 //              framed input): no framing; with change, the #transform sliders' five values (rotate, scale, shear,
 //              shift x, shift y: manifest.warp.change), it is first warped as capsnet.warp does, and input28 is
 //              the warped input
+//   predict and predictInput take views as their last argument: {digit (null: the longest), iterations} asks for the
+//              explainer views' numbers too, made by the explain graph and the decoder (network_worker.js):
+//              the answer's explained ({digit, outputs, decoded}, for explained.js's viewsOf); ms.views, their time
 //   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
 //              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
 //              milliseconds it took. Null as for predict: only the latest decode waiting counts. Decodes run as
@@ -72,7 +75,7 @@ function known(model) {
 
 function sendNext() {
   if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
-  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = waiting;
+  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, views, resolve} = waiting;
   waiting = null;
   if (!known(model)) {
     resolve(null);
@@ -80,7 +83,7 @@ function sendNext() {
   }
   running = {id: ++lastId, resolve};
   const [fields, transfer] = message(); // made as the worker takes the call: a canvas is read now
-  worker.postMessage({...fields, type: "predict", id: running.id, model}, transfer);
+  worker.postMessage({...fields, type: "predict", id: running.id, model, views}, transfer);
 }
 
 function onMessage({data}) {
@@ -101,30 +104,30 @@ function onMessage({data}) {
   }
 }
 
-function ask(model, message) {
+function ask(model, views, message) {
   waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting = {model: model ?? undefined, message, resolve};
+    waiting = {model: model ?? undefined, views: views ?? undefined, message, resolve};
     sendNext();
   });
 }
 
-function predict(imageData, model = null) {
-  return ask(model, () => {
+function predict(imageData, model = null, views = null) {
+  return ask(model, views, () => {
     const pixels = typeof imageData === "function" ? imageData() : imageData;
     const rgba = new Uint8ClampedArray(pixels.data);
     return [{rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
   });
 }
 
-function predictInput(input28, model = null, change = null) {
+function predictInput(input28, model = null, change = null, views = null) {
   const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
   const values = change && Array.from(change);
-  return ask(model, () => [{input28: input.buffer, change: values}, [input.buffer]]);
+  return ask(model, views, () => [{input28: input.buffer, change: values}, [input.buffer]]);
 }
 
 async function decodeNext() {

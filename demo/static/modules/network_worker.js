@@ -4,7 +4,9 @@
 // it frames a canvas's pixels as preprocess does (frame.js), or takes a 28x28 input as it is, turned and stretched
 // first by the warp graph (capsnet.transforms.warp) when the call has the #transform sliders' change, and runs the
 // model: "answer" with the input, the lengths, poses, each routing iteration's lengths and couplings and the primary
-// capsules, or an input of null when there is no digit to see. "prepare" fetches a model before its first prediction.
+// capsules, or an input of null when there is no digit to see. A call with views ({digit, iterations}) also runs the
+// explain graph for that many iterations and the decoder on its poses (the explainer views' numbers,
+// capsnet/explain.py): its answer has them as explained. "prepare" fetches a model before its first prediction.
 import {frame} from "./frame.js";
 import {load, manifest, ort, session} from "./runtime.js";
 
@@ -31,18 +33,44 @@ async function warp(input28, change) {
   return outputs[manifest.warp.output].data.slice();
 }
 
-// ms: how long the framing (or the warp) and the network took here, for the benchmarks (bench/bench_network_js.py).
-// input28: a network input given as is (no framing), else the canvas's rgba pixels.
-async function predict({rgba, width, height, input28: given, change, model}) {
+// The explainer views' numbers for digit capsule digit (null: the longest) with that many routing iterations, from the
+// network's outputs: the explain graph's outputs and the decoder's images of its poses, each {shape, data}, and the
+// digit (explained.js makes the views of them).
+async function explain(model, {predictions, poses, lengths}, {digit, iterations}) {
+  const entry = manifest.models[model];
+  const chosen = digit ?? lengths.indexOf(Math.max(...lengths));
+  const [predictionsName, posesName, digitName] = manifest.explain.inputs;
+  const graph = await session(entry.explain[String(iterations)]);
+  const explained = await graph.run({
+    [predictionsName]: new ort.Tensor("float32", predictions,
+                                      [1, entry.primary_capsules, lengths.length, entry.pose_dims]),
+    [posesName]: new ort.Tensor("float32", poses, [1, lengths.length, entry.pose_dims]),
+    [digitName]: new ort.Tensor("int64", BigInt64Array.of(BigInt(chosen)), [1]),
+  });
+  const outputs = Object.fromEntries(manifest.explain.outputs.map(
+    (name) => [name, {shape: explained[name].dims, data: Array.from(explained[name].data, Number)}]));
+  const [decodePoses, decodeDigits] = [explained.decode_poses, explained.decode_digits];
+  const [posesIn, digitsIn] = manifest.decoder.inputs;
+  const images = (await (await session(entry.decoder)).run({[posesIn]: decodePoses, [digitsIn]: decodeDigits}))[
+    manifest.decoder.output];
+  const decoded = {shape: [images.dims[0], images.data.length / images.dims[0]], data: images.data.slice()};
+  return {digit: chosen, outputs, decoded};
+}
+
+// ms: how long the framing (or the warp), the network and the views took here, for the benchmarks
+// (bench/bench_network_js.py). input28: a network input given as is (no framing), else the canvas's rgba pixels.
+async function predict({rgba, width, height, input28: given, change, model, views}) {
   const start = performance.now();
   let input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height, manifest.framing);
   if (input28 !== null && change) input28 = await warp(input28, change);
   const framed = performance.now();
-  if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
+  if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0, views: 0}};
   const outputs = await run(await network(model), input28);
   const {lengths, poses, iteration_lengths: iterationLengths, coupling, primary} = outputs;
-  const ms = {frame: framed - start, network: performance.now() - framed};
-  return {input28, lengths, poses, iterationLengths, coupling, primary, ms};
+  const ran = performance.now();
+  const explained = views ? await explain(model, outputs, views) : null;
+  const ms = {frame: framed - start, network: ran - framed, views: performance.now() - ran};
+  return {input28, lengths, poses, iterationLengths, coupling, primary, explained, ms};
 }
 
 self.onmessage = async ({data}) => {
@@ -55,7 +83,8 @@ self.onmessage = async ({data}) => {
       await network(data.model);
     } else if (data.type === "predict") {
       const result = await predict(data);
-      const buffers = Object.values(result).filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
+      const arrays = [...Object.values(result), result.explained?.decoded.data];
+      const buffers = arrays.filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
       self.postMessage({type: "answer", id: data.id, ...result}, buffers);
     }
   } catch (error) {

@@ -3,8 +3,10 @@
 // and Colormap lookup, its colours from Python (pictures.colour_scale); tests/js/pixels.test.mjs checks it against
 // matplotlib on fixtures Python writes.
 
-// pictures.packed: {shape, deflated: base64 of the zlib-deflated uint8 bytes} -> Uint8Array, row-major.
-export async function unpack({deflated}) {
+// pictures.packed: {shape, deflated: base64 of the zlib-deflated uint8 bytes} -> Uint8Array, row-major; a picture
+// the page made itself comes as {shape, pixels} (explained.js), already a Uint8Array.
+export async function unpack({deflated, pixels}) {
+  if (pixels !== undefined) return pixels;
   const bytes = Uint8Array.from(atob(deflated), (c) => c.charCodeAt(0));
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
