@@ -211,8 +211,8 @@ def test_no_input_shows_what_each_view_will_show(model):
 
 
 def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsules(model, three, monkeypatch):
-    routed = []
-    route = model.route
+    predicted = []
+    predictions = model.digit_capsules.predictions
 
     def no_image_work(*args):
         raise AssertionError("the views must not read or preprocess the image again")
@@ -225,9 +225,9 @@ def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsule
     monkeypatch.setattr(readers, "preprocess", no_image_work)
     monkeypatch.setattr(model, "forward", no_network_pass)
     monkeypatch.setattr(model, "primary", no_network_pass)
-    monkeypatch.setattr(model, "route", lambda u, rounds=None: routed.append((u, rounds)) or route(u, rounds))
-    explainer.explain(model, three, 5, 2)
-    assert len(routed) == 1 and routed[0][0] is three.primary and routed[0][1] == 2
+    monkeypatch.setattr(model.digit_capsules, "predictions", lambda u: predicted.append(u) or predictions(u))
+    views = explainer.explain(model, three, 5, 2)
+    assert len(predicted) == 1 and predicted[0] is three.primary and len(views.routing["coupling"]) == 2
 
 
 def test_figure4_download_decodes_the_results_poses_without_running_the_network(model, three, tmp_path,
