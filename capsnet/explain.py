@@ -17,6 +17,7 @@ EXPLAIN_OUTPUTS = ("coupling", "votes", "vote_top", "shares", "lengths", "last_c
                    "agreement", "agreement_means", "agreement_order", "agreement_limit",  # #primary
                    "decode_poses", "decode_digits")  # Figure 4, then #all-capsules
 AGREEMENT_QUANTILE = 0.99  # the agreement colour scale ends at this quantile of |agreement|
+ITERATIONS = range(1, 6)  # the routing iterations the views offer to re-run (the model is trained with 3)
 
 
 class Explain(torch.nn.Module):

@@ -15,7 +15,7 @@ from PIL import Image
 from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, figures, load_model, preprocess
 from demo.compute import explainer, readers
-from demo.compute.pictures import gray
+from demo.compute.pictures import colour_scale, gray
 from demo.app import EXAMPLES
 from demo.compute.readers import load_examples, one_digit
 
@@ -172,6 +172,31 @@ def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three)
         assert np.abs(image / 255 - expected).max() <= PNG_TOLERANCE
     assert shown["lengths"] == pytest.approx(out.lengths[0].tolist(), abs=5e-5)
     assert shown["longest"] == shown["selected"] == 3
+
+
+# ---- what the page needs to make the views itself ---------------------------------------------------------------
+
+def test_page_constants_are_the_views_colour_scales_and_figure_4s_constants(model):
+    constants = explainer.page_constants(model.config)
+    assert constants["coupling_scale"] == colour_scale(figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
+    assert constants["vote_colours"] == colour_scale(figures.VOTE_COLORS, 0, 0.5, 1)
+    assert constants["agreement_colours"] == colour_scale(figures.AGREEMENT_COLORS, -1, 0, 1)
+    assert (constants["quantile"], constants["perturbations"], constants["gap"], constants["iterations"]) == (
+        0.99, list(figures.PERTURBATIONS), figures.GAP, 3)
+    assert constants["names"] == [[f"dim {j}" for j in range(16)]] * 10
+
+
+def test_page_constants_name_the_dimensions_as_the_reader_does(model):
+    names = [[f"dim {j} of {k}" for j in range(16)] for k in range(10)]
+    assert explainer.page_constants(model.config, names)["names"] == names
+
+
+def test_the_views_scales_are_the_page_constants_with_this_inputs_ends(model, three):
+    views, constants = explainer.explain(model, three), explainer.page_constants(model.config)
+    for scale, colours in ((views.routing["vote_scale"], "vote_colours"), (views.primary["scale"], "agreement_colours")):
+        assert {k: v for k, v in scale.items() if k not in ("low", "centre", "high")} == {
+            k: v for k, v in constants[colours].items() if k not in ("low", "centre", "high")}
+    assert views.routing["coupling_scale"] == constants["coupling_scale"]
 
 
 # ---- all views --------------------------------------------------------------------------------------------------

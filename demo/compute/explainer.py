@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from capsnet import CapsNet, CapsNetConfig, ImageError, figures
-from capsnet.explain import AGREEMENT_QUANTILE, EXPLAIN_OUTPUTS, Explain
+from capsnet.explain import AGREEMENT_QUANTILE, EXPLAIN_OUTPUTS, ITERATIONS, Explain
 
 from ..server.cores import CORE_TURNS
 from .inputs import whole_number
@@ -27,7 +27,6 @@ from .readers import Reader, Result
 # The views' numbers travel rounded to 4 decimals (rounded), well within a step of the colour scales, but for
 WRITTEN_DECIMALS = 6  # numbers the page writes out with up to 3 decimals (rounding them twice rarely shifts one)
 VOTE_DECIMALS = 7  # a vote map's pixels: fractions of all votes, 4e-4 at most on the shipped model
-ITERATIONS = range(1, 6)  # the page's choice of routing iterations to re-run (the model is trained with 3)
 WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
 
 
