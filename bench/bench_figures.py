@@ -3,9 +3,10 @@
     python -m bench.bench_figures [--repeats 20]
 
 For the example digits in demo/examples (no MNIST needed), times model(x) and
-model.trace(x), then each view as the server makes it (demo/compute/explainer.py: the
-numbers the page draws), all four together as one view event makes them
-(explain), #sweep's numbers (demo/compute/turn_and_stretch.py, with the CNN baseline), and the
+model.trace(x), then the views' numbers as capsnet.explain.Explain computes them
+(demo/compute/explainer.py's explained: routing re-run, agreement, the poses to decode),
+all four views together as one view event makes them (explain: those numbers, the
+decoded poses and the pictures packed), #sweep's numbers (demo/compute/turn_and_stretch.py, with the CNN baseline), and the
 labelled Figure 4 rendered to PNG (its download). Prints the median and 95th
 percentile of wall time, in ms. The demo's budget is 500 ms median from stroke
 end to every view on the page. Then the size of each view in the explain event's
@@ -66,12 +67,8 @@ def main() -> None:
     rows = {
         "model(x)": inference(lambda result, trace, digit: model(result.x)),
         "model.trace(x)": inference(lambda result, trace, digit: model.trace(result.x)),
-        "#routing (routing)": inference(lambda result, trace, digit: explainer.routing(trace, result.x, digit)),
-        "#primary (primary)": inference(lambda result, trace, digit: explainer.primary(trace, digit)),
-        "#figure4 (figure4)": inference(
-            lambda result, trace, digit: explainer.figure4(model, result.poses[digit], digit)),
-        "#all-capsules (all_capsules)": inference(
-            lambda result, trace, digit: explainer.all_capsules(model, result, digit)),
+        "the views' numbers (explained)": inference(
+            lambda result, trace, digit: explainer.explained(model, result, digit, model.config.routing_iterations)),
         "all four views (explain)": inference(lambda result, trace, digit: explainer.explain(model, result)),
         "#sweep (sweep_view)": inference(
             lambda result, trace, digit: turn_and_stretch.sweep_view(model, baseline, result, digit)),

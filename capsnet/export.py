@@ -2,12 +2,16 @@
 path, the decoder and the warp of the #transform sliders, each exported from the Python that the server runs.
 
 - onnx_bytes(model), the live path: Conv1, PrimaryCaps, the W_ij and routing-by-agreement unrolled for the model's
-  iterations. One input, a batch of images "image" (B, 1, 28, 28) in [0, 1], and five outputs:
+  iterations. One input, a batch of images "image" (B, 1, 28, 28) in [0, 1], and six outputs:
   - "lengths" (B, 10) and "poses" (B, 10, 16): model(x)'s lengths and poses;
   - "iteration_lengths" (r, B, 10) and "coupling" (r, B, 1152, 10): model.trace(x)'s, one row per iteration;
-  - "primary" (B, 1152, 8): model.trace(x)'s squashed primary capsules u_i.
+  - "primary" (B, 1152, 8): model.trace(x)'s squashed primary capsules u_i;
+  - "predictions" (B, 1152, 10, 16): model.trace(x)'s u_hat_j|i = W_ij u_i, what the explain graph routes again.
 - decoder_onnx_bytes(model): model.decode, "poses" (N, 16) placed in capsules "digits" (N,) (int64) -> "images"
   (N, 1, 28, 28): a slider move is one pose, Figure 4 could be all of its rows at once.
+- explain_onnx_bytes(config, iterations): capsnet.explain.Explain, the explainer views' numbers for one image's
+  "predictions" (1, 1152, 10, 16) and "poses" (1, 10, 16) (the live path's) and a "digit" (1,) (int64), with routing
+  re-run for iterations -> EXPLAIN_OUTPUTS; no weights, so models of one config share it.
 - warp_onnx_bytes(): capsnet.transforms.warp, "image" (B, 1, 28, 28) changed by "change" (5,), the page's five
   sliders in CHANGE's order -> "warped" (B, 1, 28, 28); the change matrix (its cos and sin) is made in the graph.
 
@@ -26,11 +30,12 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from .atomic import atomic_write
-from .model import CapsNet
+from .explain import EXPLAIN_INPUTS, EXPLAIN_OUTPUTS, Explain
+from .model import CapsNet, CapsNetConfig
 from .transforms import warp
 
 INPUT = "image"
-OUTPUTS = ("lengths", "poses", "iteration_lengths", "coupling", "primary")
+OUTPUTS = ("lengths", "poses", "iteration_lengths", "coupling", "primary", "predictions")
 DECODER_INPUTS = ("poses", "digits")
 DECODER_OUTPUT = "images"
 WARP_INPUTS = ("image", "change")
@@ -52,7 +57,7 @@ class LivePath(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         trace = self.model.trace(image)  # the model's own iterations: the last one is model(x)'s
-        return trace.lengths[-1], trace.poses[-1], trace.lengths, trace.coupling, trace.primary
+        return trace.lengths[-1], trace.poses[-1], trace.lengths, trace.coupling, trace.primary, trace.predictions
 
 
 class Decode(torch.nn.Module):
@@ -101,6 +106,19 @@ def decoder_onnx_bytes(model: CapsNet) -> bytes:
     example = torch.zeros(2, model.config.digit_dim), torch.zeros(2, dtype=torch.int64)
     graph = exported(Decode(model), example, DECODER_INPUTS, (DECODER_OUTPUT,), batched=DECODER_INPUTS)
     weights_in_float16(graph)
+    return graph.SerializeToString()
+
+
+def explain_onnx_bytes(config: CapsNetConfig, iterations: int) -> bytes:
+    """capsnet.explain.Explain for models of config, routing with iterations, as a serialised ONNX model (no
+    weights: its only tensors are constants such as Figure 4's perturbations)."""
+    example = (torch.zeros(1, config.num_primary_capsules, config.num_classes, config.digit_dim),
+               torch.zeros(1, config.num_classes, config.digit_dim), torch.zeros(1, dtype=torch.int64))
+    with warnings.catch_warnings():
+        # Its shapes are fixed (one image): the tracer warns that the quantile's position and Figure 4's
+        # perturbations are read as constants, which they are.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        graph = exported(Explain(config, iterations), example, EXPLAIN_INPUTS, EXPLAIN_OUTPUTS, batched=())
     return graph.SerializeToString()
 
 

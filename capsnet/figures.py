@@ -56,16 +56,25 @@ def receptive_field(config: CapsNetConfig) -> tuple[int, int]:
     return 2 * config.kernel_size - 1, config.primary_stride
 
 
+def perturbed_poses(pose: torch.Tensor) -> torch.Tensor:
+    """Figure 4's poses: pose (16,) with dimension d moved by PERTURBATIONS[k], row-major -> (16 * 11, 16)."""
+    dims = pose.shape[-1]
+    offsets = torch.eye(dims)[:, None, :] * torch.tensor(PERTURBATIONS)[None, :, None]  # (16, 11, 16)
+    return (pose + offsets).reshape(dims * len(PERTURBATIONS), dims)  # (176, 16)
+
+
 @torch.no_grad()
 def perturbation_grid(model: CapsNet, pose: torch.Tensor, digit: int) -> torch.Tensor:
-    """Figure 4's reconstructions: pose (16,) in capsule digit with dimension d moved by PERTURBATIONS[k],
-    decoded in one batch -> (16, 11, 28, 28); the middle column is the pose itself."""
-    dims, steps = model.config.digit_dim, len(PERTURBATIONS)
-    pose = torch.as_tensor(pose, dtype=torch.float32).reshape(dims)
-    offsets = torch.eye(dims)[:, None, :] * torch.tensor(PERTURBATIONS)[None, :, None]  # (16, 11, 16)
-    poses = (pose + offsets).view(dims * steps, dims)  # (176, 16)
-    images = model.decode(poses, torch.full((dims * steps,), int(digit)))  # (176, 1, 28, 28)
-    return images.view(dims, steps, *images.shape[-2:])
+    """Figure 4's reconstructions: perturbed_poses of pose (16,) in capsule digit, decoded in one batch
+    -> (16, 11, 28, 28); the middle column is the pose itself."""
+    dims = model.config.digit_dim
+    poses = perturbed_poses(torch.as_tensor(pose, dtype=torch.float32).reshape(dims))  # (176, 16)
+    return perturbation_tiles(model.decode(poses, torch.full((len(poses),), int(digit))))
+
+
+def perturbation_tiles(images: torch.Tensor) -> torch.Tensor:
+    """Decoded perturbed_poses (176, 1, 28, 28) -> Figure 4's grid (16, 11, 28, 28), a row per pose dimension."""
+    return images.view(-1, len(PERTURBATIONS), *images.shape[-2:])
 
 
 @torch.no_grad()

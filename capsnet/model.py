@@ -56,12 +56,21 @@ def valid_iterations(iterations) -> bool:
 class CapsNetTrace:
     """One forward pass seen from inside: what routing did, iteration by iteration (r iterations)."""
 
-    primary: torch.Tensor  # (N, 1152, 8) squashed primary capsules u_i
+    primary: torch.Tensor | None  # (N, 1152, 8) squashed primary capsules u_i; None when routed from u_hat alone
     predictions: torch.Tensor  # (N, 1152, 10, 16) prediction vectors u_hat_j|i = W_ij u_i
     coupling: torch.Tensor  # (r, N, 1152, 10) coupling coefficients c_ij used in each iteration
     poses: torch.Tensor  # (r, N, 10, 16) digit capsules v_j after each iteration
     lengths: torch.Tensor  # (r, N, 10) their lengths
     config: CapsNetConfig  # the architecture: how the 1152 primary capsules lie, as 32 types on a 6x6 grid
+
+
+def traced_routing(u_hat: torch.Tensor, iterations: int, config: CapsNetConfig,
+                   primary: torch.Tensor | None = None) -> CapsNetTrace:
+    """Procedure 1 on the predictions u_hat_j|i (N, 1152, 10, 16) with every iteration kept: a CapsNetTrace, whose
+    primary capsules are primary if given (capsnet.explain routes from u_hat alone, as the page has it)."""
+    poses, coupling = zip(*routing_steps(u_hat, iterations))
+    poses = torch.stack(poses)  # (r, N, 10, 16)
+    return CapsNetTrace(primary, u_hat, torch.stack(coupling), poses, capsule_length(poses), config)
 
 
 class PrimaryCapsules(nn.Module):
@@ -180,10 +189,7 @@ class CapsNet(nn.Module):
             iterations = self.digit_capsules.iterations
         elif not valid_iterations(iterations):
             raise ValueError(f"iterations must be a whole number of at least 1, got {iterations!r}")
-        u_hat = self.digit_capsules.predictions(u)  # (N, 1152, 10, 16)
-        poses, coupling = zip(*routing_steps(u_hat, iterations))
-        poses = torch.stack(poses)  # (r, N, 10, 16)
-        return CapsNetTrace(u, u_hat, torch.stack(coupling), poses, capsule_length(poses), self.config)
+        return traced_routing(self.digit_capsules.predictions(u), iterations, self.config, u)
 
     def decode(self, pose: torch.Tensor, digit: torch.Tensor) -> torch.Tensor:
         """pose (N, 16) placed in capsule digit (N,) -> reconstruction (N, 1, 28, 28)."""

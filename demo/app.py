@@ -211,10 +211,13 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                                [canvas.input, canvas.change, upload.upload, examples.select, mode.input])
         wire_explainer(readers, page, selected, explained, sweep)
         classify_endpoint(readers[ONE])
-    # Served by launch(), for network.js: each model's live path and decoder (by #mode's value) and the warp,
-    # exported in the background now, so that the first visitor does not wait for them.
+    # Served by launch(), for network.js: each model's live path, decoder and explain graphs (by #mode's value) and
+    # the warp, exported in the background now, so that the first visitor does not wait for them; with each model,
+    # how the page shows its predictions and the constants with which it makes the explainer views.
     blocks.decoder_routes = onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
-                                        reads={name: r.page() for name, r in readers.items()})
+                                        reads={name: r.page() for name, r in readers.items()},
+                                        views={name: explainer.page_constants(r.config, r.names)
+                                               for name, r in readers.items()})
     return blocks
 
 

@@ -1,5 +1,6 @@
-"""What the page fetches to run the network, the decoder and the warp itself (demo/server/assets.py): the page's models'
-live paths and decoders and the warp as ONNX, the vendored runtime and the page's scripts; read-only, from the demo's
+"""What the page fetches to run the network, the decoder, the explainer views and the warp itself
+(demo/server/assets.py): the page's models' live paths, decoders and explain graphs and the warp as ONNX, with the
+constants of the views, the vendored runtime and the page's scripts; read-only, from the demo's
 own server, cached for good where the URL names the content, the graphs and the WebAssembly sent gzipped."""
 
 import copy
@@ -14,8 +15,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from capsnet import load_model, warp
-from capsnet.export import CHANGE
+from capsnet.explain import EXPLAIN_OUTPUTS
+from capsnet.export import CHANGE, explain_onnx_bytes
 from capsnet.preprocessing import framing_constants
+from demo.compute import explainer
 from demo.compute.readers import one_digit, two_digits
 from demo.server.assets import ASSETS_PATH, MANIFEST_PATH, PAGE_SCRIPTS, VENDOR, onnx_routes
 
@@ -51,8 +54,15 @@ def reads(models):
 
 
 @pytest.fixture(scope="module")
-def client(models, reads):
-    return TestClient(Starlette(routes=onnx_routes(models, reads=reads)))
+def views(models):
+    """The constants with which the page makes the explainer views, as app.build gives them (page_constants)."""
+    return {"one": explainer.page_constants(models["one"].config),
+            "two": explainer.page_constants(models["two"].config, [[f"{k}.{j}" for j in range(16)] for k in range(10)])}
+
+
+@pytest.fixture(scope="module")
+def client(models, reads, views):
+    return TestClient(Starlette(routes=onnx_routes(models, reads=reads, views=views)))
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +83,7 @@ def test_manifest_names_the_runtime_the_warp_and_each_model_with_its_decoder_and
         assert entry["decoder"].startswith("decoder-") and entry["decoder"].endswith(".onnx")
         assert (entry["num_digits"], entry["pose_dims"], entry["primary_capsules"], entry["iterations"]) == (
             10, 16, 1152, 3)
-    assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary"]
+    assert manifest["outputs"] == ["lengths", "poses", "iteration_lengths", "coupling", "primary", "predictions"]
     assert manifest["decoder"] == {"inputs": ["poses", "digits"], "output": "images"}
     assert manifest["warp"]["file"].startswith("warp-") and manifest["warp"]["change"] == list(CHANGE)
 
@@ -81,6 +91,22 @@ def test_manifest_names_the_runtime_the_warp_and_each_model_with_its_decoder_and
 def test_each_model_says_how_the_page_shows_its_predictions(manifest, reads):
     assert {name: entry["reads"] for name, entry in manifest["models"].items()} == reads
     assert [manifest["models"][name]["reads"]["digits"] for name in ("one", "two")] == [1, 2]
+
+
+def test_each_model_lists_an_explain_graph_per_iteration_count_shared_by_models_of_one_config(manifest):
+    assert manifest["explain"] == {"inputs": ["predictions", "poses", "digit"], "outputs": list(EXPLAIN_OUTPUTS)}
+    one, two = (manifest["models"][name]["explain"] for name in ("one", "two"))
+    assert list(one) == [str(r) for r in explainer.ITERATIONS] and one == two  # no weights: the same files
+    assert len(set(one.values())) == len(one) and all(file.startswith("explain-") for file in one.values())
+
+
+def test_each_explain_file_is_the_explain_graph_for_its_iterations(client, manifest, shipped):
+    file = manifest["models"]["one"]["explain"]["2"]
+    assert client.get(f"{ASSETS_PATH}/{file}").content == explain_onnx_bytes(shipped.config, 2)
+
+
+def test_each_model_carries_the_constants_of_its_explainer_views(manifest, views):
+    assert {name: entry["views"] for name, entry in manifest["models"].items()} == json.loads(json.dumps(views))
 
 
 def test_the_manifest_hands_the_page_the_framing_constants(manifest):

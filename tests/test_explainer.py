@@ -15,7 +15,7 @@ from PIL import Image
 from bench.pagedriver.digit_strokes import render
 from capsnet import ImageError, figures, load_model, preprocess
 from demo.compute import explainer, readers
-from demo.compute.pictures import gray
+from demo.compute.pictures import colour_scale, gray
 from demo.app import EXAMPLES
 from demo.compute.readers import load_examples, one_digit
 
@@ -174,6 +174,31 @@ def test_all_capsules_shows_each_capsule_decoded_from_its_own_pose(model, three)
     assert shown["longest"] == shown["selected"] == 3
 
 
+# ---- what the page needs to make the views itself ---------------------------------------------------------------
+
+def test_page_constants_are_the_views_colour_scales_and_figure_4s_constants(model):
+    constants = explainer.page_constants(model.config)
+    assert constants["coupling_scale"] == colour_scale(figures.COUPLING_COLORS, 0.05, 0.1, 0.2)
+    assert constants["vote_colours"] == colour_scale(figures.VOTE_COLORS, 0, 0.5, 1)
+    assert constants["agreement_colours"] == colour_scale(figures.AGREEMENT_COLORS, -1, 0, 1)
+    assert (constants["quantile"], constants["perturbations"], constants["gap"], constants["iterations"]) == (
+        0.99, list(figures.PERTURBATIONS), figures.GAP, 3)
+    assert constants["names"] == [[f"dim {j}" for j in range(16)]] * 10
+
+
+def test_page_constants_name_the_dimensions_as_the_reader_does(model):
+    names = [[f"dim {j} of {k}" for j in range(16)] for k in range(10)]
+    assert explainer.page_constants(model.config, names)["names"] == names
+
+
+def test_the_views_scales_are_the_page_constants_with_this_inputs_ends(model, three):
+    views, constants = explainer.explain(model, three), explainer.page_constants(model.config)
+    for scale, colours in ((views.routing["vote_scale"], "vote_colours"), (views.primary["scale"], "agreement_colours")):
+        assert {k: v for k, v in scale.items() if k not in ("low", "centre", "high")} == {
+            k: v for k, v in constants[colours].items() if k not in ("low", "centre", "high")}
+    assert views.routing["coupling_scale"] == constants["coupling_scale"]
+
+
 # ---- all views --------------------------------------------------------------------------------------------------
 
 PICTURED = ("images", "coupling", "votes", "maps")  # the numbers that views.js draws as pictures
@@ -211,8 +236,8 @@ def test_no_input_shows_what_each_view_will_show(model):
 
 
 def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsules(model, three, monkeypatch):
-    routed = []
-    route = model.route
+    predicted = []
+    predictions = model.digit_capsules.predictions
 
     def no_image_work(*args):
         raise AssertionError("the views must not read or preprocess the image again")
@@ -225,9 +250,9 @@ def test_the_views_read_the_result_and_run_only_routing_from_its_primary_capsule
     monkeypatch.setattr(readers, "preprocess", no_image_work)
     monkeypatch.setattr(model, "forward", no_network_pass)
     monkeypatch.setattr(model, "primary", no_network_pass)
-    monkeypatch.setattr(model, "route", lambda u, rounds=None: routed.append((u, rounds)) or route(u, rounds))
-    explainer.explain(model, three, 5, 2)
-    assert len(routed) == 1 and routed[0][0] is three.primary and routed[0][1] == 2
+    monkeypatch.setattr(model.digit_capsules, "predictions", lambda u: predicted.append(u) or predictions(u))
+    views = explainer.explain(model, three, 5, 2)
+    assert len(predicted) == 1 and predicted[0] is three.primary and len(views.routing["coupling"]) == 2
 
 
 def test_figure4_download_decodes_the_results_poses_without_running_the_network(model, three, tmp_path,

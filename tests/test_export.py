@@ -86,6 +86,13 @@ def test_exported_outputs_equal_the_models_on_drawings(shipped, shipped_live):
     assert_outputs_equal_the_models(shipped, shipped_live, drawings())
 
 
+def test_the_live_path_outputs_the_predictions_it_routes(shipped, shipped_live):
+    images = drawings()
+    with torch.inference_mode():
+        expected = shipped.trace(images).predictions.numpy()  # u_hat_j|i, what the explain graph routes again
+    np.testing.assert_allclose(run(shipped_live, images)["predictions"], expected, atol=TOLERANCE, rtol=0)
+
+
 def test_another_architecture_exports_with_its_own_shapes_and_iterations():
     torch.manual_seed(0)
     small = CapsNet(SMALL).eval()

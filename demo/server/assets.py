@@ -1,19 +1,24 @@
 """What the page computes, served to it so that network.js runs it in the browser: the network's live path while a
-person draws or turns the input, the decoder while a pose slider moves, and the warp of the #transform sliders.
+person draws or turns the input, the decoder while a pose slider moves, the warp of the #transform sliders, and the
+explainer views' numbers for each routing iteration count the views offer.
 
 Read-only routes under ASSETS_PATH, built from the page's models in memory (nothing is written to disk):
 - manifest.json: the runtime, the warp graph and each model (by the name network.js's predict takes) with its
-  decoder, where they are relative to it, and the models' shapes; asked again each time;
-- model-<hash>.onnx, decoder-<hash>.onnx, warp-<hash>.onnx: a model's live path, a model's decoder, the warp, as
-  ONNX (capsnet/export.py, float16 weights). The URL holds a hash of the bytes, so browsers keep them for good:
-  another checkpoint gets another URL, and any other URL is not found. Each is sent gzipped (7% smaller). Exported
-  on the first request for the manifest (a few seconds a model), or in the background as the demo starts;
+  decoder and explain graphs, where they are relative to it, and the models' shapes; asked again each time;
+- model-<hash>.onnx, decoder-<hash>.onnx, explain-<hash>.onnx, warp-<hash>.onnx: a model's live path, a model's
+  decoder, the explainer views' numbers routed with 1-5 iterations (capsnet.explain.ITERATIONS; no weights, so
+  the models of one config share them), the warp, as ONNX (capsnet/export.py, float16 weights). The URL holds a
+  hash of the bytes, so browsers keep them for good: another checkpoint gets another URL, and any other URL is not
+  found. Each is sent gzipped (7% smaller, the explain graphs far more). Exported on the first request for the
+  manifest (a few seconds a model), or in the background as the demo starts;
 - onnxruntime-web-<version>/: the vendored runtime (demo/static/vendor/onnxruntime-web), its WebAssembly sent
   gzipped as it is kept (a quarter of the size); the version in the URL, so kept for good too;
 - every ES module in demo/static/modules (network.js, runtime.js, frame.js, local.js, the views' renderers, ...): the
   page's code, asked again each time (they change with the code).
 The manifest also carries the framing's constants for frame.js (capsnet.preprocessing.framing_constants) and, per
-model, how the page shows its predictions (compute.readers.Reader.page).
+model, how the page shows its predictions (compute.readers.Reader.page) and the constants with which it makes the
+explainer views from the explain and decoder graphs' outputs (compute.explainer.page_constants), both given by
+the caller.
 What a first visit downloads: docs/in-page-network.md.
 """
 
@@ -28,17 +33,21 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from capsnet import CapsNet
+from capsnet import CapsNet, CapsNetConfig
+from capsnet.explain import ITERATIONS
 from capsnet.preprocessing import framing_constants
 from capsnet.export import (
     CHANGE,
     DECODER_INPUTS,
     DECODER_OUTPUT,
+    EXPLAIN_INPUTS,
+    EXPLAIN_OUTPUTS,
     INPUT,
     OUTPUTS,
     WARP_INPUTS,
     WARP_OUTPUT,
     decoder_onnx_bytes,
+    explain_onnx_bytes,
     onnx_bytes,
     warp_onnx_bytes,
 )
@@ -60,7 +69,7 @@ FOR_GOOD = "public, max-age=31536000, immutable"
 
 
 class Graph:
-    """An ONNX graph (kind: "model", "decoder" or "warp"), exported once, on first use, by one thread at a time, and
+    """An ONNX graph (kind: "model", "decoder", "explain" or "warp"), exported once, on first use, by one thread at a time, and
     kept gzipped, as it is sent, under a file name that holds a hash of its bytes."""
 
     def __init__(self, kind: str, export: Callable[[], bytes]):
@@ -85,21 +94,39 @@ class Graph:
 
 
 class PageModel:
-    """A model of the page with its graphs: its live path and its decoder."""
+    """A model of the page with its graphs: its live path, its decoder and, by routing iterations, its explain
+    graphs (explain_graphs', shared with the models of its config)."""
 
-    def __init__(self, model: CapsNet):
+    def __init__(self, model: CapsNet, explain: dict[int, Graph]):
         self.config = model.config
         self.live = Graph("model", lambda: onnx_bytes(model))
         self.decoder = Graph("decoder", lambda: decoder_onnx_bytes(model))
+        self.explain = explain
 
 
-def model_entry(model: PageModel, reads: dict | None = None) -> dict:
-    """reads: how the page shows this model's predictions (compute.readers.Reader.page), for views.js."""
+class ExplainGraphs:
+    """The explain graphs, one per config and routing iterations: they hold no weights, so models of one config
+    share them, exported once."""
+
+    def __init__(self):
+        self.graphs: dict[tuple[CapsNetConfig, int], Graph] = {}
+
+    def of(self, config: CapsNetConfig) -> dict[int, Graph]:
+        """config's explain graph for each of ITERATIONS, by iterations."""
+        return {r: self.graphs.setdefault((config, r), Graph("explain", lambda r=r: explain_onnx_bytes(config, r)))
+                for r in ITERATIONS}
+
+
+def model_entry(model: PageModel, reads: dict | None = None, views: dict | None = None) -> dict:
+    """reads: how the page shows this model's predictions (compute.readers.Reader.page), for views.js; views: the
+    constants with which it makes the explainer views (compute.explainer.page_constants)."""
     cfg = model.config
     return {
         "reads": reads,
+        "views": views,
         "file": model.live.file(),  # URLs relative to the manifest's
         "decoder": model.decoder.file(),
+        "explain": {str(r): graph.file() for r, graph in model.explain.items()},  # by routing iterations
         "image_size": cfg.image_size,
         "num_digits": cfg.num_classes,
         "pose_dims": cfg.digit_dim,
@@ -109,16 +136,19 @@ def model_entry(model: PageModel, reads: dict | None = None) -> dict:
     }
 
 
-def manifest(models: dict[str, PageModel], warp: Graph, reads: dict[str, dict] | None = None) -> dict:
+def manifest(models: dict[str, PageModel], warp: Graph, reads: dict[str, dict] | None = None,
+             views: dict[str, dict] | None = None) -> dict:
     return {
         "runtime": f"{RUNTIME_FOLDER}/{RUNTIME_MODULE}",
         "runtime_wasm": f"{RUNTIME_FOLDER}/{RUNTIME_WASM}",  # the bundle's own glue code loads it
         "input": INPUT,
         "outputs": list(OUTPUTS),
         "decoder": {"inputs": list(DECODER_INPUTS), "output": DECODER_OUTPUT},
+        "explain": {"inputs": list(EXPLAIN_INPUTS), "outputs": list(EXPLAIN_OUTPUTS)},
         "warp": {"file": warp.file(), "inputs": list(WARP_INPUTS), "output": WARP_OUTPUT, "change": list(CHANGE)},
         # the first model is predict's default
-        "models": {name: model_entry(model, (reads or {}).get(name)) for name, model in models.items()},
+        "models": {name: model_entry(model, (reads or {}).get(name), (views or {}).get(name))
+                   for name, model in models.items()},
         "framing": framing_constants(),  # for frame.js, the page's port of preprocess
     }
 
@@ -131,24 +161,27 @@ def sent_gzipped(gzipped: bytes, media_type: str, request: Request) -> Response:
     return Response(gzip.decompress(gzipped), media_type=media_type, headers=headers)
 
 
-def onnx_routes(models: dict[str, CapsNet], warm: bool = False, reads: dict[str, dict] | None = None) -> list[Route]:
+def onnx_routes(models: dict[str, CapsNet], warm: bool = False, reads: dict[str, dict] | None = None,
+                views: dict[str, dict] | None = None) -> list[Route]:
     """GET routes for the graphs of the page's models (by name, the first predict's default) and the warp, the
     runtime and the page's scripts, for the app serving the page. warm: export the graphs now, in a background
     thread, so that the first visitor does not wait for them. reads: by model name, how the page shows its
-    predictions."""
+    predictions; views: by model name, the constants with which it makes the explainer views."""
     if not models:
         raise ValueError("onnx_routes needs at least one model")
-    page_models = {name: PageModel(model) for name, model in models.items()}
+    explain = ExplainGraphs()
+    page_models = {name: PageModel(model, explain.of(model.config)) for name, model in models.items()}
     image_size = next(iter(models.values())).config.image_size  # every model's (readers.load_pair_model checks the pair model)
     warp = Graph("warp", lambda: warp_onnx_bytes(image_size))
-    graphs = [warp, *(graph for model in page_models.values() for graph in (model.live, model.decoder))]
+    graphs = [warp, *(graph for model in page_models.values() for graph in (model.live, model.decoder)),
+              *explain.graphs.values()]
     if warm:
         threading.Thread(target=lambda: [graph.made() for graph in graphs], name="onnx-export", daemon=True).start()
     module = (VENDOR / RUNTIME_MODULE).read_bytes()
     wasm_gzipped = (VENDOR / f"{RUNTIME_WASM}.gz").read_bytes()
 
     def serve_manifest(request: Request) -> Response:
-        return Response(json.dumps(manifest(page_models, warp, reads)), media_type="application/json",
+        return Response(json.dumps(manifest(page_models, warp, reads, views)), media_type="application/json",
                         headers={"Cache-Control": NO_CACHE})
 
     def serve_graph(request: Request) -> Response:

@@ -5,7 +5,6 @@ tiles' gaps are), for the page's drawing of it to match.
 """
 
 import numpy as np
-import torch
 
 from bench.pagedriver.digit_strokes import render
 from capsnet import figures, load_model
@@ -36,8 +35,6 @@ def mosaic(coupling: list, config) -> dict:
 def fixtures() -> dict:
     model = load_model()
     result = one_digit("one", model, []).image(render(DIGIT)).result
-    with torch.inference_mode():
-        traces = {r: model.route(result.primary, r) for r in ITERATIONS}
-        routing = {str(r): explainer.routing(trace, result.x, DIGIT) for r, trace in traces.items()}
-        return {"routing": routing, "primary": explainer.primary(traces[3], DIGIT),
-                "mosaic": mosaic(routing["3"]["coupling"][-1], model.config)}
+    views = {r: explainer.explain(model, result, DIGIT, r) for r in ITERATIONS}
+    routing = {str(r): view.routing for r, view in views.items()}
+    return {"routing": routing, "primary": views[3].primary, "mosaic": mosaic(routing["3"]["coupling"][-1], model.config)}

@@ -7,11 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
-from . import colour_fixtures, explainer_fixtures, frame_fixtures, view_fixtures
+from . import colour_fixtures, explain_fixtures, explainer_fixtures, frame_fixtures, view_fixtures
 
 FILES = {"frame.json": frame_fixtures.fixtures, "colour.json": colour_fixtures.fixtures,
          "explainer.json": explainer_fixtures.fixtures, "figure4.json": view_fixtures.figure4,
-         "sweep.json": view_fixtures.sweep, "dimensions.json": view_fixtures.dimensions}
+         "sweep.json": view_fixtures.sweep, "dimensions.json": view_fixtures.dimensions,
+         "explain.json": explain_fixtures.fixtures}
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ def figure4() -> dict:
     model, result, names = seven()
     with torch.inference_mode():
         grid = figures.perturbation_grid(model, result.poses[DIGIT], DIGIT)  # (16, 11, 28, 28)
-        value = explainer.figure4(model, result.poses[DIGIT], DIGIT, names[DIGIT])
+    value = explainer.explain(model, result, DIGIT, names=names).figure4
     return {"value": value, "tiled": packed(gray(figures.tile(grid.numpy(), fill=1.0))), "markup": MARKUP}
 
 
