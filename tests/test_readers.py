@@ -20,7 +20,7 @@ from capsnet.multimnist import TEST_PAIR_SEED, fixed_pairs
 from capsnet.preprocessing import MAX_IMAGE_BYTES
 from demo.__main__ import main
 from demo.app import EXAMPLES, ONE, PAIR_EXAMPLES, TWO, build
-from demo.wiring import Page
+from demo.wiring import Page, current
 from demo.compute.inputs import POSE_RANGE, slider_values
 from demo.compute.readers import PRESENT, Answer, Pose, load_examples, load_pair_model, one_digit, two_digits
 from tests.test_preprocessing import png_header
@@ -372,7 +372,40 @@ def test_each_answer_asks_for_the_views_with_a_new_number_unless_told_not_to(one
 def test_a_pose_moved_on_the_server_sets_only_the_picture_and_the_overlay(two):
     page, answer = named_page(), two.image(render_pair(3, 7))
     pose = two.pose(answer.digit, [value + 0.2 for value in answer.pose], answer.result)
-    assert page.posed_as(pose) == {"reconstruction": pose.reconstruction, "overlay": pose.overlay}
+    # and the tab's Result it was made from, which may be the page's drawing read just now (wiring.current)
+    assert page.posed_as(pose, answer.result) == {"reconstruction": pose.reconstruction, "overlay": pose.overlay,
+                                                  "result": answer.result}
+
+
+# ---- a drawing the page read itself (wiring.current) ------------------------------------------------------------------
+
+def test_a_drawing_the_page_read_itself_is_read_by_the_server_when_an_event_needs_it(one, two):
+    drawing = data_url(render(4))
+    state = current({ONE: one, TWO: two}, None, drawing, ONE)
+    assert state.longest == 4 and state.drawing == drawing and state.mode == ONE
+
+
+def test_the_drawing_the_state_was_read_from_is_not_read_again(one, two):
+    drawing = data_url(render(4))
+    state = one.drawing(drawing).result
+    assert current({ONE: one, TWO: two}, state, drawing, ONE) is state
+
+
+def test_no_drawing_of_the_pages_own_leaves_the_state_as_it_is(one, two, tmp_path):
+    state = one.file(saved(tmp_path, render(5), "five.png")).result  # an upload: the canvas's value is None
+    assert current({ONE: one, TWO: two}, state, None, ONE) is state
+
+
+def test_an_empty_canvas_after_a_drawing_is_no_input(one, two):
+    state = one.drawing(data_url(render(4))).result
+    assert current({ONE: one, TWO: two}, state, "", ONE) is None
+
+
+@pytest.mark.parametrize("drawing, mode", [("not a drawing", ONE), (["x"], ONE), (data_url(render(4)), ["one"]),
+                                           (data_url(render(4)), "three")])
+def test_a_bad_drawing_or_mode_from_the_page_is_read_as_nothing_or_in_one_digit_mode(one, two, drawing, mode):
+    state = current({ONE: one, TWO: two}, None, drawing, mode)
+    assert state is None or (state.mode == ONE and state.longest == 4)
 
 
 # ---- the pair model and the page's modes -----------------------------------------------------------------------------

@@ -42,6 +42,10 @@ class Views:
     def outputs(self) -> tuple:
         return self.routing, self.primary, self.figure4, self.all_capsules
 
+    def by_name(self) -> dict:
+        """The views by the names views.js draws them by (the page's element ids)."""
+        return dict(zip(("routing", "primary", "figure4", "all-capsules"), self.outputs()))
+
 
 def waiting_views(cfg: CapsNetConfig) -> Views:
     return Views({"waiting": WAITING.format("routing by agreement, iteration by iteration")},
@@ -87,15 +91,16 @@ def page_constants(config: CapsNetConfig, names: list[list[str]] | None = None) 
     """What the views need besides the explain graph's numbers and the decoded poses, the same for every input:
     the colour scales (the votes' and agreement's ends are each input's: views() sets them), the agreement's
     quantile, Figure 4's perturbations and the tiles' gap, each capsule's dimension names (names[k][j], else
-    "dim j") and the model's own routing iterations. The page has them from the manifest, to make the views as
-    views() does."""
+    "dim j"), the model's own routing iterations and each view's line while there is nothing to show. The page has
+    them from the manifest, to make the views as views() does."""
     dims = range(config.digit_dim)
     return {"coupling_scale": colour_scale(figures.COUPLING_COLORS, *figures.coupling_range(config)),
             "vote_colours": colour_scale(figures.VOTE_COLORS, 0.0, 0.5, 1.0),
             "agreement_colours": colour_scale(figures.AGREEMENT_COLORS, -1.0, 0.0, 1.0),
             "quantile": AGREEMENT_QUANTILE, "perturbations": list(figures.PERTURBATIONS), "gap": figures.GAP,
             "names": names or [[f"dim {j}" for j in dims] for _ in range(config.num_classes)],
-            "iterations": config.routing_iterations}
+            "iterations": config.routing_iterations,
+            "waiting": {name: view["waiting"] for name, view in waiting_views(config).by_name().items()}}
 
 
 def explained(model: CapsNet, result: Result, digit: int, iterations: int) -> dict[str, torch.Tensor]:
