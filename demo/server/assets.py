@@ -68,18 +68,21 @@ NO_CACHE = "no-cache"
 FOR_GOOD = "public, max-age=31536000, immutable"
 
 
+# torch.onnx.export keeps global state (GLOBALS.in_onnx_export): two exports at once, of any graphs, fail.
+EXPORTING = threading.Lock()
+
+
 class Graph:
-    """An ONNX graph (kind: "model", "decoder", "explain" or "warp"), exported once, on first use, by one thread at a time, and
-    kept gzipped, as it is sent, under a file name that holds a hash of its bytes."""
+    """An ONNX graph (kind: "model", "decoder", "explain" or "warp"), exported once, on first use, one export at a time
+    (EXPORTING), and kept gzipped, as it is sent, under a file name that holds a hash of its bytes."""
 
     def __init__(self, kind: str, export: Callable[[], bytes]):
         self.kind = kind
         self.export = export
-        self.lock = threading.Lock()
         self.exported: tuple[str, bytes] | None = None  # (file name, gzipped bytes)
 
     def made(self) -> tuple[str, bytes]:
-        with self.lock:
+        with EXPORTING:
             if self.exported is None:
                 data = self.export()
                 digest = hashlib.sha256(data).hexdigest()[:16]

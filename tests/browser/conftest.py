@@ -6,7 +6,15 @@ and fail in CI (CI set), where a skip would hide that they never ran.
 
 import pytest
 
-from bench.pagedriver.page import MISSING_BROWSER, browser_missing, free_port, in_ci, launch_chromium, open_demo
+from bench.pagedriver.page import (
+    MISSING_BROWSER,
+    Blocking,
+    browser_missing,
+    free_port,
+    in_ci,
+    launch_chromium,
+    open_demo,
+)
 
 
 @pytest.fixture(scope="session")
@@ -75,5 +83,23 @@ def browser():
 def page(browser, demo_url):
     """A fresh tab on the demo: its own Gradio state."""
     tab = open_demo(browser, demo_url)
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def page_reading(page):
+    """The demo tab once the network runs in it: the page reads drawings itself."""
+    page.wait_for_function("() => window.capsnetLocal && window.capsnetLocal.place !== 'loading'")
+    assert page.evaluate("capsnetLocal.place") == "browser", page.evaluate("capsnetLocal.reason")
+    return page
+
+
+@pytest.fixture
+def server_page(browser, demo_url):
+    """The demo in a tab that cannot run WebAssembly: the network cannot start in it, and the server reads every
+    input (the fallback)."""
+    tab = open_demo(Blocking(browser, "**/*.wasm"), demo_url)
+    tab.wait_for_function("() => window.capsnetLocal && window.capsnetLocal.place === 'server'")
     yield tab
     tab.close()

@@ -87,15 +87,15 @@ def test_views_change_between_two_drawn_digits(page):
     assert all(zeros[v] != ones[v] for v in EXPLAINER_VIEWS)
 
 
-def test_while_the_pen_is_down_only_drawings_are_sent_and_lifting_it_brings_the_views(page):
+def test_without_the_network_in_the_page_only_drawings_are_sent_while_the_pen_is_down(server_page):
+    page = server_page
     sent = []  # the data of every event the page sends: a drawing is [data URL, pen down?]
     page.on("request", lambda request: sent.append(request.post_data_json["data"])
             if request.method == "POST" and "/run/" in request.url else None)
     draw(page, 1, finish=False)
     wait_for_prediction(page, "1")
     page.wait_for_timeout(1000)  # several predictions' time
-    # none at all while the network runs in the page (canvas.js): then the page predicts by itself
-    assert all(data[0].startswith("data:image/png") and data[1] is True for data in sent)
+    assert sent and all(data[0].startswith("data:image/png") and data[1] is True for data in sent)
     assert all(page.locator(f"#{view} img").count() == 0 for view in EXPLAINER_VIEWS)
     lifted = len(sent)
     page.mouse.up()
@@ -103,8 +103,8 @@ def test_while_the_pen_is_down_only_drawings_are_sent_and_lifting_it_brings_the_
     assert sent[lifted][1] is False  # the drawing as the pen was lifted; the views' request comes after it
 
 
-def test_after_the_pen_is_lifted_the_drawing_is_sent_once(page):
-    assert drawing_sends_after_lifting(page) == 1  # the prediction's; the views come from the tab's state
+def test_without_the_network_in_the_page_the_drawing_is_sent_once_after_the_pen_is_lifted(server_page):
+    assert drawing_sends_after_lifting(server_page) == 1  # the prediction's; the views come from the tab's state
 
 
 def test_routing_reruns_with_five_iterations(page):

@@ -133,8 +133,8 @@ function show(detail, drawing) {
   const {pose_dims: dims} = local.capsnetLocal.manifest.models[mode()];
   const pose = detail.digit === null ? Array(dims).fill(0) : Array.from(detail.pose);
   local.capsnetLocal.read = {digit: detail.digit, pose}; // wiring.PAGE_READ puts it on #digit and the sliders
+  props.value = drawing; // before the event: a view that asks the server (view.js) sends this drawing
   document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
-  props.value = drawing;
   trigger("change");
 }
 

@@ -16,7 +16,8 @@ function draw() {
 
 watch("value", draw);
 document.addEventListener("capsnet-local", ({detail}) => {
-  if (ASKS && detail.final && element.checkVisibility()) trigger("input");
+  // at the next frame: by then Gradio holds the canvas's new value, which the server reads
+  if (ASKS && detail.final && element.checkVisibility()) requestAnimationFrame(() => trigger("input"));
   if (!(VIEW in detail)) return;
   props.value = detail[VIEW];
   draw();

@@ -1,0 +1,129 @@
+"""A lecture hall at once: with the network in the page, a finished stroke is read by the page itself, the four
+explainer views included (canvas.js, network.js's explain graph and decoder, explained.js), and nothing is sent;
+#digit and the sliders take the page's reading; an event that needs the input later (a capsule choice, #sweep)
+brings the drawing to the server then (wiring.current). Without WebAssembly the server still reads every input and
+makes every view. The numbers themselves are checked against the server's without a browser (tests/test_explain.py,
+tests/js/explained.test.mjs)."""
+
+import numpy as np
+import pytest
+import torch
+
+from bench.pagedriver.page import (
+    EXPLAINER_VIEWS,
+    choose_mode,
+    draw,
+    draw_pair,
+    pixels,
+    pose_on_page,
+    wait_for_prediction,
+    wait_for_views,
+)
+from capsnet import preprocess
+
+pytestmark = pytest.mark.browser
+
+POSE_TOLERANCE = 1e-3  # a slider against model(x)'s pose: the page's float32 graph, the slider's 4 decimals
+
+
+def posts(page) -> list[str]:
+    """The URLs of the POST requests the tab sends from now on (the list grows)."""
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    return sent
+
+
+def cleared(page) -> None:
+    page.locator("#clear").click()
+    page.wait_for_function("(ids) => ids.every(id => document.querySelector(`#${id} img`) === null)",
+                           arg=EXPLAINER_VIEWS)
+
+
+def drawn_input(page) -> torch.Tensor:
+    """What the server makes of the canvas: its PNG, read and framed by preprocess."""
+    url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+    return preprocess((pixels(url) * 255).round().astype(np.uint8))
+
+
+def checked_capsule(page) -> int:
+    return int(page.evaluate("document.querySelector('#digit input:checked').value"))
+
+
+@pytest.mark.parametrize("mode", ["one", "two"])
+def test_drawing_three_digits_sends_nothing_and_every_view_follows_the_drawing(page_reading, mode):
+    page = page_reading
+    if mode == "two":
+        choose_mode(page, "two digits")
+        assert page.evaluate("capsnetLocal.prepare('two')")
+    sent, shown = posts(page), None
+    for digit in (3, 7, 1):
+        cleared(page)
+        if mode == "one":
+            draw(page, digit)
+        else:
+            draw_pair(page, digit, (digit + 5) % 10)
+        views = wait_for_views(page, shown)
+        assert shown is None or all(views[view] != shown[view] for view in EXPLAINER_VIEWS)
+        shown = views
+        if mode == "one":
+            assert wait_for_prediction(page) == str(digit)
+    page.wait_for_timeout(500)  # anything sent late
+    assert sent == []
+    assert page.js_errors == []
+
+
+def test_without_webassembly_the_server_reads_the_drawing_and_makes_every_view(server_page):
+    sent = posts(server_page)
+    draw(server_page, 7)
+    assert wait_for_prediction(server_page) == "7"
+    views = wait_for_views(server_page)
+    assert all("<img" in html for html in views.values())
+    assert any("/gradio_api/run/" in url for url in sent)
+
+
+def test_the_capsule_and_sliders_take_the_pages_reading_of_the_drawing(page_reading, model):
+    draw(page_reading, 4)
+    wait_for_views(page_reading)
+    with torch.inference_mode():
+        out = model(drawn_input(page_reading))
+    longest = int(out.lengths[0].argmax())
+    page_reading.wait_for_function("(digit) => document.querySelector('#digit input:checked')?.value === digit",
+                                   arg=str(longest))
+    np.testing.assert_allclose(pose_on_page(page_reading), out.poses[0, longest].numpy(), atol=POSE_TOLERANCE)
+
+
+def test_choosing_another_capsule_reads_the_drawing_the_page_read(page_reading, model):
+    draw(page_reading, 4)
+    wait_for_views(page_reading)
+    page_reading.wait_for_function("() => document.querySelector('#digit input:checked') !== null")
+    other = (checked_capsule(page_reading) + 1) % 10
+    before = pose_on_page(page_reading)
+    page_reading.locator("#digit label", has_text=str(other)).click()
+    page_reading.wait_for_function("(before) => Array.from({length: 16}, (_, d) => Number(document.querySelector("
+                                   "`#dim-${d} input[type=number]`).value)).some((v, d) => v !== before[d])",
+                                   arg=before)
+    with torch.inference_mode():
+        pose = model(drawn_input(page_reading)).poses[0, other]
+    np.testing.assert_allclose(pose_on_page(page_reading), pose.numpy(), atol=POSE_TOLERANCE)
+    page_reading.wait_for_function("(digit) => document.querySelector('#figure4 .corner').innerText === "
+                                   "`capsule ${digit}`", arg=other)
+
+
+def test_clear_empties_every_view_in_the_page(page_reading):
+    draw(page_reading, 2)
+    wait_for_views(page_reading)
+    sent = posts(page_reading)
+    cleared(page_reading)
+    assert page_reading.locator("#prediction .predicted-digit").inner_text() == "?"
+    assert all("Draw a digit" in page_reading.locator(f"#{view}").inner_text() for view in EXPLAINER_VIEWS)
+    assert sent == []
+
+
+def test_the_sweep_when_shown_is_asked_of_the_server_for_a_drawing_the_page_read(page_reading):
+    page_reading.get_by_role("tab", name="Turn and stretch").click()
+    page_reading.locator("#canvas canvas").scroll_into_view_if_needed()  # the tab scrolled the page down
+    for digit in (1, 0):
+        page_reading.locator("#clear").click()
+        draw(page_reading, digit)
+        page_reading.wait_for_function("(digit) => document.querySelector('#sweep').innerText"
+                                       ".includes(`capsule ${digit}'s 16 pose values`)", arg=digit)
