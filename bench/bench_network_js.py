@@ -50,10 +50,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def first_visit_bytes(url: str, manifest: dict) -> int:
-    """The runtime, the default model's live path and decoder and the page's scripts as the server sends them to a
-    browser (gzip accepted)."""
+    """The runtime, the default model's live path, decoder and explain graph (its own routing iterations) and the
+    page's scripts as the server sends them to a browser (gzip accepted)."""
     default = manifest["models"]["one"]
-    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], *PAGE_SCRIPTS]
+    explain = default["explain"][str(default["iterations"])]
+    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], explain, *PAGE_SCRIPTS]
     total = 0
     for path in paths:
         request = urllib.request.Request(f"{url.rstrip('/')}{ASSETS_PATH}/{path}", headers={"Accept-Encoding": "gzip"})

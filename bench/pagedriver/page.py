@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .digit_strokes import PAIR_BOXES, strokes
 
@@ -174,6 +175,25 @@ def wait_for_pose(page, old: list[float] | None = None) -> list[float]:
         " Number(document.querySelector(`#dim-${dim} input[type=number]`).value) !== old[dim])",
         arg=old or [0.0] * SLIDERS)
     return pose_on_page(page)
+
+
+def wait_for_reading(page, reader, tolerance: float = 2e-3):
+    """What reader (a demo.compute.readers.Reader) makes of the canvas's drawing, once the page shows it, whoever
+    read it (the page itself or the server): the selected capsule is its digit and the sliders hold its pose
+    (within tolerance: the page's float32 graph against torch). Returns the reader's Answer."""
+    url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
+    expected = reader.drawing(url)
+    try:
+        page.wait_for_function(
+            "([digit, pose, tolerance]) => document.querySelector('#digit input:checked')?.value === String(digit)"
+            " && pose.every((value, dim) => Math.abs(Number(document.querySelector("
+            "`#dim-${dim} input[type=number]`).value) - value) <= tolerance)",
+            arg=[expected.digit, expected.pose, tolerance])
+    except PlaywrightTimeoutError:
+        shown = page.evaluate("() => document.querySelector('#digit input:checked')?.value")
+        raise AssertionError(f"the page shows capsule {shown} with pose {pose_on_page(page)}, not capsule "
+                             f"{expected.digit} with {expected.pose}") from None
+    return expected
 
 
 def pose_on_page(page) -> list[float]:

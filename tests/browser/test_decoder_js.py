@@ -14,8 +14,8 @@ from bench.pagedriver.page import (
     Blocking,
     NetworkMessages,
     decoder_place,
-    draw,
     drag_slider,
+    draw,
     image_src,
     open_demo,
     pixels,
@@ -23,6 +23,7 @@ from bench.pagedriver.page import (
     wait_for_new_src,
     wait_for_pixels,
     wait_for_prediction,
+    wait_for_reading,
     wait_for_views,
 )
 from demo.compute.inputs import POSE_RANGE
@@ -62,10 +63,7 @@ def finished_drawing(page, reader, digit: int) -> None:
     """Draws digit and waits for the answer to the stroke's end (the sliders hold that drawing's pose)."""
     draw(page, digit)
     wait_for_prediction(page, str(digit))
-    url = page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
-    expected = reader.drawing(url)
-    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
-                           arg=expected.network_input)
+    wait_for_reading(page, reader)
 
 
 def test_page_decodes_in_the_browser(page):

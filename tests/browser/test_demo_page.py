@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from bench.pagedriver.page import (
+    drag_slider,
     draw,
     draw_by_touch,
-    drag_slider,
     image_src,
     open_demo,
     pixels,
@@ -20,6 +20,7 @@ from bench.pagedriver.page import (
     wait_for_pixels,
     wait_for_pose,
     wait_for_prediction,
+    wait_for_reading,
 )
 from demo.compute.inputs import slider_values
 from demo.compute.readers import Answer
@@ -72,11 +73,8 @@ def canvas_url(page) -> str:
 
 
 def wait_for_finished_drawing(page, reader) -> Answer:
-    """What the page shows once the answer to the stroke's end is in (answers sent while drawing come first)."""
-    expected = reader.drawing(canvas_url(page))
-    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want",
-                           arg=expected.network_input)
-    return expected
+    """What the page shows once the reading of the stroke's end is in (readings made while drawing come first)."""
+    return wait_for_reading(page, reader)
 
 
 def test_sliders_take_the_longest_capsules_pose(page, reader):

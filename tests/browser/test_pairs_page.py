@@ -5,18 +5,19 @@ import pytest
 import torch
 
 from bench.pagedriver.page import (
-    VIEWPORT,
     NetworkMessages,
+    VIEWPORT,
     choose_mode,
+    drag_slider,
     draw,
     draw_pair,
-    drag_slider,
     image_src,
     overlay_drawings,
     pixels,
     pose_on_page,
     wait_for_pixels,
     wait_for_prediction,
+    wait_for_reading,
 )
 from demo.app import PAIR_EXAMPLES
 from demo.compute.readers import Answer, load_examples
@@ -29,17 +30,10 @@ DECODER_TOLERANCE = 3 / 255
 FIRST_SCREEN = ["canvas", "mode", "prediction", "lengths", "reconstruction", "overlay", "dim-0", "dim-15"]
 
 
-def canvas_url(page) -> str:
-    return page.evaluate("() => document.querySelector('#canvas canvas').toDataURL('image/png')")
-
-
 def wait_for_pair_answer(page, pair_reader) -> Answer:
     """What two-digit mode shows for the canvas, once its answer is on the page (answers sent while drawing come
     first)."""
-    expected = pair_reader.drawing(canvas_url(page))
-    page.wait_for_function("(want) => document.querySelector('#overlay img.input').getAttribute('src') === want",
-                           arg=expected.overlay["input"])
-    return expected
+    return wait_for_reading(page, pair_reader)
 
 
 def wait_for_views_of(page, view: Answer) -> None:

@@ -11,7 +11,15 @@ import urllib.request
 import pytest
 
 from bench.pagedriver.digit_strokes import render
-from bench.pagedriver.page import draw, drag_to, image_src, wait_for_new_src, wait_for_prediction
+from bench.pagedriver.page import (
+    drag_to,
+    draw,
+    image_src,
+    pixels,
+    wait_for_new_src,
+    wait_for_pixels,
+    wait_for_prediction,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +50,9 @@ def drawn_seven(page) -> tuple[str, str]:
     draw(page, 7)
     wait_for_prediction(page, "7")
     wait_for_new_src(page, "input-28", blank)
-    page.wait_for_timeout(300)  # the answer to the stroke's end comes last
+    # the reading of the stroke's end, the page's or the server's, comes last and sets the capsule
+    page.wait_for_function("() => document.querySelector('#digit input:checked') !== null")
+    page.wait_for_timeout(300)
     return image_src(page, "input-28"), html_of(page, "lengths")
 
 
@@ -57,13 +67,22 @@ def test_turning_changes_the_networks_input_the_lengths_and_the_sweep(page):
     assert wait_for_new_html(page, "sweep", sweep) != sweep  # the slider's mark moved, the scale sweep is turned
 
 
+def lengths_shown(page) -> list[float]:
+    """The ten lengths #lengths shows (each bar's title holds its length to 3 decimals)."""
+    titles = page.locator("#lengths .bar").evaluate_all("(bars) => bars.map((bar) => bar.title)")
+    return [float(title.rsplit(" ", 1)[1]) for title in titles]
+
+
 def test_reset_puts_the_input_and_the_lengths_back(page):
-    drawn, lengths = drawn_seven(page)
+    drawn, _ = drawn_seven(page)
+    lengths = lengths_shown(page)
     drag_to(page, "scale", 0.1)
     wait_for_new_src(page, "input-28", drawn)
     page.locator("#transform-reset").click()
-    page.wait_for_function("(want) => document.querySelector('#input-28 img').getAttribute('src') === want", arg=drawn)
-    page.wait_for_function("(want) => document.querySelector('#lengths').innerHTML === want", arg=lengths)
+    # the same pixels and lengths, whoever read the drawing (the page's PNG and float32 graph, or the server's)
+    wait_for_pixels(page, "input-28", pixels(drawn), 1 / 255)
+    page.wait_for_function("() => Number(document.querySelector('#scale input[type=number]').value) === 1")
+    assert lengths_shown(page) == pytest.approx(lengths, abs=2e-3)
     assert number(page, "scale") == 1 and number(page, "rotate") == 0
 
 

@@ -117,23 +117,24 @@ function iterations() {
 function answerInPage() {
   const [during, chosen, lifted] = [stroke, mode(), performance.now()];
   const drawing = pen.getImageData(0, 0, canvas.width, canvas.height);
+  // The canvas's value at once, before the reading: an event from now on (#mode, say) sends this drawing.
+  props.value = canvas.toDataURL("image/png");
   const views = {digit: null, iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
   local.capsnetLocal.predict(drawing, chosen, views).then((result) => {
-    if (result === null || during !== stroke || last !== null) return; // a later stroke has begun: it answers
+    // a later stroke has begun, or another mode reads the drawing now (the server, for #mode's event)
+    if (result === null || during !== stroke || last !== null || chosen !== mode()) return;
     const shown = local.live.view(result, chosen, true);
     const {frame, network, views: explained} = result.ms;
-    const detail = {...shown, final: true, ms: performance.now() - lifted, workerMs: frame + network + explained};
-    show(detail, canvas.toDataURL("image/png"));
+    show({...shown, final: true, ms: performance.now() - lifted, workerMs: frame + network + explained});
   });
 }
 
-// What the page read (local.js's view, final) on the page, and drawing (the canvas's PNG data URL, "" when empty)
-// as the canvas's value, the server's should an event need it: no request now.
-function show(detail, drawing) {
+// What the page read (local.js's view, final) on the page; the canvas's value is the drawing it read (its PNG data
+// URL, "" when empty), the server's should an event need it: no request now.
+function show(detail) {
   const {pose_dims: dims} = local.capsnetLocal.manifest.models[mode()];
   const pose = detail.digit === null ? Array(dims).fill(0) : Array.from(detail.pose);
   local.capsnetLocal.read = {digit: detail.digit, pose}; // wiring.PAGE_READ puts it on #digit and the sliders
-  props.value = drawing; // before the event: a view that asks the server (view.js) sends this drawing
   document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
   trigger("change");
 }
@@ -166,8 +167,12 @@ canvas.addEventListener("pointercancel", endStroke);
 element.querySelector("#clear").addEventListener("click", () => {
   clearCanvas();
   stroke += 1; // a prediction still on its way is for the drawing that is gone
-  if (inPage()) show({...local.live.view({input28: null}, mode(), true), final: true}, "");
-  else send("");
+  if (inPage()) {
+    props.value = "";
+    show({...local.live.view({input28: null}, mode(), true), final: true});
+  } else {
+    send("");
+  }
 });
 document.addEventListener("change", (event) => {
   if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke
