@@ -18,7 +18,9 @@ export function nested({shape, data}) {
 
 // pictures.gray: pixels in [0, 1] as 0-255 (rounded, clipped), as pixels.js's unpack gives the server's pictures.
 export function grey(values) {
-  return Uint8Array.from(values, (value) => Math.round(Math.min(Math.max(value, 0), 1) * 255));
+  const pixels = new Uint8Array(values.length); // a loop: Uint8Array.from with a function is ten times slower
+  for (let n = 0; n < values.length; n++) pixels[n] = Math.round(Math.min(Math.max(values[n], 0), 1) * 255);
+  return pixels;
 }
 
 // A picture as the views take it (pixels.js's unpack): its shape and its grey pixels, not deflated.

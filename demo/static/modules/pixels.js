@@ -12,9 +12,12 @@ export async function unpack({deflated, pixels}) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+const luts = new Map(); // a colour map's packed colours -> a promise of them unpacked: the maps are few and fixed
+
 // pictures.colour_scale, unpacked: {lut: Uint8Array (steps x 3), bad: [r, g, b], low, centre, high}.
 export async function scale({lut, ...rest}) {
-  return {lut: await unpack(lut), ...rest};
+  if (!luts.has(lut.deflated)) luts.set(lut.deflated, unpack(lut));
+  return {lut: await luts.get(lut.deflated), ...rest};
 }
 
 // values (any array) on a two-slope scale: low -> 0, centre -> 0.5, high -> 1, clipped (NumPy's interp), then
@@ -23,16 +26,17 @@ export async function scale({lut, ...rest}) {
 export function colour(values, {lut, bad, low, centre, high}) {
   const steps = lut.length / 3;
   const rgb = new Uint8ClampedArray(values.length * 3);
-  Array.from(values).forEach((value, n) => {
+  for (let n = 0; n < values.length; n++) {
+    const value = values[n];
     if (Number.isNaN(value)) {
       rgb.set(bad, 3 * n);
-      return;
+      continue;
     }
     const v = Math.min(Math.max(value, low), high);
     const position = v < centre ? (0.5 / (centre - low)) * (v - low) : (0.5 / (high - centre)) * (v - centre) + 0.5;
     const step = Math.min(Math.max(Math.floor(position * steps), 0), steps - 1);
     rgb.set(lut.subarray(3 * step, 3 * step + 3), 3 * n);
-  });
+  }
   return rgb;
 }
 
