@@ -106,7 +106,7 @@ def while_drawing(browser, url: str) -> tuple[dict[str, list[float]], list[str]]
     if tab.evaluate("capsnetLocal.place") != "browser":
         sys.exit(f"error: the network did not start in the demo page: {tab.evaluate('capsnetLocal.reason')}")
     tab.evaluate("() => { window.shownMs = {shown: [], worker: []};"
-                 " document.addEventListener('capsnet-local', ({detail}) => { if (detail.final) return;"
+                 " document.addEventListener('capsnet-local', ({detail}) => { if (detail.final || detail.ms === undefined) return;"
                  " shownMs.shown.push(detail.ms); shownMs.worker.push(detail.workerMs); }); }")
     draw_ten_digits(tab, count_messages=False)
     times = tab.evaluate("shownMs")

@@ -1,23 +1,25 @@
 """A lecture hall at once: N people drawing at a class's pace against `python -m demo`, with the network in the page.
 
-    python -m bench.classroom [--people 50 500] [--seconds 40] [--mode one|two] [--server-args "--torch-threads 1"]
+    python -m bench.classroom [--people 50 500] [--seconds 40] [--choices 0.05] [--mode one|two]
+                              [--server-args "--torch-threads 1"]
 
 The page reads a drawing itself, the explainer views included, while the pen moves and when it is lifted
 (demo/static/components/canvas.js with network.js): a finished stroke sends nothing. What the page does send is
-played here over HTTP: each person opens the page (its HTML and the manifest; the graphs and the runtime are in the
-browser's cache after a first visit, which docs/in-page-network.md measures), then finishes a stroke every
-STROKE_EVERY_S, and after SELECT_CHANCE of them chooses another capsule: the select event carries the drawing, which
-the server reads then (wiring.current), and the views for that capsule follow (explain_selected).
+played here over HTTP: each person's page opens before the class (its HTML and the manifest; the graphs and the
+runtime are in the browser's cache after a first visit, which docs/in-page-network.md measures); in the class each
+person finishes a stroke every STROKE_EVERY_S, and after --choices of them chooses another capsule, which still goes
+to the server: the select event carries the drawing, which the server reads then (wiring.current), and the views for
+that capsule follow (explain_selected).
 
-One server for every N, one after another (--seconds each). Prints for each N: strokes, server requests per
-stroke, the server's CPU per stroke (all it did during the class, over the strokes), a capsule choice -> its views
-p50 and p95, errors (anything but HTTP 200 with a full answer) and the server's RSS before, at its peak and after;
-then the server's CPU per second with the class's pages open and nobody drawing (target <= 5 ms/s). Before the
-classes, what a capsule choice costs the server, one person alone. Then one person in headless Chromium draws three
-digits in the same server's page: the POSTs the strokes sent (target 0) and the server's CPU per stroke (target
-<= 5 ms), then the ten digits twice: the in-page prediction's latency while drawing (median and p95; target median
-<= 33 ms) and the network messages while a pen was down (target 0). Loopback only; bounded in time. Not a test: it
-prints figures; run it on an otherwise idle machine.
+First, on the fresh server, one person in headless Chromium draws three digits: the POSTs the strokes sent (target
+0) and the server's CPU per stroke (target <= 5 ms); and what a capsule choice costs the server, one person alone.
+Then one server for every N, one after another (--seconds each). Prints for each N: how long the N pages took to
+open, strokes, server requests per stroke, the server's CPU per stroke (all it did during the class, over the
+strokes), a capsule choice -> its views p50 and p95, errors (anything but HTTP 200 with a full answer), the
+server's RSS before, at its peak and after, and then its CPU per second with nobody drawing (target <= 5 ms/s).
+Last, one person in Chromium draws the ten digits twice: the in-page prediction's latency while drawing (median and
+p95; target median <= 33 ms) and the network messages while a pen was down (target 0). Loopback only; bounded in
+time. Not a test: it prints figures; run it on an otherwise idle machine.
 """
 
 import argparse
@@ -44,7 +46,7 @@ from bench.pagedriver.page import (
 from demo.server.assets import MANIFEST_PATH
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
-SELECT_CHANCE = 0.1  # after a stroke, a person chooses another capsule this often
+CHOICES = 0.05  # after a stroke, a person chooses another capsule this often (--choices): once a minute
 ITERATIONS = 3  # #iterations as the page starts: the shipped model's
 SWEEP_SHOWN = False  # #sweep's tab is closed: explain_selected makes only the views
 VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: explain_selected's first outputs
@@ -58,8 +60,12 @@ class Tally:
     def __init__(self):
         self.lock = threading.Lock()
         self.to_views: list[float] = []  # seconds from a capsule choice to its views, for those answered in full
-        self.strokes = self.requests = self.errors = self.choices = 0
+        self.strokes = self.requests = self.errors = self.choices = self.opened = 0
         self.examples: list[str] = []
+
+    def page_opened(self) -> None:
+        with self.lock:
+            self.opened += 1
 
     def add(self, requests: int, seconds: float | None, error: str) -> None:
         with self.lock:
@@ -123,20 +129,24 @@ def choice_cost(server: Server, mode: str, choices: int = 50) -> dict[str, float
     return cost
 
 
-def person(port: int, number: int, deadline: float, tally: Tally, mode: str) -> None:
+def person(port: int, number: int, start: threading.Event, seconds: float, tally: Tally, mode: str,
+           choices: float) -> None:
     rng = random.Random(2200 + number)
     session, urls = Session(port), drawings(number, mode)
     error = open_page(port)
+    tally.page_opened()
+    start.wait()  # every page is open: the class begins
     if error:
         tally.add(0, None, error)
         return
+    deadline = time.monotonic() + seconds
     next_stroke = time.monotonic() + rng.uniform(0, STROKE_EVERY_S)  # a class does not start in step
     while True:
         time.sleep(max(0.0, next_stroke - time.monotonic()))
         if time.monotonic() > deadline:
             return
         digit = rng.randrange(10)  # the page reads the stroke: nothing is sent
-        if rng.random() < SELECT_CHANCE:
+        if rng.random() < choices:
             tally.add(*capsule_choice(session, urls[digit], (digit + 1 + rng.randrange(9)) % 10, mode))
         else:
             tally.add(0, None, "")
@@ -149,25 +159,32 @@ def idle_ms_per_s(server: Server, seconds: float = IDLE_S) -> float:
     return 1000 * (server.cpu_seconds() - started_cpu) / (time.monotonic() - started)
 
 
-def classroom(server: Server, people: int, seconds: float, mode: str) -> dict:
+def classroom(server: Server, people: int, seconds: float, mode: str, choices: float) -> dict:
     before = server.reset_peak()
-    tally, deadline = Tally(), time.monotonic() + seconds
-    threads = [threading.Thread(target=person, args=(server.port, n, deadline, tally, mode)) for n in range(people)]
-    started_cpu = server.cpu_seconds()
+    tally, start = Tally(), threading.Event()
+    threads = [threading.Thread(target=person, args=(server.port, n, start, seconds, tally, mode, choices))
+               for n in range(people)]
+    opening = time.monotonic()
     for thread in threads:
         thread.start()
+    while tally.opened < people:
+        time.sleep(0.05)
+    opened_s = time.monotonic() - opening
+    started_cpu = server.cpu_seconds()
+    start.set()
     for thread in threads:
         thread.join()
     cpu_s = server.cpu_seconds() - started_cpu
     time.sleep(SETTLE_S)
     return {"tally": tally, "before": before, "peak": server.peak_mb, "after": server.rss_mb(), "cpu_s": cpu_s,
-            "idle": idle_ms_per_s(server)}
+            "idle": idle_ms_per_s(server), "opened_s": opened_s}
 
 
 def report(people: int, seconds: float, result: dict) -> None:
     tally = result["tally"]
     strokes = max(tally.strokes, 1)
-    print(f"{people} people, {seconds:.0f} s: {tally.strokes} strokes, {tally.requests / strokes:.2f} server requests "
+    print(f"{people} pages opened in {result['opened_s']:.1f} s; then {seconds:.0f} s: {tally.strokes} strokes, "
+          f"{tally.requests / strokes:.2f} server requests "
           f"per stroke ({tally.choices} capsule choices), {tally.errors} errors; the server's CPU per stroke "
           f"{1000 * result['cpu_s'] / strokes:.1f} ms (the pages opening and the choices included)")
     if tally.to_views:
@@ -224,6 +241,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--people", type=int, nargs="+", default=[50, 500], help="class sizes, one after another")
     p.add_argument("--seconds", type=float, default=40, help="length of each class's load (default: 40)")
+    p.add_argument("--choices", type=float, default=CHOICES,
+                   help=f"capsule choices per finished stroke (default: {CHOICES})")
     p.add_argument("--mode", choices=[ONE, TWO], default=ONE, help="#mode of every person: one digit (default) or two")
     p.add_argument("--server-args", default="", help="extra arguments for python -m demo")
     args = p.parse_args()
@@ -232,18 +251,20 @@ def main() -> None:
         # Gradio's first request sets things up; the manifest waits for the models' ONNX export, as a page does.
         Session(server.port).call("select", *choice_events(drawings(0, args.mode)[3], 3, args.mode)[0][1])
         urllib.request.urlopen(f"http://127.0.0.1:{server.port}{MANIFEST_PATH}", timeout=120).read()
-        cost = choice_cost(server, args.mode)
-        print(f"{args.mode}-digit mode: a finished stroke sends nothing; a capsule choice costs the server "
-              f"{sum(cost.values()):.1f} ms of CPU, one person alone ("
-              + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + ")")
-        for people in args.people:
-            report(people, args.seconds, classroom(server, people, args.seconds, args.mode))
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            print("one person in Chromium on this machine, after the classes:")
+            print("one person in Chromium on this machine, the server otherwise idle:")
             print_strokes_in_chromium(args.mode, *strokes_in_chromium(browser, server, args.mode))
+            cost = choice_cost(server, args.mode)
+            print(f"{args.mode}-digit mode: a finished stroke sends nothing; a capsule choice costs the server "
+                  f"{sum(cost.values()):.1f} ms of CPU, one person alone ("
+                  + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + f"); {args.choices:g} "
+                  "choices per stroke below")
+            for people in args.people:
+                report(people, args.seconds, classroom(server, people, args.seconds, args.mode, args.choices))
+            print("one person in Chromium on this machine, after the classes:")
             print_while_drawing(*while_drawing(browser, f"http://127.0.0.1:{server.port}/"))
             browser.close()
     finally:

@@ -114,16 +114,24 @@ class Session:
         self.hash = uuid.uuid4().hex[:11]
 
     def call(self, event: str, *values) -> tuple[int, list | None, float]:
-        """(HTTP status, the answer's data, seconds) of one event called by name."""
+        """(HTTP status, the answer's data, seconds) of one event called by name. A keep-alive connection that the
+        server closed while it was idle is opened again, once, as a browser does."""
         body = json.dumps({"data": list(values), "session_hash": self.hash})
         started = time.perf_counter()
-        try:
-            self.connection.request("POST", f"/gradio_api/run/{event}", body, {"Content-Type": "application/json"})
-            response = self.connection.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException):
-            self.connection.close()
-            return 0, None, time.perf_counter() - started
+        for attempt in range(2):
+            try:
+                self.connection.request("POST", f"/gradio_api/run/{event}", body,
+                                        {"Content-Type": "application/json"})
+                response = self.connection.getresponse()
+                raw = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.connection.close()  # closed by the server while idle: the next request reconnects
+                if attempt == 1:
+                    return 0, None, time.perf_counter() - started
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+                return 0, None, time.perf_counter() - started
         seconds = time.perf_counter() - started
         data = json.loads(raw).get("data") if response.status == 200 else None
         return response.status, data, seconds

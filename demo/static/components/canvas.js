@@ -112,20 +112,30 @@ function iterations() {
   return Number(document.querySelector("#iterations input:checked")?.value) || null;
 }
 
-// The pen was lifted and the network is in the page: the drawing read with the explainer views, all shown here.
-// In the event, for the benchmarks: ms, from the pen lifted to the answer, and workerMs, the worker's own time.
+// The pen was lifted and the network is in the page: the drawing read, shown at once, then its explainer views
+// (#iterations' routing iterations), all shown here. In the last event, for the benchmarks: ms, from the pen lifted to
+// the views, and workerMs, the worker's own time for the reading and the views.
 function answerInPage() {
   const [during, chosen, lifted] = [stroke, mode(), performance.now()];
   const drawing = pen.getImageData(0, 0, canvas.width, canvas.height);
   // The canvas's value at once, before the reading: an event from now on (#mode, say) sends this drawing.
   props.value = canvas.toDataURL("image/png");
-  const views = {digit: null, iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
-  local.capsnetLocal.predict(drawing, chosen, views).then((result) => {
-    // a later stroke has begun, or another mode reads the drawing now (the server, for #mode's event)
-    if (result === null || during !== stroke || last !== null || chosen !== mode()) return;
-    const shown = local.live.view(result, chosen, true);
-    const {frame, network, views: explained} = result.ms;
-    show({...shown, final: true, ms: performance.now() - lifted, workerMs: frame + network + explained});
+  // a later stroke has begun, or another mode reads the drawing now (the server, for #mode's event)
+  const stale = () => during !== stroke || last !== null || chosen !== mode();
+  const views = {iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
+  local.capsnetLocal.predict(drawing, chosen).then((result) => {
+    if (result === null || stale()) return null;
+    if (result.input28 === null) {
+      show({...local.live.view(result, chosen, true), final: true});
+      return null;
+    }
+    document.dispatchEvent(new CustomEvent("capsnet-local", {detail: local.live.view(result, chosen)}));
+    return local.capsnetLocal.explain(result.id, views).then((answer) => {
+      if (answer?.explained == null || stale()) return;
+      const shown = local.live.view({...result, explained: answer.explained}, chosen, true);
+      show({...shown, final: true, ms: performance.now() - lifted,
+            workerMs: result.ms.frame + result.ms.network + answer.ms});
+    });
   });
 }
 

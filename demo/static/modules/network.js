@@ -28,9 +28,11 @@
 //              framed input): no framing; with change, the #transform sliders' five values (rotate, scale, shear,
 //              shift x, shift y: manifest.warp.change), it is first warped as capsnet.warp does, and input28 is
 //              the warped input
-//   predict and predictInput take views as their last argument: {digit (null: the longest), iterations} asks for the
-//              explainer views' numbers too, made by the explain graph and the decoder (network_worker.js):
-//              the answer's explained ({digit, outputs, decoded}, for explained.js's viewsOf); ms.views, their time
+//   The answers of predict and predictInput have an id, which explain takes:
+//   explain(id, views)  the explainer views' numbers of prediction id, views {digit (null: the longest), iterations},
+//              made by the explain graph and the decoder on its outputs, which the worker keeps
+//              (network_worker.js) -> a promise of {explained: {digit, outputs, decoded} (for explained.js's
+//              viewsOf), ms}; explained is null when another prediction has been made since. Null as for predict.
 //   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
 //              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
 //              milliseconds it took. Null as for predict: only the latest decode waiting counts. Decodes run as
@@ -47,7 +49,7 @@ const FALLBACK_MESSAGE = "The network runs on the server: this browser could not
 let settle;
 const capsnetLocal = {
   place: "loading", fallback: false, message: "", reason: "", manifest: null, threads: 0, last: null,
-  predict, predictInput, decode, prepare,
+  predict, predictInput, explain, decode, prepare,
   ready: new Promise((resolve) => { settle = resolve; }),
 };
 let worker = null;
@@ -75,7 +77,7 @@ function known(model) {
 
 function sendNext() {
   if (running !== null || waiting === null || capsnetLocal.place !== "browser") return;
-  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, views, resolve} = waiting;
+  const {model = Object.keys(capsnetLocal.manifest.models)[0], message, resolve} = waiting;
   waiting = null;
   if (!known(model)) {
     resolve(null);
@@ -83,7 +85,7 @@ function sendNext() {
   }
   running = {id: ++lastId, resolve};
   const [fields, transfer] = message(); // made as the worker takes the call: a canvas is read now
-  worker.postMessage({...fields, type: "predict", id: running.id, model, views}, transfer);
+  worker.postMessage({type: "predict", ...fields, id: running.id, model}, transfer);
 }
 
 function onMessage({data}) {
@@ -94,40 +96,44 @@ function onMessage({data}) {
     sendNext();
   } else if (data.type === "failed") {
     fallBack(data.reason);
-  } else if (data.type === "answer" && running?.id === data.id) {
+  } else if (["answer", "explained"].includes(data.type) && running?.id === data.id) {
     const {resolve} = running;
-    const {type, id, ...result} = data;
+    const {type, ...result} = data;
     running = null;
-    capsnetLocal.last = result;
+    if (type === "answer") capsnetLocal.last = result;
     resolve(result);
     sendNext();
   }
 }
 
-function ask(model, views, message) {
+function ask(model, message) {
   waiting?.resolve(null); // superseded before it started
   return new Promise((resolve) => {
     if (capsnetLocal.fallback) {
       resolve(null);
       return;
     }
-    waiting = {model: model ?? undefined, views: views ?? undefined, message, resolve};
+    waiting = {model: model ?? undefined, message, resolve};
     sendNext();
   });
 }
 
-function predict(imageData, model = null, views = null) {
-  return ask(model, views, () => {
+function predict(imageData, model = null) {
+  return ask(model, () => {
     const pixels = typeof imageData === "function" ? imageData() : imageData;
     const rgba = new Uint8ClampedArray(pixels.data);
     return [{rgba: rgba.buffer, width: pixels.width, height: pixels.height}, [rgba.buffer]];
   });
 }
 
-function predictInput(input28, model = null, change = null, views = null) {
+function predictInput(input28, model = null, change = null) {
   const input = Float32Array.from(input28); // a copy, handed over to the worker: the caller keeps theirs
   const values = change && Array.from(change);
-  return ask(model, views, () => [{input28: input.buffer, change: values}, [input.buffer]]);
+  return ask(model, () => [{input28: input.buffer, change: values}, [input.buffer]]);
+}
+
+function explain(id, {digit = null, iterations}) {
+  return ask(null, () => [{type: "explain", of: id, digit, iterations}, []]);
 }
 
 async function decodeNext() {

@@ -4,9 +4,10 @@
 // it frames a canvas's pixels as preprocess does (frame.js), or takes a 28x28 input as it is, turned and stretched
 // first by the warp graph (capsnet.transforms.warp) when the call has the #transform sliders' change, and runs the
 // model: "answer" with the input, the lengths, poses, each routing iteration's lengths and couplings and the primary
-// capsules, or an input of null when there is no digit to see. A call with views ({digit, iterations}) also runs the
-// explain graph for that many iterations and the decoder on its poses (the explainer views' numbers,
-// capsnet/explain.py): its answer has them as explained. "prepare" fetches a model before its first prediction.
+// capsules, or an input of null when there is no digit to see. "explain" ({of: a prediction's id, digit, iterations})
+// runs the explain graph for that many iterations on that prediction's outputs, kept here, and the decoder on its
+// poses (the explainer views' numbers, capsnet/explain.py): "explained"; null when a later prediction has been made
+// since. "prepare" fetches a model before its first prediction.
 import {frame} from "./frame.js";
 import {load, manifest, ort, session} from "./runtime.js";
 
@@ -57,20 +58,31 @@ async function explain(model, {predictions, poses, lengths}, {digit, iterations}
   return {digit: chosen, outputs, decoded};
 }
 
-// ms: how long the framing (or the warp), the network and the views took here, for the benchmarks
-// (bench/bench_network_js.py). input28: a network input given as is (no framing), else the canvas's rgba pixels.
-async function predict({rgba, width, height, input28: given, change, model, views}) {
+let last = null; // {id, model, outputs}: the latest prediction's network outputs, which "explain" reads
+
+// ms: how long the framing (or the warp) and the network took here, for the benchmarks (bench/bench_network_js.py).
+// input28: a network input given as is (no framing), else the canvas's rgba pixels.
+async function predict({id, rgba, width, height, input28: given, change, model}) {
   const start = performance.now();
   let input28 = given ? new Float32Array(given) : frame(new Uint8ClampedArray(rgba), width, height, manifest.framing);
   if (input28 !== null && change) input28 = await warp(input28, change);
   const framed = performance.now();
-  if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0, views: 0}};
+  last = null;
+  if (input28 === null) return {input28: null, ms: {frame: framed - start, network: 0}};
   const outputs = await run(await network(model), input28);
-  const {lengths, poses, iteration_lengths: iterationLengths, coupling, primary} = outputs;
-  const ran = performance.now();
-  const explained = views ? await explain(model, outputs, views) : null;
-  const ms = {frame: framed - start, network: ran - framed, views: performance.now() - ran};
-  return {input28, lengths, poses, iterationLengths, coupling, primary, explained, ms};
+  const {predictions, lengths, poses, iteration_lengths: iterationLengths, coupling, primary} = outputs;
+  // copies of what is handed over to the page (its buffers go with the answer)
+  last = {id, model, outputs: {predictions, lengths: lengths.slice(), poses: poses.slice()}};
+  const ms = {frame: framed - start, network: performance.now() - framed};
+  return {input28, lengths, poses, iterationLengths, coupling, primary, ms};
+}
+
+// The explainer views' numbers of prediction of (ms: their time here), or null when it is no longer the latest.
+async function explainLast({of, digit, iterations}) {
+  if (last?.id !== of) return {explained: null};
+  const start = performance.now();
+  const explained = await explain(last.model, last.outputs, {digit, iterations});
+  return {explained, ms: performance.now() - start};
 }
 
 self.onmessage = async ({data}) => {
@@ -83,9 +95,12 @@ self.onmessage = async ({data}) => {
       await network(data.model);
     } else if (data.type === "predict") {
       const result = await predict(data);
-      const arrays = [...Object.values(result), result.explained?.decoded.data];
-      const buffers = arrays.filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
+      const buffers = Object.values(result).filter((value) => ArrayBuffer.isView(value)).map((array) => array.buffer);
       self.postMessage({type: "answer", id: data.id, ...result}, buffers);
+    } else if (data.type === "explain") {
+      const result = await explainLast(data);
+      const buffers = result.explained ? [result.explained.decoded.data.buffer] : [];
+      self.postMessage({type: "explained", id: data.id, ...result}, buffers);
     }
   } catch (error) {
     self.postMessage({type: "failed", id: data.id, reason: String(error?.message ?? error).split("\n")[0]});
