@@ -9,9 +9,12 @@ import pytest
 from bench.pagedriver.digit_strokes import render
 from bench.pagedriver.page import (
     SLIDERS,
+    Blocking,
+    choose_mode,
     drag_slider,
     drag_to,
     draw,
+    draw_pair,
     image_src,
     open_demo,
     pixels,
@@ -121,6 +124,19 @@ def test_the_address_follows_the_drawing_without_a_history_entry_per_stroke(page
     assert page.evaluate("history.length") == entries
 
 
+def test_a_two_digit_link_opens_in_two_digit_mode_with_both_digits_read_the_same(page_reading, browser):
+    page = page_reading
+    choose_mode(page, "two digits")
+    draw_pair(page, 3, 7)
+    wait_for_views(page)
+    page.wait_for_function("() => document.querySelector('#digit input:checked') !== null")
+    shared = state_of(page)
+    fresh = opened(browser, copied_link(page))
+    assert checked(fresh, "mode") == "two" and state_of(fresh) == shared
+    assert fresh.js_errors == [] and fresh.console_errors == []
+    fresh.close()
+
+
 def test_an_examples_link_opens_that_example(page, browser):
     page.locator("#examples .thumbnail-item").nth(5).click()
     wait_for_views(page)
@@ -140,6 +156,17 @@ def test_an_uploaded_image_is_said_to_be_out_of_the_link(page, tmp_path):
     assert "uploaded image is not in the link" in link_status(page)
     copied_link(page)
     assert "An uploaded image is not in it." in link_status(page)
+
+
+def test_without_webassembly_the_server_reads_a_links_drawing_and_the_sliders_take_its_turn_and_pose(
+        server_page, browser, demo_url):
+    pose = [round(0.05 * (dim - 8), 4) for dim in range(SLIDERS)]
+    link = fragment(server_page, {**A_ONE, "pose": pose, "turn": [10, 1, 0, 0, 0]})
+    tab = opened(Blocking(browser, "**/*.wasm"), f"{demo_url}#{link}")
+    assert tab.evaluate("capsnetLocal.place") == "server"
+    assert predicted_digit(tab) == "1" and pose_on_page(tab) == pose and turn_on_page(tab) == [10, 1, 0, 0, 0]
+    assert tab.js_errors == []  # its console has the blocked WebAssembly's errors
+    tab.close()
 
 
 def test_ten_damaged_links_each_open_an_empty_working_page_with_one_line(page, browser, demo_url):
