@@ -290,8 +290,9 @@ document.addEventListener("click", (event) => {
 // The server's answers (a turn, a mode) change the capsule: the address follows once it holds a state.
 new MutationObserver(() => { if (location.hash.startsWith("#lab=")) remember(); })
   .observe(document.body, {subtree: true, childList: true});
-// Another link pasted into this tab's address bar changes only the fragment: the page opens it afresh.
-window.addEventListener("hashchange", () => location.reload());
+// Another link pasted into this tab's address bar changes only the fragment: the page opens it afresh. (replaceState
+// fires no hashchange: this is always someone else's address.)
+window.addEventListener("hashchange", () => { if (location.hash.startsWith("#lab=")) location.reload(); });
 copyButton.addEventListener("click", copyLink);
 copyButton.disabled = true; // until link.js is in
 import(LINK.href).then(
