@@ -25,6 +25,8 @@ let strokes = []; // canvas.js's, from its "capsnet-strokes" events
 let input = "strokes"; // what the page reads: "strokes", "upload", or a shipped example: {gallery, index}
 let posed = false; // a pose slider was moved since the sliders last took a reading's pose
 let restoring = true; // a link's state is being put on the page: the address waits
+let pressed = false; // a pen or a slider is held: the address waits for its lift (a new address has Chromium fetch
+                     // the favicon again, and nothing is to be sent while the pen is down)
 let settle = null;
 
 function say(line) {
@@ -95,7 +97,7 @@ function address(fragment) {
 function remember() {
   clearTimeout(settle);
   settle = setTimeout(() => {
-    if (restoring || codec === null) return;
+    if (restoring || pressed || codec === null) return;
     try {
       address(codec.encode(current()));
     } catch (error) {
@@ -246,6 +248,13 @@ async function start() {
 
 // -- following the page ----------------------------------------------------------------------------------------------
 
+document.addEventListener("pointerdown", () => { pressed = true; }, true); // before canvas.js captures the pointer
+for (const type of ["pointerup", "pointercancel"]) {
+  document.addEventListener(type, () => {
+    pressed = false;
+    remember();
+  }, true);
+}
 document.addEventListener("capsnet-strokes", ({detail}) => {
   strokes = detail;
   input = "strokes";
