@@ -91,13 +91,14 @@ def draw(page, digit: int, finish: bool = True) -> None:
     draw_strokes(page, strokes(digit, canvas_box(page)), finish)
 
 
-def draw_strokes(page, paths: list[list[tuple[float, float]]], finish: bool = True) -> None:
-    """Draws the strokes (lists of page points) with the mouse; with finish=False the pen stays down at the end."""
+def draw_strokes(page, paths: list[list[tuple[float, float]]], finish: bool = True, steps: int = 2) -> None:
+    """Draws the strokes (lists of page points) with the mouse, in steps mouse moves from each point to the next; with
+    finish=False the pen stays down at the end."""
     for number, path in enumerate(paths):
         page.mouse.move(*path[0])
         page.mouse.down()
         for point in path[1:]:
-            page.mouse.move(*point, steps=2)
+            page.mouse.move(*point, steps=steps)
         if finish or number < len(paths) - 1:
             page.mouse.up()
 

@@ -12,12 +12,17 @@
 // While the network is loading in the page, or could not start there, the drawing goes to the server instead
 // (props.value, then trigger("input")): at most every SEND_EVERY_MS while the pen moves, and once when a stroke
 // ends, which brings the views; #live-status says why in one line.
+//
+// The strokes are kept as points in whole canvas pixels, and drawn as kept, so that replaying them draws the same
+// pixels: share.js puts them in the page's link (a "capsnet-strokes" event after each stroke and Clear), and a
+// "capsnet-replay" event draws a link's strokes and reads them as after a pen lift.
 const SEND_EVERY_MS = 100;
 const ASSETS = new URL("lab/", document.baseURI); // demo/server/assets.py's ASSETS_PATH
 const NO_CODE = "The network runs on the server: this browser could not load the page's network code.";
 const canvas = element.querySelector("canvas");
 const pen = canvas.getContext("2d");
 let last = null; // the stroke's previous point; null between strokes
+let strokes = []; // what is on the canvas: strokes of [x, y] points, whole canvas pixels
 let lastSent = 0;
 let pending = null; // a send put off by the rate limit
 let local = null; // {capsnetLocal, live}: network.js and local.js, once imported
@@ -94,10 +99,12 @@ function sendSoon() {
   else if (pending === null) pending = setTimeout(sendDrawing, wait);
 }
 
-// Canvas pixels, whatever size CSS shows the canvas at.
+// Whole canvas pixels, whatever size CSS shows the canvas at; a pen that slipped far off the canvas (the stroke goes on)
+// is kept within a canvas's size of it, where the link's bounds are (link.js).
 function pointOf(event) {
   const box = canvas.getBoundingClientRect();
-  return [(event.clientX - box.left) * (canvas.width / box.width), (event.clientY - box.top) * (canvas.height / box.height)];
+  const at = (offset, pixels, shown) => Math.min(Math.max(Math.round(offset * (pixels / shown)), -pixels), 2 * pixels);
+  return [at(event.clientX - box.left, canvas.width, box.width), at(event.clientY - box.top, canvas.height, box.height)];
 }
 
 function lineTo(point) {
@@ -106,6 +113,24 @@ function lineTo(point) {
   pen.lineTo(...point);
   pen.stroke();
   last = point;
+}
+
+// A stroke begins: a tap leaves a dot.
+function penDown(point) {
+  strokes.push([point]);
+  last = point;
+  lineTo(point);
+}
+
+// The pen moved to point; a point the pen is already at is not drawn again (it would darken the dot's rim).
+function penTo(point) {
+  if (point[0] === last[0] && point[1] === last[1]) return;
+  strokes.at(-1).push(point);
+  lineTo(point);
+}
+
+function strokesChanged() {
+  document.dispatchEvent(new CustomEvent("capsnet-strokes", {detail: strokes.map((stroke) => stroke.slice())}));
 }
 
 function iterations() {
@@ -154,6 +179,7 @@ function endStroke() {
   last = null;
   stroke += 1;
   canvas.dataset.pen = "up";
+  strokesChanged();
   if (inPage()) answerInPage();
   else sendDrawing();
 }
@@ -161,21 +187,22 @@ function endStroke() {
 canvas.addEventListener("pointerdown", (event) => {
   canvas.setPointerCapture(event.pointerId); // the stroke goes on if the pen slips off the canvas
   canvas.dataset.pen = "down"; // app.py makes the explainer views once it is "up" again
-  last = pointOf(event);
-  lineTo(last); // a tap leaves a dot
+  penDown(pointOf(event));
   followPen();
 });
 canvas.addEventListener("pointermove", (event) => {
   if (last === null) return;
   // Fast strokes deliver several positions per event; drawing them all keeps curves round.
   const coalesced = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-  for (const e of coalesced.length ? coalesced : [event]) lineTo(pointOf(e));
+  for (const e of coalesced.length ? coalesced : [event]) penTo(pointOf(e));
   followPen();
 });
 canvas.addEventListener("pointerup", endStroke);
 canvas.addEventListener("pointercancel", endStroke);
 element.querySelector("#clear").addEventListener("click", () => {
   clearCanvas();
+  strokes = [];
+  strokesChanged();
   stroke += 1; // a prediction still on its way is for the drawing that is gone
   if (inPage()) {
     props.value = "";
@@ -183,6 +210,16 @@ element.querySelector("#clear").addEventListener("click", () => {
   } else {
     send("");
   }
+});
+// A link's strokes (share.js), drawn on a clean canvas as the pen drew them, then read as after the last pen lift.
+document.addEventListener("capsnet-replay", ({detail: paths}) => {
+  clearCanvas();
+  strokes = [];
+  for (const [first, ...rest] of paths) {
+    penDown(first);
+    rest.forEach(penTo);
+  }
+  endStroke();
 });
 document.addEventListener("change", (event) => {
   if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke
