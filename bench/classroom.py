@@ -212,7 +212,7 @@ def strokes_in_chromium(browser, server: Server, mode: str, digits=(3, 7, 1)) ->
     box = canvas_box(tab)
     posts, strokes = [], 0
     tab.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
-    started_cpu = server.cpu_seconds()
+    started_cpu, started = server.cpu_seconds(), time.monotonic()
     for digit in digits:
         tab.locator("#clear").click()
         tab.wait_for_function("(ids) => ids.every(id => document.querySelector(`#${id} img`) === null)",
@@ -225,16 +225,18 @@ def strokes_in_chromium(browser, server: Server, mode: str, digits=(3, 7, 1)) ->
             strokes += len(digit_strokes(digit, box)) + len(digit_strokes((digit + 5) % 10, box))
         wait_for_views(tab)
     tab.wait_for_timeout(500)  # anything sent late
-    cpu_ms = 1000 * (server.cpu_seconds() - started_cpu)
+    cpu_ms, seconds = 1000 * (server.cpu_seconds() - started_cpu), time.monotonic() - started
     tab.close()
-    return posts, cpu_ms / strokes
+    return posts, cpu_ms / strokes, seconds / strokes
 
 
-def print_strokes_in_chromium(mode: str, posts: list[str], cpu_ms: float) -> None:
-    print(f"  {mode}-digit mode, three digits drawn, each to its four views: {len(posts)} POSTs (target 0), the "
-          f"server's CPU {cpu_ms:.1f} ms per stroke (target <= {TARGET_STROKE_MS}: "
-          f"{'met' if cpu_ms <= TARGET_STROKE_MS and not posts else 'NOT met'})"
-          + "".join(f"; {url}" for url in posts[:3]))
+def print_strokes_in_chromium(mode: str, posts: list[str], cpu_ms: float, seconds: float, idle: float) -> None:
+    """idle: the server's CPU milliseconds per second with nobody drawing, which it spends in a stroke's seconds too."""
+    own = cpu_ms - idle * seconds
+    print(f"  {mode}-digit mode, three digits drawn, each to its four views: {len(posts)} POSTs (target 0); the "
+          f"server's CPU {cpu_ms:.1f} ms per stroke, of which {idle * seconds:.1f} ms its idle rate ({idle:.1f} ms/s "
+          f"over the stroke's {seconds:.1f} s): {own:.1f} ms the stroke's own (target <= {TARGET_STROKE_MS}: "
+          f"{'met' if own <= TARGET_STROKE_MS and not posts else 'NOT met'})" + "".join(f"; {url}" for url in posts[:3]))
 
 
 def main() -> None:
@@ -256,7 +258,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             print("one person in Chromium on this machine, the server otherwise idle:")
-            print_strokes_in_chromium(args.mode, *strokes_in_chromium(browser, server, args.mode))
+            drawn = strokes_in_chromium(browser, server, args.mode)
+            print_strokes_in_chromium(args.mode, *drawn, idle_ms_per_s(server))
             cost = choice_cost(server, args.mode)
             print(f"{args.mode}-digit mode: a finished stroke sends nothing; a capsule choice costs the server "
                   f"{sum(cost.values()):.1f} ms of CPU, one person alone ("
