@@ -22,6 +22,9 @@ MAX_EVENT_BYTES = 2 * 2**20
 # CPU a second on a server nobody uses (bench/idle_server.py). Only the Figure 4 PNG goes through the queue here
 # (the page's events skip it), and it takes a second anyway: looking every QUEUE_POLL_S is soon enough.
 QUEUE_POLL_S = 0.25
+# The page's icon, a capsule (an orange ring), in the page itself: see launch.
+ICON = ('<link rel="icon" href="data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 16 16%22>'
+        '<circle cx=%228%22 cy=%228%22 r=%226%22 fill=%22none%22 stroke=%22%23f97316%22 stroke-width=%223%22/></svg>">')
 
 
 def quiet_queue(page: gr.Blocks, poll_s: float = QUEUE_POLL_S) -> None:
@@ -45,10 +48,12 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # CrossOriginIsolation: the page may run the network in it on several threads.
     # app_kwargs' routes come before Gradio's own in the FastAPI app it creates.
     # allowed_paths: the examples are served from the package, wherever the server was started.
+    # head: the page's icon is in the page, so that the address changing as the page is shared (share.js) does not
+    # have the browser ask the server for /favicon.ico each time (Gradio sends it uncached).
     quiet_queue(page)
     return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
                        css=(STATIC / "style.css").read_text(), js=(STATIC / "components" / "paste.js").read_text(), ssr_mode=False,
-                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)],
+                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)], head=ICON,
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
                        app_kwargs={"routes": page.decoder_routes,
                                    "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
