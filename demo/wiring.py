@@ -313,7 +313,7 @@ def wire_transform(readers: dict[str, Reader], controls: TransformControls, tab:
             return turn_and_stretch.sweep_view(reader.model, baseline, state, chosen, reader.names)
 
     def on_sweep_asked(*tab_and_chosen):
-        """#sweep while it is seen, for a drawing the page read itself (view.js asks: the page does not make it)."""
+        """#sweep, seen: its tab opened, or asked for by view.js for a drawing the page read itself."""
         state = current(readers, *tab_and_chosen[:3])
         return on_sweep(state, tab_and_chosen[3], True), state
 

@@ -6,7 +6,7 @@
 // event: nothing crosses the network. When the pen is lifted the page reads the drawing once more, with the
 // explainer views (#iterations' routing iterations), and shows it all the same way: still nothing is sent. The
 // drawing becomes the canvas's value (a PNG data URL), with no event to the server; the canvas's "change" event
-// (app.py: a js-only event, wiring.PAGE_READ) puts the capsule read and its pose onto #digit and the sliders, and
+// (a js-only event, wiring.PAGE_READ) puts the capsule read and its pose onto #digit and the sliders, and
 // an event that needs the tab's input later (a capsule choice, #mode, the turn) sends the value along, so the server
 // reads the drawing only then (wiring.current). A prediction that comes back after a later stroke began is dropped.
 // While the network is loading in the page, or could not start there, the drawing goes to the server instead
