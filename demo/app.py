@@ -61,8 +61,9 @@ CAPTION = (
 # the page. No ${value} here: sending a drawing sets props.value, and the template must then stay as it is.
 CANVAS_HTML = (f'<canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}" aria-label="drawing area: draw a digit">'
                '</canvas><button id="clear" type="button">Clear</button><p id="live-status" role="status"></p>')
-# A link to the lab as it is, under the canvas (share.js): the button, the link in a read-only box where the clipboard
-# cannot be written, and one line on what the link holds or why one could not be read.
+# A link to the lab as it is, beside Reset and play (share.js; below the first screen, which the sliders fill): the
+# button, the link in a read-only box where the clipboard cannot be written, and one line on what the link holds or
+# why one could not be read.
 SHARE_HTML = ('<button id="copy-link" type="button">Copy link</button>'
               '<input id="link-text" type="text" readonly hidden aria-label="link to the lab as it is">'
               '<p id="link-status" role="status"></p>')
@@ -181,7 +182,6 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
             with gr.Column(scale=0, min_width=CANVAS_SIZE + 16):
                 canvas = gr.HTML("", html_template=CANVAS_HTML, js_on_load=(COMPONENTS / "canvas.js").read_text(),
                                  elem_id="canvas")
-                gr.HTML(SHARE_HTML, js_on_load=(COMPONENTS / "share.js").read_text(), elem_id="share")
                 mode = mode_choice(None if pair_model else why_no_pairs)
             with gr.Column(scale=2, min_width=300):  # the prediction, the pictures, and #transform under them
                 with gr.Row(equal_height=False):
@@ -202,6 +202,7 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
         with gr.Row(elem_classes="pose-row"):
             reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
             play_control(cfg.digit_dim)
+            gr.HTML(SHARE_HTML, js_on_load=(COMPONENTS / "share.js").read_text(), elem_id="share")
         page = Page(canvas, mode, prediction, lengths, network_input, reconstruction, overlay, digit, sliders, reset,
                     result, new_result, pen_down)
         upload, examples, shipped = input_choices()
