@@ -35,7 +35,7 @@ export async function channelOf(url, channel) {
 // A prediction of network.js (or null: nothing to see) as the page shows it in mode ("one" or "two", whose manifest
 // entry says how it reads: readers.Reader.page), by view: the reading of #prediction and #lengths (Reader.reading),
 // #input-28's picture, the selected capsule (the longest, or the one the views were asked for) and its pose for
-// decoder.js, all ten poses; with the explainer views' numbers when the prediction has them (explained); final (the
+// decoder.js; with the explainer views' numbers when the prediction has them (explained); final (the
 // pen is lifted) with nothing to see: those views' waiting lines.
 export function view(result, mode, final = false) {
   const {num_digits: count, reads: {digits, present, blank_message: blank}, views} =
@@ -43,7 +43,7 @@ export function view(result, mode, final = false) {
   if (result.input28 === null) {
     const reading = {lengths: Array(count).fill(0), digits, present, message: blank};
     const waiting = Object.fromEntries(Object.entries(views.waiting).map(([name, line]) => [name, {waiting: line}]));
-    return {prediction: reading, lengths: reading, "input-28": imageUrl(null), digit: null, pose: null, poses: null,
+    return {prediction: reading, lengths: reading, "input-28": imageUrl(null), digit: null, pose: null,
             ...(final ? waiting : {})};
   }
   const {lengths, poses, explained} = result;
@@ -51,6 +51,6 @@ export function view(result, mode, final = false) {
   const dims = poses.length / lengths.length;
   const reading = {lengths: Array.from(lengths), digits, present, message: null};
   const shown = {prediction: reading, lengths: reading, "input-28": imageUrl(result.input28), digit,
-                 pose: poses.slice(digit * dims, (digit + 1) * dims), poses};
+                 pose: poses.slice(digit * dims, (digit + 1) * dims)};
   return explained ? {...shown, ...viewsOf({...explained, input28: result.input28, lengths}, views)} : shown;
 }
