@@ -1,25 +1,27 @@
 """A lecture hall at once: N people drawing at a class's pace against `python -m demo`, with the network in the page.
 
-    python -m bench.classroom [--people 50 500] [--seconds 40] [--choices 0.05] [--mode one|two]
+    python -m bench.classroom [--people 50 500] [--seconds 40] [--choices 0] [--mode one|two]
                               [--server-args "--torch-threads 1"]
 
-The page reads a drawing itself, the explainer views included, while the pen moves and when it is lifted
-(demo/static/components/canvas.js with network.js): a finished stroke sends nothing. What the page does send is
-played here over HTTP: each person's page opens before the class (its HTML and the manifest; the graphs and the
-runtime are in the browser's cache after a first visit, which docs/in-page-network.md measures); in the class each
-person finishes a stroke every STROKE_EVERY_S, and after --choices of them chooses another capsule, which still goes
-to the server: the select event carries the drawing, which the server reads then (wiring.current), and the views for
-that capsule follow (explain_selected).
+The page reads a drawing itself, the explainer views included, while the pen moves and when it is lifted, and
+answers a capsule choice, #iterations and Reset for it too (demo/static/components/canvas.js with network.js): none of
+them sends anything. What the page does send is played here over HTTP: each person's page opens before the class (its
+HTML and the manifest; the graphs and the runtime are in the browser's cache after a first visit, which
+docs/in-page-network.md measures); in the class each person finishes a stroke every STROKE_EVERY_S. --choices F: after
+F of the strokes, a capsule choice that the server answers, as for an input the server read (an example, an upload)
+or a page without WebAssembly: the select event carries the drawing, which the server reads then (wiring.current),
+and the views for that capsule follow (explain_selected).
 
-First, on the fresh server, one person in headless Chromium draws three digits: the POSTs the strokes sent (target
-0) and the server's CPU per stroke (target <= 5 ms); and what a capsule choice costs the server, one person alone.
-Then one server for every N, one after another (--seconds each). Prints for each N: how long the N pages took to
-open, strokes, server requests per stroke, the server's CPU per stroke (all it did during the class, over the
-strokes), a capsule choice -> its views p50 and p95, errors (anything but HTTP 200 with a full answer), the
-server's RSS before, at its peak and after, and then its CPU per second with nobody drawing (target <= 5 ms/s).
-Last, one person in Chromium draws the ten digits twice: the in-page prediction's latency while drawing (median and
-p95; target median <= 33 ms) and the network messages while a pen was down (target 0). Loopback only; bounded in
-time. Not a test: it prints figures; run it on an otherwise idle machine.
+First, on the fresh server, one person in headless Chromium draws three digits and chooses another capsule for each,
+then another iteration count and Reset: the POSTs they sent (target 0) and the server's CPU per stroke (target <= 5
+ms); and what a capsule choice asked of the server costs it, one person alone. Then one server for every N, one
+after another (--seconds each). Prints for each N: how long the N pages took to open, strokes, server requests per
+stroke, the server's CPU per stroke (all it did during the class, over the strokes), a capsule choice -> its views
+p50 and p95 (with --choices), errors (anything but HTTP 200 with a full answer), the server's RSS before, at its peak
+and after, and then its CPU per second with nobody drawing (target <= 5 ms/s). Last, one person in Chromium draws
+the ten digits twice: the in-page prediction's latency while drawing (median and p95; target median <= 33 ms) and
+the network messages while a pen was down (target 0). Loopback only; bounded in time. Not a test: it prints figures;
+run it on an otherwise idle machine.
 """
 
 import argparse
@@ -36,6 +38,7 @@ from bench.pagedriver.digit_strokes import strokes as digit_strokes
 from bench.pagedriver.page import (
     EXPLAINER_VIEWS,
     canvas_box,
+    choose_capsule,
     choose_mode,
     draw,
     draw_pair,
@@ -46,7 +49,7 @@ from bench.pagedriver.page import (
 from demo.server.assets import MANIFEST_PATH
 
 STROKE_EVERY_S = 3.0  # a class's pace: a finished stroke every 3 s per person
-CHOICES = 0.05  # after a stroke, a person chooses another capsule this often (--choices): once a minute
+CHOICES = 0.0  # after a stroke, a capsule choice the server answers this often (--choices): the page answers its own
 ITERATIONS = 3  # #iterations as the page starts: the shipped model's
 SWEEP_SHOWN = False  # #sweep's tab is closed: explain_selected makes only the views
 VIEWS = 4  # #routing, #primary, #figure4, #all-capsules: explain_selected's first outputs
@@ -186,7 +189,7 @@ def report(people: int, seconds: float, result: dict) -> None:
     print(f"{people} pages opened in {result['opened_s']:.1f} s; then {seconds:.0f} s: {tally.strokes} strokes, "
           f"{tally.requests / strokes:.2f} server requests "
           f"per stroke ({tally.choices} capsule choices), {tally.errors} errors; the server's CPU per stroke "
-          f"{1000 * result['cpu_s'] / strokes:.1f} ms (the pages opening and the choices included)")
+          f"{1000 * result['cpu_s'] / strokes:.1f} ms (its idle rate and the choices included)")
     if tally.to_views:
         p95 = percentile(tally.to_views, 0.95)
         print(f"  capsule choice -> views: p50 {1000 * statistics.median(tally.to_views):.0f} ms, p95 "
@@ -203,8 +206,9 @@ def report(people: int, seconds: float, result: dict) -> None:
 
 def strokes_in_chromium(browser, server: Server, mode: str, digits=(3, 7, 1)) -> tuple[list[str], float]:
     """Three digits drawn in the page (two over each other each time in two-digit mode) after a first one, each
-    waited for until its four views are shown: (the POSTs the page sent meanwhile, the server's CPU milliseconds
-    and the seconds per stroke)."""
+    waited for until its four views are shown, then another capsule chosen and its views waited for; then 1
+    routing iteration and Reset: (the POSTs the page sent meanwhile, the server's CPU milliseconds and the seconds
+    per stroke)."""
     tab = open_demo(browser, f"http://127.0.0.1:{server.port}/")
     tab.wait_for_function("() => window.capsnetLocal && capsnetLocal.place !== 'loading'")
     if mode == TWO:
@@ -227,6 +231,10 @@ def strokes_in_chromium(browser, server: Server, mode: str, digits=(3, 7, 1)) ->
             draw_pair(tab, digit, (digit + 5) % 10)
             strokes += len(digit_strokes(digit, box)) + len(digit_strokes((digit + 5) % 10, box))
         wait_for_views(tab)
+        choose_capsule(tab, (digit + 1) % 10)
+    tab.locator("#iterations label", has_text="1").click()
+    tab.wait_for_function("() => document.querySelectorAll('#routing .iterations > *').length === 1")
+    tab.locator("#reset").click()
     tab.wait_for_timeout(500)  # anything sent late
     cpu_ms, seconds = 1000 * (server.cpu_seconds() - started_cpu), time.monotonic() - started
     tab.close()
@@ -236,7 +244,8 @@ def strokes_in_chromium(browser, server: Server, mode: str, digits=(3, 7, 1)) ->
 def print_strokes_in_chromium(mode: str, posts: list[str], cpu_ms: float, seconds: float, idle: float) -> None:
     """idle: the server's CPU milliseconds per second with nobody drawing, which it spends in a stroke's seconds too."""
     own = cpu_ms - idle * seconds
-    print(f"  {mode}-digit mode, three digits drawn, each to its four views: {len(posts)} POSTs (target 0); the "
+    print(f"  {mode}-digit mode, three digits drawn, each to its four views, a capsule chosen for each, then "
+          f"#iterations and Reset: {len(posts)} POSTs (target 0); the "
           f"server's CPU {cpu_ms:.1f} ms per stroke, of which {idle * seconds:.1f} ms its idle rate ({idle:.1f} ms/s "
           f"over the stroke's {seconds:.1f} s): {own:.1f} ms the stroke's own (target <= {TARGET_STROKE_MS}: "
           f"{'met' if own <= TARGET_STROKE_MS and not posts else 'NOT met'})" + "".join(f"; {url}" for url in posts[:3]))
@@ -247,7 +256,7 @@ def main() -> None:
     p.add_argument("--people", type=int, nargs="+", default=[50, 500], help="class sizes, one after another")
     p.add_argument("--seconds", type=float, default=40, help="length of each class's load (default: 40)")
     p.add_argument("--choices", type=float, default=CHOICES,
-                   help=f"capsule choices per finished stroke (default: {CHOICES})")
+                   help=f"capsule choices asked of the server per finished stroke (default: {CHOICES})")
     p.add_argument("--mode", choices=[ONE, TWO], default=ONE, help="#mode of every person: one digit (default) or two")
     p.add_argument("--server-args", default="", help="extra arguments for python -m demo")
     args = p.parse_args()
@@ -264,10 +273,10 @@ def main() -> None:
             drawn = strokes_in_chromium(browser, server, args.mode)
             print_strokes_in_chromium(args.mode, *drawn, idle_ms_per_s(server))
             cost = choice_cost(server, args.mode)
-            print(f"{args.mode}-digit mode: a finished stroke sends nothing; a capsule choice costs the server "
-                  f"{sum(cost.values()):.1f} ms of CPU, one person alone ("
+            print(f"{args.mode}-digit mode: a finished stroke sends nothing; a capsule choice asked of the server "
+                  f"(an input the server read) costs it {sum(cost.values()):.1f} ms of CPU, one person alone ("
                   + ", ".join(f"{event} {ms:.1f} ms" for event, ms in cost.items()) + f"); {args.choices:g} "
-                  "choices per stroke below")
+                  "such choices per stroke below")
             for people in args.people:
                 report(people, args.seconds, classroom(server, people, args.seconds, args.mode, args.choices))
             print("one person in Chromium on this machine, after the classes:")

@@ -16,8 +16,9 @@ once on the Result's framed 28x28, changed, without the drawing (in the page its
 every new input starts with no change. #sweep, in the "Turn and stretch" tab, follows the Result with the views
 (one request), and is made only while its tab is open.
 
-While the pen moves, the page predicts by itself (canvas.js with network.js): the drawing is sent once, as the pen
-is lifted. What runs where: docs/in-page-network.md.
+While the pen moves and once it is lifted, the page reads the drawing by itself (canvas.js with network.js), views
+and all, and answers a capsule choice, Reset and #iterations for it too: nothing is sent. What runs where:
+docs/in-page-network.md.
 """
 
 from dataclasses import asdict
@@ -35,6 +36,7 @@ from .server.launch import EXAMPLES
 from .wiring import (
     ONE,
     TWO,
+    Asks,
     ExplainerViews,
     Page,
     TransformControls,
@@ -200,11 +202,11 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
                 turn = transform_controls()
         sliders = pose_sliders(cfg.digit_dim, names)
         with gr.Row(elem_classes="pose-row"):
-            reset = gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)
+            gr.Button("Reset to drawing", elem_id="reset", size="sm", scale=0, min_width=160)  # canvas.js
             play_control(cfg.digit_dim)
             gr.HTML(SHARE_HTML, js_on_load=(COMPONENTS / "share.js").read_text(), elem_id="share")
-        page = Page(canvas, mode, prediction, lengths, network_input, reconstruction, overlay, digit, sliders, reset,
-                    result, new_result, pen_down)
+        page = Page(canvas, mode, prediction, lengths, network_input, reconstruction, overlay, digit, sliders,
+                    asking_buttons(), result, new_result, pen_down)
         upload, examples, shipped = input_choices()
         pair_examples, shipped_pairs = pair_choices() if pair_model else (None, [])
         with gr.Tabs(elem_id="deeper"):  # the first tab is shown: the page's tests and bench read its views
@@ -221,11 +223,16 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
     # Served by launch(), for network.js: each model's live path, decoder and explain graphs (by #mode's value) and
     # the warp, exported in the background now, so that the first visitor does not wait for them; with each model,
     # how the page shows its predictions and the constants with which it makes the explainer views.
-    blocks.decoder_routes = onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
+    blocks.network_routes = onnx_routes({name: r.model for name, r in readers.items()}, warm=True,
                                         reads={name: r.page() for name, r in readers.items()},
                                         views={name: explainer.page_constants(r.config, r.names)
                                                for name, r in readers.items()})
     return blocks
+
+
+def asking_buttons() -> Asks:
+    """wiring.Asks: hidden, in wiring.Asks' order; canvas.js clicks them."""
+    return Asks(*(gr.Button(visible="hidden", elem_id=f"ask-{name}") for name in ("select", "reset", "iterations")))
 
 
 def input_choices() -> tuple[gr.File, gr.Gallery, list[Example]]:

@@ -8,9 +8,11 @@ asks for the explainer views, which read that state, so the input never crosses 
 prediction never waits for the views.
 
 A page with the network in it reads a drawing itself, views and all, and sends nothing (canvas.js): the drawing
-only becomes the canvas's value. The events that need the tab's input take that value too (Page.tab) and read the
-drawing the first time one does (current), so the server reads a drawing when someone asks it something about it,
-not at every stroke.
+only becomes the canvas's value. It answers a capsule choice, Reset and #iterations for that drawing itself too: those
+controls have no event here, and canvas.js clicks a hidden button (Asks) only for what the page did not read (an
+upload, an example, a turn, a page without the network). The events that need the tab's input take the canvas's
+value too (Page.tab) and read the drawing the first time one does (current), so the server reads a drawing when
+someone asks it something about it, not at every stroke.
 """
 
 import itertools
@@ -57,6 +59,16 @@ PAGE_READ = ("() => { const read = window.capsnetLocal?.read; if (!read) return 
 
 
 @dataclass
+class Asks:
+    """Hidden buttons, one per question the page asks the server when it did not read the tab's input itself
+    (canvas.js clicks them): the capsule chosen on #digit, Reset, and the views with #iterations' count."""
+
+    select: gr.Button  # #ask-select
+    reset: gr.Button  # #ask-reset
+    iterations: gr.Button  # #ask-iterations
+
+
+@dataclass
 class Page:
     """The components the events read and write."""
 
@@ -69,7 +81,7 @@ class Page:
     overlay: gr.HTML
     digit: gr.Radio
     sliders: list[gr.Slider]
-    reset: gr.Button
+    asks: Asks
     result: gr.State  # this tab's readers.Result: every tab has its own
     new_result: gr.Number  # a new number with each Result the views should show (not while the pen is down)
     pen_down: gr.Checkbox  # set by PEN_DOWN
@@ -163,10 +175,10 @@ def wire_answers(page: Page, readers: dict[str, Reader]):
     page.reconstruction.input(on_pose, inputs=[page.digit, *page.sliders, *page.tab()],
                               outputs=[page.reconstruction, page.overlay, page.result], api_name="pose", **INTERNAL,
                               **INSTANT)
-    selected = page.digit.input(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(),
-                                api_name="select", **INTERNAL, **INSTANT)
-    page.reset.click(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(), api_name="reset",
-                     **INTERNAL, **INSTANT)
+    selected = page.asks.select.click(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(),
+                                      api_name="select", **INTERNAL, **INSTANT)
+    page.asks.reset.click(on_select, inputs=[page.digit, *page.tab()], outputs=page.posed(), api_name="reset",
+                          **INTERNAL, **INSTANT)
     return selected
 
 
@@ -256,8 +268,8 @@ def wire_explainer(readers: dict[str, Reader], page: Page, selected, explained: 
                            outputs=followers, api_name="explain", **VIEWS)
     selected.then(views_and_sweep, inputs=[page.result, page.digit, iterations, sweep.shown], js=SWEEP_SHOWN,
                   outputs=followers, api_name="explain_selected", **VIEWS)
-    iterations.input(on_iterations, inputs=[*page.tab(), page.digit, iterations], outputs=[*outputs, page.result],
-                     api_name="iterations", **VIEWS)
+    page.asks.iterations.click(on_iterations, inputs=[*page.tab(), page.digit, iterations],
+                               outputs=[*outputs, page.result], api_name="iterations", **VIEWS)
     explained.figure4_button.click(on_figure4, inputs=[*page.tab(), page.digit],
                                    outputs=[explained.figure4_file, page.result], api_name="figure4_png",
                                    **{**INTERNAL, "postprocess": True})  # a download

@@ -88,7 +88,7 @@ def test_the_page_has_a_slider_per_pose_dimension_and_serves_that_decoder(model)
     by_id = {block.elem_id: block for block in page.blocks.values() if getattr(block, "elem_id", None)}
     assert len([name for name in by_id if re.fullmatch(r"dim-\d+", name)]) == model.config.digit_dim
     assert f"a vector of {model.config.digit_dim} numbers" in by_id["caption"].value
-    client = TestClient(Starlette(routes=page.decoder_routes))
+    client = TestClient(Starlette(routes=page.network_routes))
     entry = client.get(MANIFEST_PATH).json()["models"]["one"]  # what network.js reads
     assert entry["pose_dims"] == model.config.digit_dim
     decoder = onnxruntime.InferenceSession(client.get(f"{ASSETS_PATH}/{entry['decoder']}").content)

@@ -312,6 +312,13 @@ class NetworkMessages:
 EXPLAINER_VIEWS = ["routing", "primary", "figure4", "all-capsules"]
 
 
+def choose_capsule(page, digit: int) -> None:
+    """Capsule digit chosen on #digit, waited for until Figure 4 shows it."""
+    page.locator("#digit label", has_text=str(digit)).click()
+    page.wait_for_function("(digit) => document.querySelector('#figure4 .corner')?.innerText === `capsule ${digit}`",
+                           arg=digit)
+
+
 def wait_for_views(page, old: dict[str, str] | None = None) -> dict[str, str]:
     """Waits until the four explainer views show an input (other than in old, if given); returns their HTML."""
     page.wait_for_function(

@@ -55,6 +55,6 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
                        css=(STATIC / "style.css").read_text(), js=(STATIC / "components" / "paste.js").read_text(), ssr_mode=False,
                        quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)], head=ICON,
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
-                       app_kwargs={"routes": page.decoder_routes,
+                       app_kwargs={"routes": page.network_routes,
                                    "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
                                                   Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})

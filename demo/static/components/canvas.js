@@ -13,6 +13,11 @@
 // (props.value, then trigger("input")): at most every SEND_EVERY_MS while the pen moves, and once when a stroke
 // ends, which brings the views; #live-status says why in one line.
 //
+// A capsule choice (#digit), Reset and #iterations for a drawing the page read are answered here too: the page's
+// explain graph makes the views again for that capsule and iteration count, and the sliders take its pose. For
+// anything else (an upload, an example or a turn, which the server read; a page without the network) they click
+// their hidden button (wiring.Asks), whose event asks the server.
+//
 // The strokes are kept as points in whole canvas pixels, and drawn as kept, so that replaying them draws the same
 // pixels: share.js puts them in the page's link (a "capsnet-strokes" event after each stroke and Clear), and a
 // "capsnet-replay" event draws a link's strokes and reads them as after a pen lift.
@@ -28,6 +33,7 @@ let pending = null; // a send put off by the rate limit
 let local = null; // {capsnetLocal, live}: network.js and local.js, once imported
 let stroke = 0; // the stroke going on: a prediction made during an earlier one is not shown
 let framePending = false; // a prediction is asked for at the next animation frame
+let read = null; // {result, mode, url}: the page's reading at the last pen lift (network.js's answer), of drawing url
 
 function clearCanvas() {
   pen.fillStyle = "white";
@@ -144,7 +150,8 @@ function answerInPage() {
   const [during, chosen, lifted] = [stroke, mode(), performance.now()];
   const drawing = pen.getImageData(0, 0, canvas.width, canvas.height);
   // The canvas's value at once, before the reading: an event from now on (#mode, say) sends this drawing.
-  props.value = canvas.toDataURL("image/png");
+  const url = canvas.toDataURL("image/png");
+  props.value = url;
   // a later stroke has begun, or another mode reads the drawing now (the server, for #mode's event)
   const stale = () => during !== stroke || last !== null || chosen !== mode();
   const views = {iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
@@ -155,6 +162,7 @@ function answerInPage() {
       return null;
     }
     document.dispatchEvent(new CustomEvent("capsnet-local", {detail: local.live.view(result, chosen)}));
+    read = {result, mode: chosen, url};
     return local.capsnetLocal.explain(result.id, views).then((answer) => {
       if (answer?.explained == null || stale()) return;
       const shown = local.live.view({...result, explained: answer.explained}, chosen, true);
@@ -172,6 +180,31 @@ function show(detail) {
   local.capsnetLocal.read = {digit: detail.digit, pose}; // wiring.PAGE_READ puts it on #digit and the sliders
   document.dispatchEvent(new CustomEvent("capsnet-local", {detail}));
   trigger("change");
+}
+
+// Is the tab's input the drawing the page read at the last pen lift, in this mode? (An upload or an example makes
+// the canvas's value null; the turn's predictions are the worker's latest, and explain answers null then.)
+function ownReading() {
+  return read !== null && last === null && read.mode === mode() && props.value === read.url;
+}
+
+// The page's reading shown again for capsule digit (null: the longest) with #iterations' routing iterations; or,
+// for an input the page did not read, the question (wiring.Asks' name) asked of the server.
+function explainAgain(digit, question) {
+  const [during, reading] = [stroke, read];
+  const ask = () => requestAnimationFrame(() => document.getElementById(`ask-${question}`)?.click());
+  if (!ownReading()) return ask();
+  const views = {digit, iterations: iterations() ?? local.capsnetLocal.manifest.models[reading.mode].iterations};
+  local.capsnetLocal.explain(reading.result.id, views).then((answer) => {
+    if (during !== stroke || reading !== read) return; // a new drawing since: its reading is on show
+    if (answer?.explained == null) return ask(); // the turn's predictions since: the server read the turned input
+    show({...local.live.view({...reading.result, explained: answer.explained}, reading.mode, true), final: true});
+  });
+}
+
+function chosenDigit() {
+  const checked = document.querySelector("#digit input:checked");
+  return checked ? Number(checked.value) : null;
 }
 
 function endStroke() {
@@ -223,6 +256,11 @@ document.addEventListener("capsnet-replay", ({detail: paths}) => {
 });
 document.addEventListener("change", (event) => {
   if (event.target.closest("#mode")) local?.capsnetLocal.prepare(mode()); // fetched now, not at the first stroke
+  else if (event.target.closest("#digit")) explainAgain(Number(event.target.value), "select");
+  else if (event.target.closest("#iterations")) explainAgain(chosenDigit(), "iterations");
+});
+document.addEventListener("click", (event) => {
+  if (event.target.closest("#reset")) explainAgain(chosenDigit(), "reset");
 });
 Promise.all([import(new URL("network.js", ASSETS).href), import(new URL("local.js", ASSETS).href)]).then(
   ([{default: capsnetLocal}, live]) => {

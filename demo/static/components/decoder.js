@@ -4,10 +4,10 @@
 // The decoder is model.decode exported as an ONNX graph (capsnet/export.py), which network.js runs with ONNX Runtime
 // on the page's own thread (capsnetLocal.decode), fetched as the page opens (demo/server/assets.py). Each slider move
 // has it decode the 16 slider values for the selected capsule (about a millisecond) and sets props.value to the
-// image, so Gradio's value of the picture is always what is shown; while one decode runs, only the newest move
-// waits. A new drawing, the capsule choice and Reset still go to Python, which draws the first reconstruction of
-// every prediction. Until the decoder is in, or if the network cannot run in the page, a slider move asks the
-// server instead (trigger("input"): app.py's "pose" event), as the page did before.
+// waits. The page's own readings (canvas.js: a drawing, a capsule chosen for it, Reset) are decoded here too; the
+// server's answers (an upload, an example, a turn) bring their first reconstruction with them. Until the decoder is
+// in, or if the network cannot run in the page, a slider move asks the server instead (trigger("input"): app.py's
+// "pose" event), as the page did before.
 //
 // The play control (#play, a button and a dimension) sweeps one dimension from its drawing value -0.25
 // to +0.25 and back, one image per animation frame: a row of the paper's Figure 4 as a movie.
@@ -154,7 +154,7 @@ function onPlayClick(event) {
   }
 }
 
-// A new reconstruction from Python (a drawing, the capsule choice, Reset): it wins over a running sweep,
+// A new reconstruction from Python (an upload, an example, a turn): it wins over a running sweep,
 // and the sliders it came with are the drawing's pose. They are on the page by the next frame.
 // A new answer may come with another mode (a pair example sets it): the next frame also picks its decoder.
 watch("value", () => {

@@ -34,8 +34,9 @@ function twoDigits() {
   return document.querySelector("#mode input:checked")?.value === "two";
 }
 
-// The page's own reading of a drawing once the pen is lifted (canvas.js, final): both drawings from the capsules'
-// own poses, which the explainer views decoded (explained.js's all-capsules), over the network's input.
+// The page's own reading of a drawing once the pen is lifted, or of a capsule chosen for it (canvas.js, final): both
+// drawings from the capsules' own poses, which the explainer views decoded (explained.js's all-capsules), over the
+// network's input.
 document.addEventListener("capsnet-local", ({detail}) => {
   if (!twoDigits() || !detail.final) return;
   answer += 1;
@@ -44,17 +45,18 @@ document.addEventListener("capsnet-local", ({detail}) => {
     return;
   }
   const {images: {pixels, shape: [, height, width]}} = detail["all-capsules"];
-  const [first, second] = topTwo(detail.prediction.lengths);
   const drawing = (digit) => pixels.subarray(digit * height * width, (digit + 1) * height * width);
-  const green = drawing(second);
+  const green = drawing(otherDigit(detail.prediction.lengths, detail.digit));
   other = Promise.resolve(green);
-  props.value = {input: detail["input-28"], drawings: drawingsUrl(Array.from(drawing(first), (p) => p / 255), green)};
+  props.value = {input: detail["input-28"],
+                 drawings: drawingsUrl(Array.from(drawing(detail.digit), (p) => p / 255), green)};
 });
 
-// The two longest capsules, longest first (readers.Result.longest_two).
-function topTwo(lengths) {
-  const order = Array.from(lengths.keys()).sort((a, b) => lengths[b] - lengths[a] || a - b);
-  return order.slice(0, 2);
+// The digit that stays put while the sliders move capsule selected: the longer of the two longest capsules that
+// isn't it (readers.Result.other).
+function otherDigit(lengths, selected) {
+  const [first, second] = Array.from(lengths.keys()).sort((a, b) => lengths[b] - lengths[a] || a - b);
+  return selected === first ? second : first;
 }
 
 watch("value", () => {
