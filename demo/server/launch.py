@@ -1,5 +1,6 @@
 """Serving the page: Gradio's server with the demo's limits and middleware, and a queue that sleeps when idle."""
 
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -51,10 +52,23 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # head: the page's icon is in the page, so that the address changing as the page is shared (share.js) does not
     # have the browser ask the server for /favicon.ico each time (Gradio sends it uncached).
     quiet_queue(page)
-    return page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
+    served = page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True,
                        css=(STATIC / "style.css").read_text(), js=(STATIC / "components" / "paste.js").read_text(), ssr_mode=False,
                        quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)], head=ICON,
                        max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
                        app_kwargs={"routes": page.network_routes,
                                    "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
                                                   Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})
+    if block:
+        sleep_until_interrupted(page)
+    return served
+
+
+def sleep_until_interrupted(page: gr.Blocks) -> None:
+    """Gradio's own wait (Blocks.block_thread) wakes ten times a second, a sixth of an idle server's CPU
+    (docs/in-page-network.md, "A lecture hall"): this one sleeps until Ctrl+C, then closes the server as Gradio's does."""
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("Keyboard interruption in main thread... closing server.")
+        page.close()
