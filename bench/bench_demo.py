@@ -26,9 +26,9 @@ Prints, with the issue's targets, each figure for #mode's one digit and, next to
   finished drawing's data URL until all four views are shown (1: the prediction's;
   the views come from the tab's state);
 - #rotate -> new lengths shown: from the turn slider's input event (a click on its
-  track, alternately at -24 and +24 deg, on a drawn 3) to the capsule lengths of the
-  turned input being shown (median <= 150 ms, as for a drawing; one digit only: two
-  digits are read as drawn).
+  track, alternately at -24 and +24 deg, on a drawn 3, one turn at a time) to the capsule
+  lengths of the turned input being shown (median <= 150 ms, as for a drawing; one digit
+  only: two digits are read as drawn).
 In two-digit mode the strokes are the same (one-move 1s, a lone 3 to play), except that play
 sweeps a 3 and a 7 drawn over each other.
 Times are taken in the page with performance.now(). Run it on an otherwise idle machine.
@@ -163,8 +163,14 @@ def play_rate(page, seconds: float = 3) -> float:
     return shown / seconds
 
 
+# After a turn's lengths: its release's answer from the server, and the views that follow it, before the next
+# turn. Else that answer lands after the next click and is taken for its lengths, or holds up its reading.
+TURN_SETTLE_MS = 700
+
+
 def turn_latencies(page, events: int) -> list[float]:
-    """Clicks #rotate's track at alternating places, waiting for the turned input's lengths before the next click."""
+    """Clicks #rotate's track at alternating places, one turn at a time: the turned input's lengths shown, and what
+    the release brings, before the next click."""
     track = page.locator("#rotate input[type=range]")
     track.scroll_into_view_if_needed()
     box = track.bounding_box()
@@ -173,6 +179,7 @@ def turn_latencies(page, events: int) -> list[float]:
     for n in range(events):
         page.mouse.click(box["x"] + box["width"] * (0.3 if n % 2 else 0.7), y)
         page.wait_for_function("(n) => turnProbe.shown.length > n", arg=n)
+        page.wait_for_timeout(TURN_SETTLE_MS)
     return page.evaluate("turnProbe.shown")
 
 
