@@ -3,7 +3,7 @@
 // worker turn and stretch the tab's input as framed (capsnet.warp, exported as an ONNX graph) and predict it, shown
 // as canvas.js shows a drawing's ("capsnet-local"): nothing is sent. Letting go of the slider sends the final values
 // (app.py's "transform_released": the server's answer, the views and #sweep), and a prediction that comes back after
-// that is dropped. Otherwise (the network loading or not in the page, or two digits, which the pair model reads as
+// that is dropped; a move already let go by the next frame (a click) is not predicted in the page at all. Otherwise (the network loading or not in the page, or two digits, which the pair model reads as
 // drawn) each move goes to the server as before: trigger("input"), app.py's "transform" event.
 //
 // The input as framed is #input-28's picture whenever the sliders are at no change (every new input resets them):
@@ -14,6 +14,7 @@ let live = null; // local.js, once imported
 let framed = null; // the tab's input as framed: 784 values in [0, 1]
 let shown = 0; // counts #input-28's pictures: a slower read of an older one is dropped
 let asked = 0; // counts the page's predictions and releases: only the latest prediction is shown
+let released = 0; // counts the releases (change, pointerup)
 
 // Without local.js (not served), live stays null and every move goes to the server.
 import(new URL("lab/local.js", document.baseURI).href).then((module) => { live = module; }, () => {});
@@ -51,15 +52,27 @@ function inPage() {
   return window.capsnetLocal?.place === "browser" && live !== null && mode === "one";
 }
 
+// A move is predicted at the next animation frame, if the slider is still held: a click lets go at once, and then
+// the server's answer to the release shows it, which the worker's prediction, dropped, would only have slowed
+// (it took the two cores from the server: docs/speed.md, "Twice each").
+function predictWhileHeld(values) {
+  const heldSince = released;
+  requestAnimationFrame(() => { if (released === heldSince) predictTurned(values); });
+}
+
 document.addEventListener("input", (event) => {
   if (!isControl(event.target)) return;
   if (!inPage()) requestAnimationFrame(() => trigger("input")); // by then Gradio holds the slider's new value
   else if (framed !== null && !document.querySelector("#prediction .predicted-digit.empty")) {
-    predictTurned(slidersOn(event));
+    predictWhileHeld(slidersOn(event));
   }
 });
 for (const type of ["change", "pointerup"]) {
-  document.addEventListener(type, (event) => { if (isControl(event.target)) asked += 1; }); // released
+  document.addEventListener(type, (event) => {
+    if (!isControl(event.target)) return;
+    released += 1;
+    asked += 1;
+  });
 }
 function watchPictures() { // #input-28 may be rendered after this component
   const picture = document.getElementById("input-28");
