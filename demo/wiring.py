@@ -133,14 +133,17 @@ def reader_for(readers: dict[str, Reader], mode) -> Reader:
     return readers.get(mode, readers[ONE]) if isinstance(mode, str) else readers[ONE]
 
 
+def read_in_page(state: Result | None, drawing) -> bool:
+    """Did the page read the canvas's drawing itself since the tab's Result was made? (The canvas's value, drawing, is
+    another: "" an empty canvas. None: the page's input is not the canvas's, an upload or an example, and the state
+    is current.)"""
+    return drawing is not None and drawing != (state.drawing if state is not None else "")
+
+
 def current(readers: dict[str, Reader], state: Result | None, drawing, mode) -> Result | None:
     """The tab's input as the page shows it (Page.tab): the drawing, read now by mode's reader, when the page read it
-    itself since the tab's Result was made (the canvas's value, drawing, is another: "" an empty canvas); else the
-    tab's Result. None as the drawing: the page's input is not the canvas's (an upload or an example) and the state
-    is current."""
-    if drawing is None or drawing == (state.drawing if state is not None else ""):
-        return state
-    return reader_for(readers, mode).drawing(drawing).result
+    itself (read_in_page); else the tab's Result."""
+    return reader_for(readers, mode).drawing(drawing).result if read_in_page(state, drawing) else state
 
 
 def wire_answers(page: Page, readers: dict[str, Reader]):
@@ -150,9 +153,11 @@ def wire_answers(page: Page, readers: dict[str, Reader]):
     def on_draw(url, pen_is_down, chosen_mode):
         return page.shown(reader_for(readers, chosen_mode).drawing(url), views=pen_is_down is not True)
 
-    def on_mode(*tab):
-        """The tab's input read again by the chosen mode's reader (tab's last), unturned."""
-        state, reader = current(readers, *tab), reader_for(readers, tab[-1])
+    def on_mode(state, drawing, chosen_mode):
+        """The tab's input read again by the chosen mode's reader, unturned: a drawing the page read, read once."""
+        reader = reader_for(readers, chosen_mode)
+        if read_in_page(state, drawing):
+            return page.shown(reader.drawing(drawing))
         return page.shown(reader.blank() if state is None else reader.turned(state, None))
 
     def on_pose(chosen, *pose_and_tab):

@@ -232,3 +232,13 @@ def test_no_more_drawings_are_run_through_the_network_at_once_than_there_are_cor
     monkeypatch.setattr(CapsNet, "forward", lambda model, *args, **kwargs: forward(model, *args, **kwargs))
     assert set(many_at_once(server, "draw", data_url(4), False, ONE_DIGIT)) == {200}
     assert forward.most == CORES
+
+
+def test_a_mode_change_reads_a_drawing_the_page_read_once(server, monkeypatch):
+    calls = []
+    forward = CapsNet.forward
+    monkeypatch.setattr(CapsNet, "forward", lambda model, *args, **kwargs: calls.append(1) or forward(model, *args,
+                                                                                                        **kwargs))
+    status, answer = call(server, "mode", None, data_url(4), ONE_DIGIT)  # the tab's state, the page's drawing, #mode
+    assert status == 200 and longest(answer["data"][PREDICTION]) == 4
+    assert len(calls) == 1
