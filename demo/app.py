@@ -21,7 +21,7 @@ and all, and answers a capsule choice, Reset and #iterations for it too: nothing
 docs/in-page-network.md.
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import gradio as gr
@@ -231,8 +231,8 @@ def build(model: CapsNet, pair_model: CapsNet | None = None, why_no_pairs: str =
 
 
 def asking_buttons() -> Asks:
-    """wiring.Asks: hidden, in wiring.Asks' order; canvas.js clicks them."""
-    return Asks(*(gr.Button(visible="hidden", elem_id=f"ask-{name}") for name in ("select", "reset", "iterations")))
+    """wiring.Asks, hidden: #ask-select, #ask-reset and #ask-iterations, which canvas.js clicks."""
+    return Asks(**{field.name: gr.Button(visible="hidden", elem_id=f"ask-{field.name}") for field in fields(Asks)})
 
 
 def input_choices() -> tuple[gr.File, gr.Gallery, list[Example]]:

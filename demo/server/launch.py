@@ -53,12 +53,12 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     # have the browser ask the server for /favicon.ico each time (Gradio sends it uncached).
     quiet_queue(page)
     served = page.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True,
-                       css=(STATIC / "style.css").read_text(), js=(STATIC / "components" / "paste.js").read_text(), ssr_mode=False,
-                       quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)], head=ICON,
-                       max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
-                       app_kwargs={"routes": page.network_routes,
-                                   "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
-                                                  Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})
+                         css=(STATIC / "style.css").read_text(), js=(STATIC / "components" / "paste.js").read_text(),
+                         ssr_mode=False, quiet=not block, run_history=False, allowed_paths=[str(EXAMPLES)], head=ICON,
+                         max_file_size=MAX_IMAGE_BYTES, max_threads=max_threads, state_session_capacity=SESSIONS_KEPT,
+                         app_kwargs={"routes": page.network_routes,
+                                     "middleware": [Middleware(BodyLimit, max_bytes=MAX_EVENT_BYTES),
+                                                    Middleware(TrimWhenIdle), Middleware(CrossOriginIsolation)]})
     if block:
         sleep_until_interrupted(page)
     return served
