@@ -66,7 +66,8 @@ def launch(page: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
 
 def sleep_until_interrupted(page: gr.Blocks) -> None:
     """Gradio's own wait (Blocks.block_thread) wakes ten times a second, a sixth of an idle server's CPU
-    (docs/in-page-network.md, "A lecture hall"): this one sleeps until Ctrl+C, then closes the server as Gradio's does."""
+    (docs/in-page-network.md, "A lecture hall"): this one sleeps until Ctrl+C, then closes the server as Gradio's
+    does."""
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
