@@ -15,10 +15,12 @@ from bench.pagedriver.page import pixels
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess, warp
 from demo.server.assets import onnx_routes
 
+# The page's outputs against model(x)'s: the live path's 8-bit weights' differences, as in ONNX Runtime in Python.
+from ..test_export import PRIMARY_TOLERANCE, TOLERANCE as LENGTH_TOLERANCE
+
 pytestmark = pytest.mark.browser
 
 FRAME_TOLERANCE = 2 / 255  # per pixel of the 28x28 input (issue 22); measured: docs/in-page-network.md
-LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x)
 DECODE_TOLERANCE = 1e-4  # the page's decoded pixels against model.decode: float32 sums in another order
 WARP_TOLERANCE = 1e-5  # the page's warped input against capsnet.warp, per pixel
 CANVAS_DRAWINGS = 50
@@ -107,7 +109,7 @@ def test_frame_js_and_the_pages_network_match_python_on_canvas_drawings(tab, shi
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["iterationLengths"], trace.lengths.flatten().numpy(),
                                    atol=LENGTH_TOLERANCE, rtol=0)
-        np.testing.assert_allclose(predicted["primary"], trace.primary.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["primary"], trace.primary.flatten().numpy(), atol=PRIMARY_TOLERANCE, rtol=0)
 
 
 def test_another_model_is_fetched_when_prepared_and_reads_as_in_python(tab, small):
