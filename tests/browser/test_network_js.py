@@ -218,16 +218,30 @@ def test_an_input_given_with_a_change_is_warped_as_capsnet_warp_does_then_predic
     assert sum(url.endswith(warp_file) for url in tab.requests) == 1  # fetched when first needed
 
 
-@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/decoder-*.onnx", "**/ort.wasm.bundle.min.mjs",
-                                     "**/manifest.json", "**/network_worker.js"])
+def assert_the_page_says_the_server_predicts(page) -> None:
+    assert page.evaluate("[capsnetLocal.place, capsnetLocal.fallback]") == ["server", True]
+    message = page.evaluate("capsnetLocal.message")
+    assert "server" in message and "\n" not in message
+    assert page.evaluate("() => examine([[[100, 50], [120, 200]]], 18)")["predicted"] is None
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/ort.wasm.bundle.min.mjs", "**/manifest.json",
+                                     "**/network_worker.js"])
 def test_when_the_runtime_or_model_cannot_load_the_page_says_so_and_predicts_nothing(browser, live_url, blocked):
     page = open_network_page(browser, live_url, block=blocked)
     try:
         assert page.evaluate("capsnetLocal.ready") is False
-        assert page.evaluate("[capsnetLocal.place, capsnetLocal.fallback]") == ["server", True]
-        message = page.evaluate("capsnetLocal.message")
-        assert "server" in message and "\n" not in message
-        assert page.evaluate("() => examine([[[100, 50], [120, 200]]], 18)")["predicted"] is None
-        assert page.js_errors == []
+        assert_the_page_says_the_server_predicts(page)
+    finally:
+        page.close()
+
+
+def test_when_the_decoder_cannot_load_the_page_says_so_after_the_network_started(browser, live_url):
+    page = open_network_page(browser, live_url, block="**/decoder-*.onnx")
+    try:
+        assert page.evaluate("capsnetLocal.ready") is True  # the decoder is fetched once the network runs
+        page.wait_for_function("() => capsnetLocal.fallback")
+        assert_the_page_says_the_server_predicts(page)
     finally:
         page.close()
