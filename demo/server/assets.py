@@ -7,10 +7,10 @@ Read-only routes under ASSETS_PATH, built from the page's models in memory (noth
   decoder and explain graphs, where they are relative to it, and the models' shapes; asked again each time;
 - model-<hash>.onnx, decoder-<hash>.onnx, explain-<hash>.onnx, warp-<hash>.onnx: a model's live path, a model's
   decoder, the explainer views' numbers routed with 1-5 iterations (capsnet.explain.ITERATIONS; no weights, so
-  the models of one config share them), the warp, as ONNX (capsnet/export.py, float16 weights). The URL holds a
-  hash of the bytes, so browsers keep them for good: another checkpoint gets another URL, and any other URL is not
-  found. Exported on the first request for the manifest (a few seconds a model), or in the background as the demo
-  starts;
+  the models of one config share them), the warp, as ONNX (capsnet/export.py: 8-bit weights in the live path).
+  The URL holds a hash of the bytes, so browsers keep them for good: another checkpoint gets another URL, and any
+  other URL is not found. Exported on the first request for the manifest (a few seconds a model), or in the
+  background as the demo starts;
 - onnxruntime-web-<version>/: the vendored runtime (demo/static/vendor/onnxruntime-web), its WebAssembly kept
   brotli-compressed (a sixth of its size); the version in the URL, so kept for good too;
 - every ES module in demo/static/modules (network.js, runtime.js, frame.js, local.js, the views' renderers, ...): the
