@@ -7,8 +7,8 @@ Serves the live routes (demo/server/assets.py) with a bare canvas page (bench/pa
 digits on it and times --calls predictions of them one after another, as the pen asks while it moves: from
 capsnetLocal.predict(imageData) to its answer (the worker frames the drawing and runs the model). Prints the
 seconds until the network runs in the page (the model fetched and set up), the median and p95 of a prediction
-(target: median <= 33 ms, every other frame at 60 Hz) and of its two parts in the worker (framing, network), and
-what the first visit downloads.
+(target: median <= 33 ms, every other frame at 60 Hz) and of its two parts in the worker (framing, network). What a
+first visit downloads: bench/first_visit.py.
 
 Then in the real demo page (`python -m demo`, started as a user would): it draws the ten digits stroke by stroke
 with the mouse and prints the latency of the page's own predictions while the pen moves (canvas.js: from reading the
@@ -21,7 +21,6 @@ import argparse
 import statistics
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ from bench.pagedriver.page import (
     open_demo,
     wait_for_prediction,
 )
-from demo.server.assets import ASSETS_PATH, PAGE_SCRIPTS, onnx_routes
+from demo.server.assets import onnx_routes
 
 TARGET_MEDIAN_MS = 33
 WARM_UP_CALLS = 5
@@ -47,20 +46,6 @@ WARM_UP_CALLS = 5
 
 def percentile(values: list[float], fraction: float) -> float:
     return sorted(values)[min(len(values) - 1, round(fraction * (len(values) - 1)))]
-
-
-def first_visit_bytes(url: str, manifest: dict) -> int:
-    """The runtime, the default model's live path, decoder and explain graph (its own routing iterations) and the
-    page's scripts as the server sends them to a browser (gzip accepted)."""
-    default = manifest["models"]["one"]
-    explain = default["explain"][str(default["iterations"])]
-    paths = [manifest["runtime"], manifest["runtime_wasm"], default["file"], default["decoder"], explain, *PAGE_SCRIPTS]
-    total = 0
-    for path in paths:
-        request = urllib.request.Request(f"{url.rstrip('/')}{ASSETS_PATH}/{path}", headers={"Accept-Encoding": "gzip"})
-        with urllib.request.urlopen(request) as response:
-            total += len(response.read())
-    return total
 
 
 QUIET_MS = 700  # after a stroke: its answers are in once the tab has sent and received nothing for this long
@@ -150,13 +135,12 @@ def main() -> None:
             for part, values in tab.evaluate("([paths, pen, count]) => timePredictions(paths, pen, count)",
                                              [paths, pen, count]).items():
                 times[part] += values
-        download = first_visit_bytes(url, tab.evaluate("capsnetLocal.manifest"))
         port = free_port()
         with demo_process(port, str(args.checkpoint) if args.checkpoint else None):
             drawing, sent = while_drawing(browser, f"http://127.0.0.1:{port}/")
         browser.close()
     median = statistics.median(times["total"])
-    print(f"network in the page after {ready_s:.1f} s (first visit: {download / 1e6:.1f} MB)")
+    print(f"network in the page after {ready_s:.1f} s")
     print(f"prediction in the page ({len(times['total'])} calls): median {median:.1f} ms, "
           f"p95 {percentile(times['total'], 0.95):.1f} ms "
           f"(target: median <= {TARGET_MEDIAN_MS} ms: {'met' if median <= TARGET_MEDIAN_MS else 'NOT met'})")

@@ -1,6 +1,7 @@
 """The explainer views' numbers as the page computes them (capsnet/explain.py, exported by
 capsnet.export.explain_onnx_bytes and run by ONNX Runtime) against the server's (demo/compute/explainer.py): the
-graph is fed what the page has, the live path's "predictions" and "poses", and the decoder graph draws its poses."""
+graph is fed the model's "predictions" u_hat and "poses" (the page's, from its live path, differ by its 8-bit weights:
+tests/test_export.py), and the decoder graph draws its poses."""
 
 import numpy as np
 import onnxruntime
@@ -13,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from bench.pagedriver.digit_strokes import render
 from capsnet import CapsNet, figures, load_model, read_image
 from capsnet.explain import EXPLAIN_INPUTS, EXPLAIN_OUTPUTS, ITERATIONS, Explain, quantile
-from capsnet.export import DECODER_INPUTS, INPUT, OUTPUTS, decoder_onnx_bytes, explain_onnx_bytes, onnx_bytes
+from capsnet.export import DECODER_INPUTS, decoder_onnx_bytes, explain_onnx_bytes
 from demo.app import EXAMPLES
 from demo.compute import explainer
 from demo.compute.readers import one_digit
@@ -21,7 +22,7 @@ from demo.compute.readers import one_digit
 from .test_explainer import unpacked
 from .test_export import SMALL
 
-TOLERANCE = 1e-3  # lengths and couplings, as the live path's (tests/test_export.py)
+TOLERANCE = 1e-3  # lengths and couplings
 RELATIVE = 1e-4  # vote and agreement maps, of their largest value
 PIXEL_TOLERANCE = 2 / 255  # decoded pictures, shown as 8-bit greys
 # (input, digit shown): two drawings and an example digit; None is the longest capsule, as the page starts
@@ -47,15 +48,16 @@ def results(model):
 
 @pytest.fixture(scope="module")
 def graphs(model):
-    """The page's graphs: the live path, the decoder, and an explain graph per iteration count."""
-    return {"live": session(onnx_bytes(model)), "decoder": session(decoder_onnx_bytes(model)),
+    """The page's graphs: the decoder and an explain graph per iteration count."""
+    return {"decoder": session(decoder_onnx_bytes(model)),
             **{r: session(explain_onnx_bytes(model.config, r)) for r in ITERATIONS}}
 
 
-def run_explain(graphs: dict, result, digit: int, iterations: int) -> dict[str, np.ndarray]:
-    """The explain graph's outputs as the page gets them: from the live path's outputs for the Result's input."""
-    live = dict(zip(OUTPUTS, graphs["live"].run(None, {INPUT: result.x.numpy()})))
-    inputs = live["predictions"], live["poses"], np.array([digit])
+def run_explain(model: CapsNet, graphs: dict, result, digit: int, iterations: int) -> dict[str, np.ndarray]:
+    """The explain graph's outputs for the Result's input, from what the live path outputs, as the model makes it."""
+    with torch.inference_mode():
+        trace = model.trace(result.x)
+    inputs = trace.predictions.numpy(), trace.poses[-1].numpy(), np.array([digit])
     return dict(zip(EXPLAIN_OUTPUTS, graphs[iterations].run(None, dict(zip(EXPLAIN_INPUTS, inputs)))))
 
 
@@ -70,7 +72,7 @@ def case(request, model, results, graphs) -> tuple[dict, dict, explainer.Views]:
     with torch.inference_mode():
         server = {k: v.numpy() for k, v in explainer.explained(model, result, digit, iterations).items()}
     views = explainer.explain(model, result, digit, iterations)
-    return run_explain(graphs, result, digit, iterations), server, views
+    return run_explain(model, graphs, result, digit, iterations), server, views
 
 
 def assert_close_to_largest(got: np.ndarray, expected: np.ndarray) -> None:

@@ -25,8 +25,13 @@ from capsnet.export import (
 )
 from capsnet.transforms import RANGES
 
-# The page's lengths equal model(x) within this (issue 22); float16 weights cost less (docs/in-page-network.md).
-TOLERANCE = 1e-3
+# The live path's outputs equal model(x)'s and model.trace(x)'s within this, and its longest capsule is model(x)'s on
+# at least AGREEMENT of the digits (issue 32): its 8-bit weights move them by less (docs/in-page-network.md).
+TOLERANCE = 0.01
+AGREEMENT = 0.999
+# The primary capsules come straight out of the 8-bit PrimaryCaps convolution, before routing weighs them together.
+PRIMARY_TOLERANCE = 0.03
+FLOAT16_TOLERANCE = 1e-3  # the decoder's outputs, its weights in float16
 PIXEL_TOLERANCE = 2 / 255  # the decoder's pictures: what the page shows as 8-bit greys
 WARP_TOLERANCE = 1e-5  # the warped input, per pixel
 RANDOM_POSES = 176  # as many as Figure 4's rows and columns
@@ -74,12 +79,19 @@ def assert_outputs_equal_the_models(model: CapsNet, live, images: torch.Tensor) 
     np.testing.assert_allclose(got["poses"], expected.poses.numpy(), atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(got["iteration_lengths"], trace.lengths.numpy(), atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(got["coupling"], trace.coupling.numpy(), atol=TOLERANCE, rtol=0)
-    np.testing.assert_allclose(got["primary"], trace.primary.numpy(), atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(got["primary"], trace.primary.numpy(), atol=PRIMARY_TOLERANCE, rtol=0)
 
 
 def test_exported_outputs_equal_the_models_on_mnist_test_digits(shipped, shipped_live, test_digits):
     for batch in test_digits.split(100):
         assert_outputs_equal_the_models(shipped, shipped_live, batch)
+
+
+def test_the_longest_capsule_is_the_models_on_mnist_test_digits(shipped, shipped_live, test_digits):
+    got = np.concatenate([run(shipped_live, batch)["lengths"] for batch in test_digits.split(100)])
+    with torch.inference_mode():
+        expected = shipped(test_digits).lengths.numpy()
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= AGREEMENT
 
 
 def test_exported_outputs_equal_the_models_on_drawings(shipped, shipped_live):
@@ -113,13 +125,14 @@ def test_the_batch_size_is_free(shipped, shipped_live, test_digits, batch):
     assert got["lengths"].shape == (batch, 10) and got["coupling"].shape == (3, batch, 1152, 10)
 
 
-def test_the_file_holds_the_encoder_and_routing_in_float16_without_the_decoder(shipped, tmp_path):
+def test_the_file_holds_the_encoder_and_routing_in_8_bits_without_the_decoder(shipped, tmp_path):
     path = export_onnx(shipped, tmp_path / "live.onnx")
     graph = onnx.load(path)
     encoder = sum(p.numel() for name, p in shipped.named_parameters() if not name.startswith("decoder."))
-    assert 2 * encoder < path.stat().st_size < 2 * encoder + 100_000  # 2 bytes a weight, biases aside
-    weights = [t for t in graph.graph.initializer if len(t.dims) >= 2]
-    assert weights and all(t.data_type == onnx.TensorProto.FLOAT16 for t in weights)
+    assert encoder < path.stat().st_size < encoder + 100_000  # a byte a weight; conv1's 2, scales and biases aside
+    weights = {t.name: t.data_type for t in graph.graph.initializer if np.prod(t.dims) > 10_000}
+    assert sorted(weights.values()) == sorted([onnx.TensorProto.INT8] * 2 + [onnx.TensorProto.FLOAT16])
+    assert weights["model.conv1.weight.float16"] == onnx.TensorProto.FLOAT16  # the first layer: the pixels' own
     assert not any("decoder" in t.name for t in graph.graph.initializer)
 
 
@@ -164,7 +177,7 @@ def test_another_architectures_decoder_exports_with_its_own_pose_size():
     poses, digits = random_poses(7, dims=SMALL.digit_dim)
     images = decoded(small, poses, digits)
     with torch.inference_mode():
-        np.testing.assert_allclose(images, small.decode(poses, digits).numpy(), atol=1e-3, rtol=0)
+        np.testing.assert_allclose(images, small.decode(poses, digits).numpy(), atol=FLOAT16_TOLERANCE, rtol=0)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,9 @@ from bench.pagedriver.page import (
 from demo.compute.inputs import slider_values
 from demo.compute.readers import Answer
 
+# a pose the page read against the server's: the page's live path has 8-bit weights
+from ..test_export import TOLERANCE as POSE_TOLERANCE
+
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +84,7 @@ def test_sliders_take_the_longest_capsules_pose(page, reader):
     draw(page, 0)
     wait_for_prediction(page, "0")
     expected = wait_for_finished_drawing(page, reader)
-    assert pose_on_page(page) == pytest.approx(expected.pose, abs=2e-4)
+    assert pose_on_page(page) == pytest.approx(expected.pose, abs=POSE_TOLERANCE)
     assert selected_digit(page) == expected.digit == 0
 
 
@@ -139,7 +142,7 @@ def test_reset_puts_the_drawings_pose_back(page, reader):
     moved_image = wait_for_new_src(page, "reconstruction", drawing_image)
     page.locator("#reset").click()
     wait_for_new_src(page, "reconstruction", moved_image)
-    assert pose_on_page(page) == drawing_pose  # set by the same answer as the image
+    assert pose_on_page(page) == pytest.approx(drawing_pose, abs=POSE_TOLERANCE)  # the drawing's, whoever read it
     assert np.abs(pixels(image_src(page, "reconstruction")) - pixels(drawing_image)).max() <= PIXEL_TOLERANCE
 
 

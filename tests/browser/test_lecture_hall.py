@@ -23,9 +23,10 @@ from bench.pagedriver.page import (
 )
 from capsnet import preprocess
 
-pytestmark = pytest.mark.browser
+# a slider against model(x)'s pose: the page's live path, with 8-bit weights, then the slider's 4 decimals
+from ..test_export import TOLERANCE as POSE_TOLERANCE
 
-POSE_TOLERANCE = 1e-3  # a slider against model(x)'s pose: the page's float32 graph, the slider's 4 decimals
+pytestmark = pytest.mark.browser
 
 
 def posts(page) -> list[str]:

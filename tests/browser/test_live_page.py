@@ -25,9 +25,10 @@ from bench.pagedriver.page import (
 )
 from capsnet import preprocess, warp
 
+from ..test_export import TOLERANCE as LENGTH_TOLERANCE  # the page's capsule lengths against model(x)
+
 pytestmark = pytest.mark.browser
 
-LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x) (issue 22)
 PICTURE_TOLERANCE = 2 / 255  # #input-28 against preprocess's input: a PNG of 8-bit greys
 WARP_TOLERANCE = 1e-5  # the page's warp graph against capsnet.warp, per pixel of the same 8-bit input
 SETTLE_MS = 1000  # after the pen stops: the prediction asked for at its last move has come back

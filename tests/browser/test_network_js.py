@@ -15,10 +15,12 @@ from bench.pagedriver.page import pixels
 from capsnet import CapsNet, CapsNetConfig, load_model, preprocess, warp
 from demo.server.assets import onnx_routes
 
+# The page's outputs against model(x)'s: the live path's 8-bit weights' differences, as in ONNX Runtime in Python.
+from ..test_export import PRIMARY_TOLERANCE, TOLERANCE as LENGTH_TOLERANCE
+
 pytestmark = pytest.mark.browser
 
 FRAME_TOLERANCE = 2 / 255  # per pixel of the 28x28 input (issue 22); measured: docs/in-page-network.md
-LENGTH_TOLERANCE = 1e-3  # the page's capsule lengths against model(x)
 DECODE_TOLERANCE = 1e-4  # the page's decoded pixels against model.decode: float32 sums in another order
 WARP_TOLERANCE = 1e-5  # the page's warped input against capsnet.warp, per pixel
 CANVAS_DRAWINGS = 50
@@ -107,7 +109,7 @@ def test_frame_js_and_the_pages_network_match_python_on_canvas_drawings(tab, shi
         np.testing.assert_allclose(predicted["poses"], output.poses.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
         np.testing.assert_allclose(predicted["iterationLengths"], trace.lengths.flatten().numpy(),
                                    atol=LENGTH_TOLERANCE, rtol=0)
-        np.testing.assert_allclose(predicted["primary"], trace.primary.flatten().numpy(), atol=LENGTH_TOLERANCE, rtol=0)
+        np.testing.assert_allclose(predicted["primary"], trace.primary.flatten().numpy(), atol=PRIMARY_TOLERANCE, rtol=0)
 
 
 def test_another_model_is_fetched_when_prepared_and_reads_as_in_python(tab, small):
@@ -216,16 +218,30 @@ def test_an_input_given_with_a_change_is_warped_as_capsnet_warp_does_then_predic
     assert sum(url.endswith(warp_file) for url in tab.requests) == 1  # fetched when first needed
 
 
-@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/decoder-*.onnx", "**/ort.wasm.bundle.min.mjs",
-                                     "**/manifest.json", "**/network_worker.js"])
+def assert_the_page_says_the_server_predicts(page) -> None:
+    assert page.evaluate("[capsnetLocal.place, capsnetLocal.fallback]") == ["server", True]
+    message = page.evaluate("capsnetLocal.message")
+    assert "server" in message and "\n" not in message
+    assert page.evaluate("() => examine([[[100, 50], [120, 200]]], 18)")["predicted"] is None
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("blocked", ["**/*.wasm", "**/model-*.onnx", "**/ort.wasm.bundle.min.mjs", "**/manifest.json",
+                                     "**/network_worker.js"])
 def test_when_the_runtime_or_model_cannot_load_the_page_says_so_and_predicts_nothing(browser, live_url, blocked):
     page = open_network_page(browser, live_url, block=blocked)
     try:
         assert page.evaluate("capsnetLocal.ready") is False
-        assert page.evaluate("[capsnetLocal.place, capsnetLocal.fallback]") == ["server", True]
-        message = page.evaluate("capsnetLocal.message")
-        assert "server" in message and "\n" not in message
-        assert page.evaluate("() => examine([[[100, 50], [120, 200]]], 18)")["predicted"] is None
-        assert page.js_errors == []
+        assert_the_page_says_the_server_predicts(page)
+    finally:
+        page.close()
+
+
+def test_when_the_decoder_cannot_load_the_page_says_so_after_the_network_started(browser, live_url):
+    page = open_network_page(browser, live_url, block="**/decoder-*.onnx")
+    try:
+        assert page.evaluate("capsnetLocal.ready") is True  # the decoder is fetched once the network runs
+        page.wait_for_function("() => capsnetLocal.fallback")
+        assert_the_page_says_the_server_predicts(page)
     finally:
         page.close()

@@ -21,6 +21,8 @@ from bench.pagedriver.page import (
     wait_for_prediction,
 )
 
+from ..test_export import TOLERANCE as LIVE_PATH_TOLERANCE  # the page's lengths against the server's
+
 pytestmark = pytest.mark.browser
 
 
@@ -79,10 +81,10 @@ def test_reset_puts_the_input_and_the_lengths_back(page):
     drag_to(page, "scale", 0.1)
     wait_for_new_src(page, "input-28", drawn)
     page.locator("#transform-reset").click()
-    # the same pixels and lengths, whoever read the drawing (the page's PNG and float32 graph, or the server's)
+    # the same pixels and lengths, whoever read the drawing (the page's PNG and 8-bit live path, or the server's)
     wait_for_pixels(page, "input-28", pixels(drawn), 1 / 255)
     page.wait_for_function("() => Number(document.querySelector('#scale input[type=number]').value) === 1")
-    assert lengths_shown(page) == pytest.approx(lengths, abs=2e-3)
+    assert lengths_shown(page) == pytest.approx(lengths, abs=LIVE_PATH_TOLERANCE)
     assert number(page, "scale") == 1 and number(page, "rotate") == 0
 
 

@@ -36,7 +36,7 @@
 //   decode(poses, digits, model)  poses (N x 16 values) placed in capsules digits (N), drawn by that model's decoder
 //              -> a promise of {images, ms}: images (N x 784 values in [0, 1]), model.decode's; ms, the
 //              milliseconds it took. Null as for predict: only the latest decode waiting counts. Decodes run as
-//              soon as the decoder is in, which may be before ready
+//              soon as the decoder is in, which is fetched once the network is ready
 //   last       the latest prediction that was run, or null
 //   prepare(model)  fetches the model of that name now (e.g. as two-digit mode is chosen), not at its first call
 //              -> a promise of true once its decoder runs in the page (its network may follow later), false when
@@ -206,7 +206,9 @@ function startWorker() {
 }
 
 window.capsnetLocal = capsnetLocal;
-decoderIn = startDecoder();
+// The decoder after the network: a first visit predicts in the page before the decoder's bytes come, and the
+// server draws slider moves until then (docs/in-page-network.md, "What a first visit downloads").
+decoderIn = capsnetLocal.ready.then((inPage) => inPage && startDecoder());
 try {
   startWorker();
 } catch (error) {
