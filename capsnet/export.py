@@ -102,7 +102,7 @@ def onnx_bytes(model: CapsNet) -> bytes:
     example = torch.zeros(1, 1, model.config.image_size, model.config.image_size)
     graph = exported(LivePath(model), (example,), (INPUT,), OUTPUTS, batched=(INPUT,))
     first_layer = next(node.input[1] for node in graph.graph.node if INPUT in node.input)  # conv1's kernels
-    weights_stored(graph, lambda name, weight: in_float16(name, weight) if name == first_layer else in_int8(name, weight))
+    weights_stored(graph, lambda name, weight: (in_float16 if name == first_layer else in_int8)(name, weight))
     return graph.SerializeToString()
 
 
