@@ -82,6 +82,8 @@ function useMode() {
       if (!inPage) console.info(`Slider moves are drawn by the server: the ${mode}-digit decoder cannot run here.`);
       decoders[mode] = inPage ? "browser" : "server";
       useMode();
+      // The decoder comes after the network: a drawing the page read meanwhile is drawn now.
+      if (place() === "browser" && selectedDigit() !== null) show(selectedDigit(), poseOnPage());
     });
   }
   element.dataset.decoder = place();
