@@ -34,6 +34,7 @@ let local = null; // {capsnetLocal, live}: network.js and local.js, once importe
 let stroke = 0; // the stroke going on: a prediction made during an earlier one is not shown
 let framePending = false; // a prediction is asked for at the next animation frame
 let read = null; // {result, mode, url}: the page's reading at the last pen lift (network.js's answer), of drawing url
+let lifting = null; // {stroke, digit}: the pen-lift reading on its way, and a capsule chosen meanwhile, which it shows
 
 function clearCanvas() {
   pen.fillStyle = "white";
@@ -154,7 +155,7 @@ function answerInPage() {
   props.value = url;
   // a later stroke has begun, or another mode reads the drawing now (the server, for #mode's event)
   const stale = () => during !== stroke || last !== null || chosen !== mode();
-  const views = {iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
+  lifting = {stroke: during, digit: null};
   local.capsnetLocal.predict(drawing, chosen).then((result) => {
     if (result === null || stale()) return null;
     if (result.input28 === null) {
@@ -163,13 +164,17 @@ function answerInPage() {
     }
     document.dispatchEvent(new CustomEvent("capsnet-local", {detail: local.live.view(result, chosen)}));
     read = {result, mode: chosen, url};
+    // #iterations and a capsule chosen since the lift; a choice from now on explains `read` again, after this
+    const views = {digit: lifting.digit,
+                   iterations: iterations() ?? local.capsnetLocal.manifest.models[chosen].iterations};
+    lifting = null;
     return local.capsnetLocal.explain(result.id, views).then((answer) => {
       if (answer?.explained == null || stale()) return;
       const shown = local.live.view({...result, explained: answer.explained}, chosen, true);
       show({...shown, final: true, ms: performance.now() - lifted,
             workerMs: result.ms.frame + result.ms.network + answer.ms});
     });
-  });
+  }).finally(() => { if (lifting?.stroke === during) lifting = null; });
 }
 
 // What the page read (local.js's view, final) on the page; the canvas's value is the drawing it read (its PNG data
@@ -193,6 +198,10 @@ function ownReading() {
 function explainAgain(digit, question) {
   const [during, reading] = [stroke, read];
   const ask = () => requestAnimationFrame(() => document.getElementById(`ask-${question}`)?.click());
+  if (lifting?.stroke === stroke && last === null) { // the pen-lift reading, on its way, shows this capsule and count
+    if (question === "select") lifting.digit = digit;
+    return null;
+  }
   if (!ownReading()) return ask();
   const views = {digit, iterations: iterations() ?? local.capsnetLocal.manifest.models[reading.mode].iterations};
   local.capsnetLocal.explain(reading.result.id, views).then((answer) => {
