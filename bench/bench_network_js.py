@@ -136,7 +136,7 @@ def main() -> None:
                                              [paths, pen, count]).items():
                 times[part] += values
         port = free_port()
-        with demo_process(port, str(args.checkpoint) if args.checkpoint else None):
+        with demo_process(port, args.checkpoint):
             drawing, sent = while_drawing(browser, f"http://127.0.0.1:{port}/")
         browser.close()
     median = statistics.median(times["total"])

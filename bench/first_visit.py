@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bench.pagedriver.page import demo_process, free_port, launch_chromium
+from bench.pagedriver.page import demo_in_chromium
 from demo.server.assets import ASSETS_PATH
 
 TARGET_MB = 10
@@ -58,15 +58,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
     args = p.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    with demo_process(port, str(args.checkpoint) if args.checkpoint else None), sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
+    with demo_in_chromium(args.checkpoint) as (url, browser):
         context = browser.new_context()  # an empty cache
         downloads = Downloads(context)
         tab = context.new_page()
-        tab.goto(f"http://127.0.0.1:{port}/")
+        tab.goto(url)
         tab.wait_for_function("() => window.capsnetLocal && capsnetLocal.place !== 'loading'", timeout=120_000)
         if tab.evaluate("capsnetLocal.place") != "browser":
             sys.exit(f"error: the network did not start in the page: {tab.evaluate('capsnetLocal.reason')}")
@@ -75,7 +71,6 @@ def main() -> None:
                               " === 'browser'", timeout=120_000)
         tab.wait_for_timeout(500)  # the last responses' events
         decoding = downloads.snapshot()
-        browser.close()
     total = sum(predicting.values()) / 1e6
     print_rows("until the page predicts in itself:", predicting)
     print(f"  {total:6.2f} MB  in all (target: at most {TARGET_MB} MB: {'met' if total <= TARGET_MB else 'NOT met'})")

@@ -20,13 +20,11 @@ from bench.pagedriver.digit_strokes import strokes
 from bench.pagedriver.page import (
     EXPLAINER_VIEWS,
     canvas_box,
-    demo_process,
+    demo_in_chromium,
     drag_slider,
     drag_to,
     draw,
     draw_strokes,
-    free_port,
-    launch_chromium,
     open_demo,
     pose_on_page,
     wait_for_pose,
@@ -95,15 +93,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped checkpoint")
     args = p.parse_args()
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    with demo_process(port, str(args.checkpoint) if args.checkpoint else None), sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = open_demo(browser, f"http://127.0.0.1:{port}/")
+    with demo_in_chromium(args.checkpoint) as (url, browser):
+        page = open_demo(browser, url)
         page.wait_for_function("() => document.querySelector('#share [data-link]') !== null")
         rows = [measure(page, digit) for digit in range(10)]
-        browser.close()
     print(f"digit  strokes  points  link (fragment)  turn and pose moved  {DENSE_STEPS} steps: points  link")
     for row in rows:
         print(f"{row['digit']:>5}  {row['strokes']:>7}  {row['points']:>6}  {len(row['drawn']):>4} "

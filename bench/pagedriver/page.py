@@ -243,9 +243,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_process(port: int, checkpoint: str | None = None, timeout_s: float = 120):
+def demo_process(port: int, checkpoint: str | Path | None = None, timeout_s: float = 120):
     """`python -m demo` as a user starts it; yields the seconds until its page answered, then stops it."""
-    command = [sys.executable, "-m", "demo", "--port", str(port)] + (["--checkpoint", checkpoint] if checkpoint else [])
+    command = [sys.executable, "-m", "demo", "--port", str(port)] + (["--checkpoint", str(checkpoint)] if checkpoint
+                                                                      else [])
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -259,6 +260,20 @@ def demo_process(port: int, checkpoint: str | None = None, timeout_s: float = 12
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def demo_in_chromium(checkpoint: str | Path | None = None):
+    """`python -m demo` (demo_process) and headless Chromium beside it; yields (the page's URL, the browser)."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    with demo_process(port, checkpoint), sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield f"http://127.0.0.1:{port}/", browser
+        finally:
+            browser.close()
 
 
 def page_answers(url: str) -> bool:
