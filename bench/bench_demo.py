@@ -99,15 +99,17 @@ PROBES = """() => {
 }""" % SLIDER
 
 
-# When #rotate sends a value, and when the lengths shown next change after it.
+# When #rotate sends a value, and when the lengths shown next change after it: the bars' own numbers, not the
+# element's HTML, in which Gradio's progress tracker changes as soon as the release is sent.
 TURN_PROBES = """() => {
   window.turnProbe = {input: null, before: null, shown: []};
-  const lengths = () => document.querySelector('#lengths').innerHTML;
+  const lengths = () => Array.from(document.querySelectorAll('#lengths .bar'), (bar) => bar.title).join();
   document.querySelector('#rotate input[type=range]').addEventListener('input', () => {
     turnProbe.input = performance.now(); turnProbe.before = lengths(); }, true);
   new MutationObserver(() => { if (turnProbe.input !== null && lengths() !== turnProbe.before) {
     turnProbe.shown.push(performance.now() - turnProbe.input); turnProbe.input = null; } })
-    .observe(document.querySelector('#lengths'), {subtree: true, childList: true, characterData: true});
+    .observe(document.querySelector('#lengths'), {subtree: true, childList: true, characterData: true,
+                                                  attributes: true});
 }"""
 
 

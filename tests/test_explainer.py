@@ -51,7 +51,10 @@ def pictures(html: str, css_class: str) -> list[np.ndarray]:
 
 
 def unpacked(value: dict) -> np.ndarray:
-    """A view's packed pixels (pictures.packed) as uint8, as the page unpacks them (pixels.js)."""
+    """A view's packed array as the page unpacks it (pixels.js): numbers (pictures.packed_numbers) as float32,
+    pixels (pictures.packed) as uint8."""
+    if "float32" in value:
+        return np.frombuffer(base64.b64decode(value["float32"]), "<f4").reshape(value["shape"])
     return np.frombuffer(zlib.decompress(base64.b64decode(value["deflated"])), np.uint8).reshape(value["shape"])
 
 
@@ -66,16 +69,16 @@ def saved(tmp_path, image: Image.Image, name: str, **options) -> str:
 def test_routing_coupling_is_exactly_one_tenth_at_iteration_one_then_follows_the_trace(model, three):
     routing = explainer.explain(model, three).routing
     trace = model.trace(three.x)
-    coupling = np.array(routing["coupling"])  # (iterations, types, grid, grid)
+    coupling = unpacked(routing["coupling"])  # (iterations, types, grid, grid)
     assert coupling.shape == (3, 32, 6, 6)
-    assert (coupling[0] == 0.1).all() and not (coupling[-1] == 0.1).all()
-    assert coupling == pytest.approx(figures.coupling_mosaic(trace, 3).numpy(), abs=5e-5)
+    assert (coupling[0] == np.float32(0.1)).all() and not (coupling[-1] == np.float32(0.1)).all()
+    assert coupling == pytest.approx(figures.coupling_mosaic(trace, 3).numpy(), abs=1e-6)  # float32, not rounded
     assert routing["coupling_scale"]["low"] == 0.05 and routing["coupling_scale"]["high"] == 0.2
 
 
 def test_vote_maps_sum_to_the_vote_shares(model, three):
     routing = explainer.explain(model, three).routing
-    votes, shares = np.array(routing["votes"]), routing["shares"]
+    votes, shares = unpacked(routing["votes"]), routing["shares"]
     assert votes.shape == (3, 28, 28)
     assert shares == pytest.approx(figures.vote_shares(model.trace(three.x), 3).tolist(), abs=5e-5)
     assert votes.sum((1, 2)) == pytest.approx(shares, abs=1e-4)
@@ -90,7 +93,7 @@ def test_routing_sends_the_input_for_the_votes_to_be_seen_over_it(model, three):
 def test_routing_reruns_with_the_chosen_iterations(model, three, iterations):
     routing = explainer.explain(model, three, iterations=iterations).routing
     lengths = model.route(three.primary, iterations).lengths[:, 0]
-    assert len(routing["coupling"]) == len(routing["votes"]) == len(routing["shares"]) == iterations
+    assert routing["coupling"]["shape"][0] == routing["votes"]["shape"][0] == len(routing["shares"]) == iterations
     assert np.array(routing["lengths"]) == pytest.approx(lengths.numpy(), abs=5e-5)
 
 
@@ -113,7 +116,7 @@ def test_primary_sends_the_32_types_agreement_most_agreeing_first(model, three):
     trace = model.trace(three.x)
     primary = explainer.explain(model, three).primary
     maps = figures.agreement_maps(trace, 3).numpy()
-    assert np.array(primary["maps"]) == pytest.approx(maps, abs=5e-5)
+    assert unpacked(primary["maps"]) == pytest.approx(maps, abs=1e-6)
     order = primary["order"]
     assert order == figures.types_by_agreement(trace, 3).tolist() and sorted(order) == list(range(32))
     means = np.array(primary["means"])[order]

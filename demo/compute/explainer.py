@@ -5,8 +5,8 @@ They follow from the prediction's Result (readers.py), never from the image agai
 u_hat_j|i go through `capsnet.explain.Explain`, which re-runs routing (with the iterations the page chose) and says
 which poses to decode, and the model decodes them. The page computes the same views itself from the same module,
 exported as an ONNX graph, and the same constants (page_constants, in its manifest), assembling them as views()
-does. Pictures travel as packed uint8 pixels, colours as colour scales the page applies. Figure 4's download, with
-axes and labels, is drawn by `capsnet.figures.figure4` (matplotlib).
+does. Pictures travel as packed uint8 pixels, maps of numbers as packed float32, colours as colour scales the
+page applies. Figure 4's download, with axes and labels, is drawn by `capsnet.figures.figure4` (matplotlib).
 """
 
 from dataclasses import dataclass
@@ -21,12 +21,11 @@ from capsnet.explain import AGREEMENT_QUANTILE, EXPLAIN_OUTPUTS, ITERATIONS, Exp
 from ..server.cores import CORE_TURNS
 from .inputs import whole_number
 from ..server.memory import preprocess, read_image
-from .pictures import colour_scale, gray, packed
+from .pictures import colour_scale, gray, packed, packed_numbers
 from .readers import Reader, Result
 
-# The views' numbers travel rounded to 4 decimals (rounded), well within a step of the colour scales, but for
+# The views' few numbers travel rounded to 4 decimals (rounded), well within a step of the colour scales, but for
 WRITTEN_DECIMALS = 6  # numbers the page writes out with up to 3 decimals (rounding them twice rarely shifts one)
-VOTE_DECIMALS = 7  # a vote map's pixels: fractions of all votes, 4e-4 at most on the shipped model
 WAITING = "Draw a digit, upload an image or pick an example: this view then shows {}."
 
 
@@ -130,9 +129,9 @@ def routing(numbers: dict, x: torch.Tensor, digit: int, constants: dict) -> dict
     top = float(numbers["vote_top"])
     first, last = numbers["longest"].tolist()
     return {"digit": digit,
-            "coupling": rounded(numbers["coupling"]),
+            "coupling": packed_numbers(numbers["coupling"]),
             "coupling_scale": constants["coupling_scale"],
-            "votes": rounded(numbers["votes"], VOTE_DECIMALS),
+            "votes": packed_numbers(numbers["votes"]),
             "vote_scale": scale_from(constants["vote_colours"], 0.0, top / 2, top),
             "input": packed(gray(x)),
             "shares": rounded(numbers["shares"], WRITTEN_DECIMALS),
@@ -146,7 +145,7 @@ def primary(numbers: dict, digit: int, constants: dict) -> dict:
     (32, 6, 6), its mean per type (32,), the types most agreeing first, and the agreement colour scale, whose ends
     are this input's AGREEMENT_QUANTILE of |agreement| (quantile)."""
     limit = float(numbers["agreement_limit"])
-    return {"digit": digit, "maps": rounded(numbers["agreement"]),
+    return {"digit": digit, "maps": packed_numbers(numbers["agreement"]),
             "means": rounded(numbers["agreement_means"], WRITTEN_DECIMALS),
             "order": numbers["agreement_order"].tolist(),
             "scale": scale_from(constants["agreement_colours"], -limit, 0.0, limit), "quantile": constants["quantile"]}

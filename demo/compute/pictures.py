@@ -1,4 +1,4 @@
-"""Pictures as PNG data URLs, for the page's <img> elements."""
+"""Pictures as PNG data URLs, for the page's <img> elements, and the packed arrays the page's views take."""
 
 import base64
 import struct
@@ -58,6 +58,15 @@ def packed(pixels: np.ndarray) -> dict:
     data = np.ascontiguousarray(pixels, np.uint8)
     return {"shape": list(data.shape),
             "deflated": base64.b64encode(zlib.compress(data.tobytes(), PNG_COMPRESSION)).decode("ascii")}
+
+
+def packed_numbers(values) -> dict:
+    """Numbers of any shape as the page's views take them (pixels.js's numbers reads them): the shape, and the values
+    row-major as little-endian float32 bytes in base64. A view's thousands of numbers travel as one string: the
+    page's Gradio copies an output's value number by number at each step of every event it is an output of
+    (docs/speed.md, "A turn let go")."""
+    data = np.ascontiguousarray(values, "<f4")
+    return {"shape": list(data.shape), "float32": base64.b64encode(data.tobytes()).decode("ascii")}
 
 
 def colour_scale(colours: Colormap, low: float, centre: float, high: float) -> dict:

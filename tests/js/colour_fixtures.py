@@ -1,13 +1,14 @@
 """Fixtures for tests/js/pixels.test.mjs: values coloured by matplotlib on the views' colour scales, so that
 `node --test` checks demo/static/modules/pixels.js's colour (the page's port of TwoSlopeNorm and the colour map lookup) without a
-browser. Each scale as the page gets it (demo/pictures.colour_scale), and the values' RGB as matplotlib makes them.
+browser. Each scale as the page gets it (demo/pictures.colour_scale), and the values' RGB as matplotlib makes them;
+and numbers packed as the server sends a view's maps (pictures.packed_numbers), with the float32 values packed.
 """
 
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
 from capsnet import figures
-from demo.compute.pictures import colour_scale
+from demo.compute.pictures import colour_scale, packed_numbers
 
 # (colour map, low, centre, high) as the views use them: coupling around 1/10, agreement around 0, votes from 0
 SCALES = {
@@ -37,4 +38,6 @@ def case(name: str, colours, low: float, centre: float, high: float, rng: np.ran
 
 def fixtures() -> dict:
     rng = np.random.default_rng(7)
-    return {"cases": [case(name, *scale, rng) for name, scale in SCALES.items()]}
+    numbers = np.concatenate([rng.normal(0, 1e-3, 20), [0.1, -0.0, 1 / 3, 3e-8, -42.5, 1e30]]).reshape(2, 13)
+    return {"cases": [case(name, *scale, rng) for name, scale in SCALES.items()],
+            "numbers": {"packed": packed_numbers(numbers), "float32": numbers.astype(np.float32).tolist()}}

@@ -8,25 +8,33 @@ import {join} from "node:path";
 import {test} from "node:test";
 
 import {grey, nested, viewsOf} from "../../demo/static/modules/explained.js";
-import {unpack} from "../../demo/static/modules/pixels.js";
+import {numbers, unpack} from "../../demo/static/modules/pixels.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");
 const {constants, cases} = JSON.parse(readFileSync(join(folder, "explain.json"), "utf8"));
 
-// The server rounds what it sends (explainer.rounded: 4 decimals at least); the page sends float32 as it is.
+// The server rounds its few numbers (explainer.rounded: 4 decimals at least); the page sends float32 as it is.
 const NUMBERS = 1e-4;
 const PIXELS = 2; // the decoder's pixels within 2/255 of the server's (the issue's parity)
 
-const made = (fixture) => viewsOf({outputs: fixture.outputs, decoded: {...fixture.decoded,
-                                   data: Float32Array.from(fixture.decoded.data)},
+// The graphs' outputs as the page has them from onnxruntime: typed arrays.
+const typed = ({shape, data}) => ({shape, data: Float32Array.from(data)});
+const made = (fixture) => viewsOf({outputs: Object.fromEntries(Object.entries(fixture.outputs)
+                                     .map(([name, output]) => [name, typed(output)])),
+                                   decoded: typed(fixture.decoded),
                                    input28: fixture.input28, lengths: fixture.prediction_lengths,
                                    digit: fixture.digit}, constants);
 
-// page's value at path is the server's: numbers within NUMBERS, pictures (packed or the page's pixels) within PIXELS,
-// all else equal.
+// page's value at path is the server's: numbers (maps of them packed or the page's values) within NUMBERS, pictures
+// (packed or the page's pixels) within PIXELS, all else equal.
 async function same(page, server, path) {
-  if (server !== null && typeof server === "object" && ("deflated" in server || "pixels" in server)) {
+  if (server !== null && typeof server === "object" && "float32" in server) {
+    assert.deepEqual(page.shape, server.shape, `${path}: shape`);
+    const [ours, theirs] = [numbers(page), numbers(server)];
+    const worst = ours.reduce((most, value, n) => Math.max(most, Math.abs(value - theirs[n])), 0);
+    assert.ok(worst <= NUMBERS, `${path}: a number ${worst} from the server's`);
+  } else if (server !== null && typeof server === "object" && ("deflated" in server || "pixels" in server)) {
     const [ours, theirs] = await Promise.all([unpack(page), unpack(server)]);
     assert.deepEqual(page.shape, server.shape, `${path}: shape`);
     const worst = ours.reduce((most, value, n) => Math.max(most, Math.abs(value - theirs[n])), 0);

@@ -11,6 +11,7 @@ from capsnet import figures, load_model
 from demo.compute import explainer
 from demo.compute.readers import one_digit
 
+from ..test_explainer import unpacked
 from .colour_fixtures import matplotlib_rgb
 
 DIGIT = 3
@@ -18,11 +19,11 @@ ITERATIONS = (1, 3, 5)
 TILE_COLUMNS = 8  # the paper's 32 types as 4 rows of 8
 
 
-def mosaic(coupling: list, config) -> dict:
+def mosaic(coupling: np.ndarray, config) -> dict:
     """coupling (32, 6, 6) coloured by matplotlib on the coupling scale and tiled, 8 types to a row: RGB, 3 numbers a
     pixel row-major, null for a gap between the tiles."""
     values = np.array(coupling, np.float64).reshape(-1)  # (1152,)
-    types, grid = len(coupling), len(coupling[0])
+    types, grid = coupling.shape[:2]
     # figures.tile places each capsule's number (float32, exact), so that the values keep their float64
     place = figures.tile(np.arange(values.size).reshape(types // TILE_COLUMNS, TILE_COLUMNS, grid, grid))
     gaps = np.isnan(place)
@@ -37,4 +38,5 @@ def fixtures() -> dict:
     result = one_digit("one", model, []).image(render(DIGIT)).result
     views = {r: explainer.explain(model, result, DIGIT, r) for r in ITERATIONS}
     routing = {str(r): view.routing for r, view in views.items()}
-    return {"routing": routing, "primary": views[3].primary, "mosaic": mosaic(routing["3"]["coupling"][-1], model.config)}
+    last = unpacked(routing["3"]["coupling"])[-1]  # (32, 6, 6)
+    return {"routing": routing, "primary": views[3].primary, "mosaic": mosaic(last, model.config)}

@@ -6,11 +6,11 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale, unpack} from "../../demo/static/modules/pixels.js";
+import {colour, numbers, scale, slices, unpack} from "../../demo/static/modules/pixels.js";
 
 const folder = process.env.JS_FIXTURES;
 if (!folder) throw new Error("JS_FIXTURES is not set: write them with python3 -m tests.js.fixtures DIR");
-const {cases} = JSON.parse(readFileSync(join(folder, "colour.json"), "utf8"));
+const {cases, numbers: packedNumbers} = JSON.parse(readFileSync(join(folder, "colour.json"), "utf8"));
 
 for (const {name, scale: packedScale, values, rgb} of cases) {
   test(`the ${name} scale colours every value as matplotlib does`, async () => {
@@ -25,4 +25,16 @@ test("packed bytes unpack to the colour map's 256 colours", async () => {
   const lut = await unpack(cases[0].scale.lut);
   assert.deepEqual(cases[0].scale.lut.shape, [256, 3]);
   assert.equal(lut.length, 256 * 3);
+});
+
+test("packed numbers read as the float32 values Python packed, split along their first axis", () => {
+  const {packed, float32} = packedNumbers;
+  assert.deepEqual(Array.from(numbers(packed)), float32.flat());
+  assert.deepEqual(slices(packed).map((row) => Array.from(row)), float32);
+});
+
+test("the page's own numbers are taken as they are", () => {
+  const values = Float32Array.of(1, 2, 3, 4);
+  assert.equal(numbers({shape: [2, 2], values}), values);
+  assert.deepEqual(slices({shape: [2, 2], values}).map((row) => Array.from(row)), [[1, 2], [3, 4]]);
 });

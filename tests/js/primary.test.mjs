@@ -5,7 +5,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale} from "../../demo/static/modules/pixels.js";
+import {colour, scale, slices} from "../../demo/static/modules/pixels.js";
 import {primary} from "../../demo/static/modules/views/primary.js";
 
 const folder = process.env.JS_FIXTURES;
@@ -40,7 +40,7 @@ test("each tile is its type's grid on the agreement scale", async () => {
   assert.equal(pictures.length, 32);
   pictures.forEach(({pixels, width, height}, n) => {
     assert.deepEqual([width, height], [6, 6]);
-    assert.deepEqual(pixels, colour(value.maps[value.order[n]].flat(), agreement));
+    assert.deepEqual(pixels, colour(slices(value.maps)[value.order[n]], agreement));
   });
 });
 

@@ -6,7 +6,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
-import {colour, scale, unpack} from "../../demo/static/modules/pixels.js";
+import {colour, scale, slices, unpack} from "../../demo/static/modules/pixels.js";
 import {caption, routing} from "../../demo/static/modules/views/routing.js";
 
 const folder = process.env.JS_FIXTURES;
@@ -53,7 +53,9 @@ test("the mosaic tiles the 32 types 8 to a row as matplotlib colours them, one g
 });
 
 test("12 types make two rows of tiles, the last one 4 tiles and grey after them", async () => {
-  const twelve = {...thrice, coupling: thrice.coupling.map((types) => types.slice(0, 12))};
+  const [iterations, , grid] = thrice.coupling.shape;
+  const first12 = slices(thrice.coupling).flatMap((cells) => [...cells.subarray(0, 12 * grid * grid)]);
+  const twelve = {...thrice, coupling: {shape: [iterations, 12, grid, grid], values: Float32Array.from(first12)}};
   const mosaic = ofClass(await drawn(twelve), "mosaic")[0];
   assert.deepEqual([mosaic.width, mosaic.height], [8 * 7 - 1, 2 * 7 - 1]);
   const pixel = (x, y) => Array.from(mosaic.pixels.subarray(3 * (y * mosaic.width + x), 3 * (y * mosaic.width + x) + 3));
@@ -65,7 +67,7 @@ test("12 types make two rows of tiles, the last one 4 tiles and grey after them"
 
 test("the votes are drawn on their scale, the input's strokes lightening them as a veil", async () => {
   const votes = ofClass(await drawn(thrice), "votes");
-  const [ink, coloured] = [await unpack(thrice.input), colour(thrice.votes[0].flat(), await scale(thrice.vote_scale))];
+  const [ink, coloured] = [await unpack(thrice.input), colour(slices(thrice.votes)[0], await scale(thrice.vote_scale))];
   const {pixels, width, height} = votes[0];
   assert.deepEqual([width, height], [28, 28]);
   const paper = ink.findIndex((grey) => grey === 0);

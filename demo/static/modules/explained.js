@@ -26,6 +26,10 @@ export function grey(values) {
 // A picture as the views take it (pixels.js's unpack): its shape and its grey pixels, not deflated.
 const picture = (shape, values) => ({shape, pixels: grey(values)});
 
+// A float32 output (data: a Float32Array) as the views take a map of numbers (pixels.js's numbers): its shape and its
+// values, not packed.
+const map = ({shape, data}) => ({shape, values: data});
+
 // The four views for digit capsule digit: outputs, the explain graph's by name ({shape, data}); decoded, the decoder's
 // images of outputs.decode_poses ({shape: [N, pixels], data}); input28, the network's input; lengths, the prediction's
 // ten lengths (the explain graph's are routing's, re-run); constants, the model's views entry of the manifest
@@ -41,11 +45,12 @@ export function viewsOf({outputs, decoded, input28, lengths, digit}, constants) 
   const own = images - dims * steps; // Figure 4's decodes come first, then each capsule's own pose
   const prediction = Array.from(lengths, Number);
   return {
-    routing: {digit, coupling: out("coupling"), coupling_scale: constants.coupling_scale, votes: out("votes"),
+    routing: {digit, coupling: map(outputs.coupling), coupling_scale: constants.coupling_scale,
+              votes: map(outputs.votes),
               vote_scale: {...constants.vote_colours, low: 0, centre: top / 2, high: top},
               input: picture([size, size], input28), shares: out("shares"), lengths: out("lengths"),
               last_coupling: {min, max, mean}, longest: {first, last}},
-    primary: {digit, maps: out("agreement"), means: out("agreement_means"), order: out("agreement_order"),
+    primary: {digit, maps: map(outputs.agreement), means: out("agreement_means"), order: out("agreement_order"),
               scale: {...constants.agreement_colours, low: -limit, centre: 0, high: limit},
               quantile: constants.quantile},
     figure4: {images: picture([dims, steps, size, size], decoded.data.subarray(0, dims * steps * size * size)),

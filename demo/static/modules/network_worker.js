@@ -49,7 +49,7 @@ async function explain(model, {predictions, poses, lengths}, {digit, iterations}
     [digitName]: new ort.Tensor("int64", BigInt64Array.of(BigInt(chosen)), [1]),
   });
   const outputs = Object.fromEntries(manifest.explain.outputs.map(
-    (name) => [name, {shape: explained[name].dims, data: Array.from(explained[name].data, Number)}]));
+    (name) => [name, {shape: explained[name].dims, data: explained[name].data.slice()}]));
   const [decodePoses, decodeDigits] = [explained.decode_poses, explained.decode_digits];
   const [posesIn, digitsIn] = manifest.decoder.inputs;
   const images = (await (await session(entry.decoder)).run({[posesIn]: decodePoses, [digitsIn]: decodeDigits}))[

@@ -12,6 +12,21 @@ export async function unpack({deflated, pixels}) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+// pictures.packed_numbers: {shape, float32: base64 of the little-endian float32 values} -> Float32Array, row-major;
+// numbers the page computed itself come as {shape, values} (explained.js), already a Float32Array.
+export function numbers({float32, values}) {
+  if (values !== undefined) return values;
+  return new Float32Array(Uint8Array.from(atob(float32), (c) => c.charCodeAt(0)).buffer);
+}
+
+// A packed array (or the page's {shape, values}) split along its first axis: one flat Float32Array view per
+// iteration or per capsule type.
+export function slices(packed) {
+  const values = numbers(packed);
+  const size = values.length / packed.shape[0];
+  return Array.from({length: packed.shape[0]}, (_, n) => values.subarray(n * size, (n + 1) * size));
+}
+
 const luts = new Map(); // a colour map's packed colours -> a promise of them unpacked: the maps are few and fixed
 
 // pictures.colour_scale, unpacked: {lut: Uint8Array (steps x 3), bad: [r, g, b], low, centre, high}.

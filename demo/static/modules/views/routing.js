@@ -2,7 +2,7 @@
 // did for this input; a column per iteration shows the coupling of every primary capsule to the digit, where the
 // digit's votes come from in the input, its share of all votes and the ten lengths; then the lengths after each
 // iteration as a chart, and the colour legends.
-import {colour, pictureUrl, scale, unpack} from "../pixels.js";
+import {colour, pictureUrl, scale, slices, unpack} from "../pixels.js";
 import {imgTag, legend, percent} from "./text.js";
 
 const TILE_COLUMNS = 8; // the primary capsule types' grids, 8 to a row (the paper's 32: 4 rows)
@@ -11,18 +11,19 @@ const VEIL = 0.35; // the input's strokes over the vote map: full ink lightens i
 
 const fixed = (value) => value.toFixed(2);
 
-// {digit, coupling: (r, types, grid, grid), coupling_scale, votes: (r, 28, 28), vote_scale, input: packed
-// (28, 28) grey, shares: (r), lengths: (r, 10), last_coupling: {min, max, mean}, longest: {first, last}}.
+// {digit, coupling: packed (r, types, grid, grid), coupling_scale, votes: packed (r, 28, 28), vote_scale, input:
+// packed (28, 28) grey, shares: (r), lengths: (r, 10), last_coupling: {min, max, mean}, longest: {first, last}}.
 // picture: pixels, width, height -> an image URL (pixels.js's pictureUrl, which needs a page's canvas).
 export async function routing(value, picture = pictureUrl) {
-  const {digit, coupling, votes, shares, lengths} = value;
+  const {digit, shares, lengths} = value;
   const [couplingScale, voteScale, ink] = await Promise.all(
     [scale(value.coupling_scale), scale(value.vote_scale), unpack(value.input)]);
-  const [types, grid] = [coupling[0].length, coupling[0][0].length];
+  const [coupling, votes] = [slices(value.coupling), slices(value.votes)];
+  const [[, types, grid], [, height, width]] = [value.coupling.shape, value.votes.shape];
   const coupled = `coupling of the ${types * grid * grid} primary capsules to ${digit}`;
   const columns = shares.map((share, r) => `<div class="iteration"><h4>iteration ${r + 1}</h4>`
-    + imgTag(picture(...mosaic(coupling[r], couplingScale)), `iteration ${r + 1}: ${coupled}`, "mosaic")
-    + imgTag(picture(...overInput(votes[r], ink, voteScale)),
+    + imgTag(picture(...mosaic(coupling[r], types, grid, couplingScale)), `iteration ${r + 1}: ${coupled}`, "mosaic")
+    + imgTag(picture(colourOver(votes[r], ink, voteScale), width, height),
       `iteration ${r + 1}: where the votes for ${digit} come from`, "votes")
     + `<p class="share">votes for ${digit}: <b>${percent(share, 1)}</b> of all</p>`
     + `${miniLengths(lengths[r], digit)}</div>`);
@@ -52,32 +53,32 @@ export function caption({digit, shares, lengths, last_coupling: coupling, longes
     + "chose it.";
 }
 
-// The types' grids (types, grid, grid) on the colour scale as tiles, TILE_COLUMNS to a row, GAP_GREY lines
-// between them -> [RGB pixels, width, height].
-function mosaic(grids, colours) {
-  const [types, grid] = [grids.length, grids[0].length];
+// The types' grids (cells: types x grid x grid, row-major) on the colour scale as tiles, TILE_COLUMNS to a row,
+// GAP_GREY lines between them -> [RGB pixels, width, height].
+function mosaic(cells, types, grid, colours) {
   const columns = Math.min(types, TILE_COLUMNS);
   const [width, height] = [columns * (grid + 1) - 1, Math.ceil(types / columns) * (grid + 1) - 1];
   const rgb = new Uint8ClampedArray(3 * width * height).fill(GAP_GREY);
-  grids.forEach((cells, type) => {
-    const tile = colour(cells.flat(), colours); // (grid * grid * 3)
+  const tiles = colour(cells, colours); // (types * grid * grid * 3)
+  for (let type = 0; type < types; type++) {
     const [top, left] = [Math.floor(type / columns) * (grid + 1), (type % columns) * (grid + 1)];
     for (let row = 0; row < grid; row++) {
-      rgb.set(tile.subarray(3 * grid * row, 3 * grid * (row + 1)), 3 * ((top + row) * width + left));
+      const from = 3 * grid * (type * grid + row);
+      rgb.set(tiles.subarray(from, from + 3 * grid), 3 * ((top + row) * width + left));
     }
-  });
+  }
   return [rgb, width, height];
 }
 
-// A vote map (28, 28) on the colour scale with the input's strokes (grey, 0-255) over it as a light veil
-// -> [RGB pixels, width, height].
-function overInput(map, ink, colours) {
-  const rgb = colour(map.flat(), colours);
+// A vote map (row-major, as many values as the input's pixels) on the colour scale with the input's strokes
+// (grey, 0-255) over it as a light veil -> RGB pixels.
+function colourOver(map, ink, colours) {
+  const rgb = colour(map, colours);
   for (let n = 0; n < rgb.length; n++) {
     const veil = (VEIL * ink[Math.floor(n / 3)]) / 255;
     rgb[n] = Math.round(rgb[n] * (1 - veil) + 255 * veil);
   }
-  return [rgb, map[0].length, map.length];
+  return rgb;
 }
 
 // Ten thin bars on a 0-1 scale, the selected digit's marked.
