@@ -22,6 +22,7 @@ from capsnet.cnn import class_scores
 from capsnet.transforms import NO_CHANGE, RANGES, clamp_change, sweep
 
 from .explainer import WAITING
+from .pictures import packed_numbers
 from .readers import Result
 
 BASELINE = CNN_CHECKPOINT  # train.py --model cnn
@@ -181,16 +182,17 @@ class Sweep:
         return [(d, float(r[d])) for d in r.abs().argsort(descending=True)[:count].tolist()]
 
     def numbers(self) -> dict:
-        """This axis as the page draws it: the curves, and the numbers its caption says. kept: where the capsule is
-        the longest around the slider's value ([low, high] of the amounts, or null: then longest_now is the longest
-        capsule at the slider's value), others: the capsules longest elsewhere in the sweep, length_range: the
-        capsule's length's least and most, cnn_kept and cnn_now the same for the CNN's choice (null without it),
-        following: the pose dimensions that follow the change most while the capsule is longest, with their r."""
+        """This axis as the page draws it: the curves (lengths and pose packed, pictures.packed_numbers), and the
+        numbers its caption says. kept: where the capsule is the longest around the slider's value ([low, high] of
+        the amounts, or null: then longest_now is the longest capsule at the slider's value), others: the capsules
+        longest elsewhere in the sweep, length_range: the capsule's length's least and most, cnn_kept and cnn_now the
+        same for the CNN's choice (null without it), following: the pose dimensions that follow the change most
+        while the capsule is longest, with their r."""
         longest = self.lengths.argmax(dim=1)  # (K,)
         kept, own = self.kept(longest), self.lengths[:, self.digit]
         has_cnn = self.cnn_top is not None
         return {"axis": self.axis, "amounts": rounded(self.amounts), "current": rounded(self.current),
-                "lengths": rounded(self.lengths), "pose": rounded(self.pose), "cnn": rounded(self.cnn),
+                "lengths": packed_numbers(self.lengths), "pose": packed_numbers(self.pose), "cnn": rounded(self.cnn),
                 "cnn_top": self.cnn_top.tolist() if has_cnn else None,
                 "kept": rounded(kept), "longest_now": int(longest[self.now()]),
                 "others": sorted(set(longest.tolist()) - {self.digit}),

@@ -7,6 +7,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {test} from "node:test";
 
+import {slices} from "../../demo/static/modules/pixels.js";
 import {caption, sweep} from "../../demo/static/modules/views/sweep.js";
 
 const folder = process.env.JS_FIXTURES;
@@ -49,7 +50,8 @@ test("the pose chart has a line per pose dimension, named and coloured as Python
 test("each point is the amount and the value on the chart's scale", () => {
   const [{charts: [lengths]}] = panels(sweep(withCnn));
   const points = lengths.match(/<polyline class="on" points="([^"]*)"/)[1].split(" ").map((p) => p.split(",").map(Number));
-  const {amounts, lengths: values} = withCnn.axes[0];
+  const {amounts, lengths: packed} = withCnn.axes[0];
+  const values = slices(packed);
   assert.equal(points.length, amounts.length);
   const tenth = 0.05 + 1e-9;  // written to a tenth of a pixel
   points.forEach(([x, y], k) => {  // the plot: x 34..320 over -60..60 deg, y 144..10 over lengths 0..1

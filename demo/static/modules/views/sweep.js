@@ -1,6 +1,7 @@
 // #sweep ("Turn and stretch"): per axis, a caption and two charts against the change, every capsule's length (the
 // CNN's probability dashed) and the selected capsule's pose values, with the stretch where the capsule is the
 // longest and the slider's value now (numbers: transform.sweep_view; the caption's numbers: Sweep.numbers).
+import {numbers, slices} from "../pixels.js";
 import {escaped, general, signed} from "./text.js";
 
 // Each axis's name in the captions, its unit and how an amount on it reads.
@@ -12,7 +13,8 @@ const [WIDTH, HEIGHT] = [330, 170];
 const [LEFT, RIGHT, TOP, BOTTOM] = [34, 10, 10, 26]; // the plot's margins
 const LEAST_POSE_SCALE = 0.05; // the pose chart shows at least -0.05..0.05, so that a flat pose stays flat
 
-// {digit, baseline: is the CNN loaded?, names: the pose lines' names, colours: theirs, axes: Sweep.numbers each}
+// {digit, baseline: is the CNN loaded?, names: the pose lines' names, colours: theirs, axes: Sweep.numbers each, its
+// lengths (amounts, 10) and pose (amounts, dims) packed}
 export function sweep({digit, baseline, names, colours, axes}) {
   const panels = axes.map((axis) => {
     const {name} = AXES[axis.axis];
@@ -56,8 +58,9 @@ export function caption(axis, digit) {
 // Every capsule's length against the amount, the selected one thick; the CNN's probability of it dashed.
 function lengthsChart(axis, digit) {
   const on = plot(axis.amounts, 0, 1);
-  const column = (d) => axis.lengths.map((row) => row[d]);
-  const others = axis.lengths[0].map((_, d) => d).filter((d) => d !== digit);
+  const rows = slices(axis.lengths); // an amount's ten lengths each
+  const column = (d) => rows.map((row) => row[d]);
+  const others = [...rows[0].keys()].filter((d) => d !== digit);
   const lines = others.map((d) => line(on, axis.amounts, column(d), "other", `capsule ${d}`)).join("")
     + line(on, axis.amounts, column(digit), "on", `capsule ${digit}'s length`)
     + (axis.cnn === null ? "" : line(on, axis.amounts, axis.cnn, "cnn", `CNN: probability of ${digit}`));
@@ -67,9 +70,10 @@ function lengthsChart(axis, digit) {
 
 // The selected capsule's pose values against the amount, a line per dimension in its colour, named.
 function poseChart(axis, digit, names, colours) {
-  const top = Math.max(...axis.pose.flat().map(Math.abs), LEAST_POSE_SCALE);
+  const top = Math.max(...numbers(axis.pose).map(Math.abs), LEAST_POSE_SCALE);
   const on = plot(axis.amounts, -top, top);
-  const lines = names.map((name, d) => line(on, axis.amounts, axis.pose.map((row) => row[d]), "pose", name,
+  const rows = slices(axis.pose); // an amount's pose each
+  const lines = names.map((name, d) => line(on, axis.amounts, rows.map((row) => row[d]), "pose", name,
                                             colours[d])).join("");
   const ticks = [-Number(top.toFixed(2)), 0, Number(top.toFixed(2))];
   return svg(frame(on, axis, digit, ticks) + lines,
