@@ -28,7 +28,8 @@ Prints, with the issue's targets, each figure for #mode's one digit and, next to
 - #rotate -> new lengths shown: from the turn slider's input event (a click on its
   track, alternately at -24 and +24 deg, on a drawn 3, one turn at a time) to the capsule
   lengths of the turned input being shown (median <= 150 ms, as for a drawing; one digit
-  only: two digits are read as drawn).
+  only: two digits are read as drawn); and where that time goes: when the release's request
+  left and when the server's answer was in (Chromium's resource timings).
 In two-digit mode the strokes are the same (one-move 1s, a lone 3 to play), except that play
 sweeps a 3 and a 7 drawn over each other.
 Times are taken in the page with performance.now(). Run it on an otherwise idle machine.
@@ -102,14 +103,26 @@ PROBES = """() => {
 # When #rotate sends a value, and when the lengths shown next change after it: the bars' own numbers, not the
 # element's HTML, in which Gradio's progress tracker changes as soon as the release is sent.
 TURN_PROBES = """() => {
-  window.turnProbe = {input: null, before: null, shown: []};
+  window.turnProbe = {input: null, before: null, shown: [], inputs: []};
+  performance.setResourceTimingBufferSize(10000); // the page's own files fill the default 250
   const lengths = () => Array.from(document.querySelectorAll('#lengths .bar'), (bar) => bar.title).join();
   document.querySelector('#rotate input[type=range]').addEventListener('input', () => {
-    turnProbe.input = performance.now(); turnProbe.before = lengths(); }, true);
+    turnProbe.input = performance.now(); turnProbe.before = lengths(); turnProbe.inputs.push(turnProbe.input); },
+    true);
   new MutationObserver(() => { if (turnProbe.input !== null && lengths() !== turnProbe.before) {
     turnProbe.shown.push(performance.now() - turnProbe.input); turnProbe.input = null; } })
     .observe(document.querySelector('#lengths'), {subtree: true, childList: true, characterData: true,
                                                   attributes: true});
+}"""
+
+
+# For each turn: when its release's request left and when its answer was in, from the input event, by Chromium's
+# resource timings (the first request to the server after the input).
+RELEASE_TIMES = """() => {
+  const requests = performance.getEntriesByType('resource').filter((entry) => entry.name.includes('/gradio_api/'));
+  return turnProbe.inputs.map((input) => requests.find((entry) => entry.startTime > input))
+    .map((entry, n) => entry && [entry.startTime - turnProbe.inputs[n], entry.responseEnd - turnProbe.inputs[n]])
+    .filter(Boolean);
 }"""
 
 
@@ -170,9 +183,10 @@ def play_rate(page, seconds: float = 3) -> float:
 TURN_SETTLE_MS = 700
 
 
-def turn_latencies(page, events: int) -> list[float]:
+def turn_latencies(page, events: int) -> tuple[list[float], list[float], list[float]]:
     """Clicks #rotate's track at alternating places, one turn at a time: the turned input's lengths shown, and what
-    the release brings, before the next click."""
+    the release brings, before the next click. Returns when each turn's lengths were shown, its release sent and its
+    answer in (ms after the input event)."""
     track = page.locator("#rotate input[type=range]")
     track.scroll_into_view_if_needed()
     box = track.bounding_box()
@@ -182,7 +196,8 @@ def turn_latencies(page, events: int) -> list[float]:
         page.mouse.click(box["x"] + box["width"] * (0.3 if n % 2 else 0.7), y)
         page.wait_for_function("(n) => turnProbe.shown.length > n", arg=n)
         page.wait_for_timeout(TURN_SETTLE_MS)
-    return page.evaluate("turnProbe.shown")
+    times = page.evaluate(RELEASE_TIMES)
+    return page.evaluate("turnProbe.shown"), [sent for sent, _ in times], [answered for _, answered in times]
 
 
 def stroke_end_latencies(page, events: int) -> list[float]:
@@ -286,7 +301,10 @@ def measure(browser, url: str, mode: str, args) -> dict[tuple[str, str], str]:
         page.wait_for_timeout(1000)  # the second digit's views, if the first one's came first
     figures["play", ">= 30 images/s"] = f"{play_rate(page):.0f} images/s"
     if mode == "one digit":
-        figures["#rotate -> new lengths shown", "median <= 150 ms"] = summary(turn_latencies(page, args.events))
+        shown, sent, answered = turn_latencies(page, args.events)
+        figures["#rotate -> new lengths shown", "median <= 150 ms"] = summary(shown)
+        figures["#rotate -> its release sent", "none: where the time goes"] = summary(sent)
+        figures["#rotate -> the server's answer in", "none: where the time goes"] = summary(answered)
     page.close()
     return figures
 
