@@ -26,19 +26,22 @@ const made = (fixture) => viewsOf({outputs: Object.fromEntries(Object.entries(fi
                                    input28: fixture.input28, lengths: fixture.prediction_lengths,
                                    digit: fixture.digit}, constants);
 
-// page's value at path is the server's: numbers (maps of them packed or the page's values) within NUMBERS, pictures
-// (packed or the page's pixels) within PIXELS, all else equal.
+// How a packed array is read and how near the page's must be: maps of numbers (packed or the page's values) within
+// NUMBERS, pictures (packed or the page's pixels) within PIXELS of 255; null for anything else.
+function packing(server) {
+  if (server === null || typeof server !== "object") return null;
+  if ("float32" in server) return {read: numbers, bound: NUMBERS};
+  return "deflated" in server || "pixels" in server ? {read: unpack, bound: PIXELS} : null;
+}
+
+// page's value at path is the server's: numbers within NUMBERS, packed arrays within their bound, all else equal.
 async function same(page, server, path) {
-  if (server !== null && typeof server === "object" && "float32" in server) {
+  const packed = packing(server);
+  if (packed !== null) {
     assert.deepEqual(page.shape, server.shape, `${path}: shape`);
-    const [ours, theirs] = [numbers(page), numbers(server)];
+    const [ours, theirs] = await Promise.all([packed.read(page), packed.read(server)]);
     const worst = ours.reduce((most, value, n) => Math.max(most, Math.abs(value - theirs[n])), 0);
-    assert.ok(worst <= NUMBERS, `${path}: a number ${worst} from the server's`);
-  } else if (server !== null && typeof server === "object" && ("deflated" in server || "pixels" in server)) {
-    const [ours, theirs] = await Promise.all([unpack(page), unpack(server)]);
-    assert.deepEqual(page.shape, server.shape, `${path}: shape`);
-    const worst = ours.reduce((most, value, n) => Math.max(most, Math.abs(value - theirs[n])), 0);
-    assert.ok(worst <= PIXELS, `${path}: a pixel ${worst}/255 from the server's`);
+    assert.ok(worst <= packed.bound, `${path}: ${worst} from the server's (at most ${packed.bound})`);
   } else if (typeof server === "number") {
     assert.ok(Math.abs(page - server) <= NUMBERS, `${path}: ${page}, the server's ${server}`);
   } else if (Array.isArray(server)) {
