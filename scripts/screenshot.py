@@ -4,7 +4,7 @@
 
 Saves in --out: demo.png (the page as it opens at 1280x800, with the drawing), the
 explainer views routing.png, primary.png, figure4-view.png and all-capsules.png for
-the drawing, upload-examples.png after a misclassified example was clicked, and turn_and_stretch.png: the
+the drawing, upload-examples.png after a misclassified example was clicked, and transform.png: the
 drawing turned by TURN degrees with the #transform sliders, above the "Turn and stretch" tab's #sweep,
 and demo-pairs.png: the first screen in two-digit mode, PAIR's two digits drawn over each other.
 """
@@ -73,7 +73,7 @@ def main() -> None:
 
         picture, turned = turn_and_sweep(page, args.digit)
         picture.save(args.out / "transform.png")
-        print(f"turned the {args.digit} by {turned:g} deg; saved turn_and_stretch.png")
+        print(f"turned the {args.digit} by {turned:g} deg; saved transform.png")
 
         shown = two_digits(page)
         page.screenshot(path=str(args.out / "demo-pairs.png"))
